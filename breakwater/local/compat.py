@@ -1,0 +1,299 @@
+"""The compatibility layer: what moto 5.2.5 lacks to run Breakwater faithfully.
+
+Each patch is a named, reversible :class:`Patch`; :func:`apply` installs them
+all and :func:`disabled` removes one for the length of a ``with`` block, which
+is how the tests show that every patch is needed. Nothing here fakes the
+project's own behaviour: the workflow, the handlers and the table are the real
+ones; these patches only fill gaps in the emulator.
+
+==========================  ===================================================
+patch                       what it fixes
+==========================  ===================================================
+``jsonata_evaluator``       moto parses JSONata but ships no evaluator; wire in
+                            jsonata-python, with AWS's error name
+                            ``States.QueryEvaluationError``.
+``jsonata_variables``       moto writes string variables into the expression
+                            text unescaped; a value holding a quote breaks every
+                            later expression. Encode values as JSON.
+``timestamps``              ``Timestamp*`` Choice rules accept only
+                            ``...:SSZ``; AWS accepts RFC 3339 with fractions and
+                            offsets (``$$.State.EnteredTime`` has both).
+``start_time``              ``$$.Execution.StartTime`` is a Python datetime; as
+                            on AWS it must be an ISO-8601 string.
+``lambda_in_process``       Lambda needs Docker; run the deployed handler
+                            in-process with the function's Handler, Environment
+                            and Timeout, errors named by exception class.
+``cloudformation_sfn``      moto's CloudFormation ignores ``Definition`` and
+                            ``DefinitionSubstitutions`` and creates the machine
+                            in the non-executing backend, without its type.
+==========================  ===================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonata import jsonata as jsonata_lib
+from moto.awslambda import models as lambda_models
+from moto.core.config import default_user_config
+from moto.stepfunctions import models as sfn_models
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
+    is_operator,
+)
+from moto.stepfunctions.parser.asl.eval import states as states_module
+from moto.stepfunctions.parser.asl.eval import variable_store as variable_store_module
+from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+from moto.stepfunctions.parser.backend import execution_worker
+
+from breakwater.local import lambda_runtime
+
+_SENTINEL = object()
+
+
+@dataclass
+class Patch:
+    """A set of attribute replacements that can be installed and removed."""
+
+    name: str
+    description: str
+    targets: list[tuple[Any, str, Any]]
+    _originals: list[tuple[Any, str, Any]] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return bool(self._originals)
+
+    def install(self) -> None:
+        if self.active:
+            return
+        for owner, attribute, replacement in self.targets:
+            self._originals.append((owner, attribute, owner.__dict__.get(attribute, _SENTINEL)))
+            setattr(owner, attribute, replacement)
+
+    def remove(self) -> None:
+        for owner, attribute, original in reversed(self._originals):
+            if original is _SENTINEL:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
+        self._originals.clear()
+
+
+# --- JSONata evaluation -------------------------------------------------------
+
+
+def evaluate_jsonata(expression: str) -> Any:
+    """Evaluate one complete expression the way Step Functions does."""
+    try:
+        return jsonata_lib.Jsonata(expression).evaluate(None)
+    except Exception as exc:  # jsonata-python raises several unrelated types
+        raise moto_jsonata.JSONataException("States.QueryEvaluationError", str(exc)) from exc
+
+
+def _jsonata_evaluator_targets() -> list[tuple[Any, str, Any]]:
+    return [(moto_jsonata, "_eval_jsonata", evaluate_jsonata)]
+
+
+def encode_variable_declarations(bindings: dict[str, Any]) -> str:
+    """``$name:=<json>;`` for each binding, every value JSON-encoded (strings escaped)."""
+    parts = []
+    for reference, value in bindings.items():
+        parts.append(f"{reference}:={json.dumps(value, default=_json_default, separators=(',', ':'))};")
+    return "".join(parts)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return iso_timestamp(value)
+    return str(value)
+
+
+# --- timestamps -----------------------------------------------------------------
+
+
+def iso_timestamp(moment: dt.datetime) -> str:
+    """Format as Step Functions does: UTC, milliseconds, ``Z``."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_rfc3339(value: str) -> dt.datetime | None:
+    """Parse an RFC 3339 timestamp (``T`` and ``Z`` upper-case, optional fraction or offset).
+
+    Returns a naive UTC datetime, so any two results compare correctly.
+    """
+    if not isinstance(value, str) or len(value) < 20 or value[10] != "T":
+        return None
+    if not (value.endswith("Z") or value[-6] in "+-"):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+# --- execution context ------------------------------------------------------------
+
+_original_environment = execution_worker.ExecutionWorker._get_evaluation_environment
+
+
+def _environment_with_string_start_time(self: Any) -> Any:
+    env = _original_environment(self)
+    execution = env.states._states_data["context"]["Execution"]
+    start = execution.get("StartTime")
+    if isinstance(start, dt.datetime):
+        execution["StartTime"] = iso_timestamp(start)
+    return env
+
+
+# --- Lambda ------------------------------------------------------------------------
+
+
+def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
+    """Describe a moto Lambda function for the in-process runtime."""
+    return lambda_runtime.FunctionSpec(
+        name=fn.function_name,
+        handler=fn.handler,
+        code_dir=lambda_runtime.code_dir_for_zip(fn.code_bytes),
+        environment=dict(fn.environment_vars or {}),
+        timeout_seconds=float(fn.timeout or 3),
+        memory_mb=int(fn.memory_size or 128),
+        arn=fn.function_arn,
+    )
+
+
+def _invoke_in_process(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+    event = json.loads(body) if body else {}
+    result = lambda_runtime.invoke(function_spec(self), event)
+    if result.failed:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    return result.payload_bytes()
+
+
+# --- CloudFormation: AWS::StepFunctions::StateMachine ---------------------------------
+
+
+def substitute_definition(definition: Any, substitutions: dict[str, Any]) -> str:
+    """Apply ``DefinitionSubstitutions`` to a definition, as the service does.
+
+    Only ``${Name}`` for names in ``substitutions`` is replaced; everything else
+    (``$states``, ``$$.Execution``) is left alone.
+    """
+    text = definition if isinstance(definition, str) else json.dumps(definition)
+    for name, value in substitutions.items():
+        text = text.replace("${" + name + "}", str(value))
+    return text
+
+
+def _sfn_backend(account_id: str, region_name: str) -> Any:
+    if default_user_config.get("stepfunctions", {}).get("execute_state_machine", False):
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        return stepfunctions_parser_backends[account_id][region_name]
+    return sfn_models.stepfunctions_backends[account_id][region_name]
+
+
+def _create_state_machine_from_cfn(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Any:
+    properties = cloudformation_json["Properties"]
+    name = properties.get("StateMachineName", resource_name)
+    definition = properties.get("DefinitionString") or properties.get("Definition") or ""
+    definition_string = substitute_definition(definition, properties.get("DefinitionSubstitutions") or {})
+    tags = sfn_models.cfn_to_api_tags(properties.get("Tags", []))
+    backend = _sfn_backend(account_id, region_name)
+    return backend.create_state_machine(
+        name,
+        definition_string,
+        properties.get("RoleArn", ""),
+        tags=tags,
+        sm_type=properties.get("StateMachineType", "STANDARD"),
+        loggingConfiguration=properties.get("LoggingConfiguration"),
+        tracingConfiguration=properties.get("TracingConfiguration"),
+    )
+
+
+def _delete_state_machine_from_cfn(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> None:
+    _sfn_backend(account_id, region_name).delete_state_machine(resource_name)
+
+
+# --- registry ---------------------------------------------------------------------------
+
+
+def _build_patches() -> dict[str, Patch]:
+    patches = [
+        Patch("jsonata_evaluator", "evaluate JSONata with jsonata-python", _jsonata_evaluator_targets()),
+        Patch(
+            "jsonata_variables",
+            "JSON-encode variable values written into JSONata expressions",
+            [
+                (states_module, "encode_jsonata_variable_declarations", encode_variable_declarations),
+                (variable_store_module, "encode_jsonata_variable_declarations", encode_variable_declarations),
+            ],
+        ),
+        Patch(
+            "timestamps",
+            "RFC 3339 timestamps with fractions and offsets in Timestamp* rules",
+            [(is_operator.IsTimestamp, "string_to_timestamp", staticmethod(parse_rfc3339))],
+        ),
+        Patch(
+            "start_time",
+            "$$.Execution.StartTime as an ISO-8601 string",
+            [(execution_worker.ExecutionWorker, "_get_evaluation_environment", _environment_with_string_start_time)],
+        ),
+        Patch(
+            "lambda_in_process",
+            "run Lambda handlers in-process, errors named by exception class",
+            [(lambda_models.LambdaFunction, "invoke", _invoke_in_process)],
+        ),
+        Patch(
+            "cloudformation_sfn",
+            "CloudFormation state machines honour Definition, DefinitionSubstitutions and type",
+            [
+                (sfn_models.StateMachine, "create_from_cloudformation_json", classmethod(_create_state_machine_from_cfn)),
+                (sfn_models.StateMachine, "delete_from_cloudformation_json", classmethod(_delete_state_machine_from_cfn)),
+            ],
+        ),
+    ]
+    return {patch.name: patch for patch in patches}
+
+
+PATCHES: dict[str, Patch] = _build_patches()
+_APPLY_LOCK = threading.Lock()
+
+
+def apply() -> None:
+    """Install every patch (idempotent)."""
+    with _APPLY_LOCK:
+        for patch in PATCHES.values():
+            patch.install()
+
+
+@contextlib.contextmanager
+def disabled(name: str) -> Iterator[None]:
+    """Remove one patch inside the block (tests use this to prove it is needed)."""
+    patch = PATCHES[name]
+    was_active = patch.active
+    patch.remove()
+    try:
+        yield
+    finally:
+        if was_active:
+            patch.install()
+
+
+def describe() -> list[tuple[str, str]]:
+    return [(p.name, p.description) for p in PATCHES.values()]
+

@@ -1,0 +1,135 @@
+"""Deploy the unchanged ``template.yaml`` through CloudFormation, the way ``sam deploy`` does.
+
+``sam build``/``sam package`` upload each function's code and inline nothing;
+here the same happens against whatever endpoint the clients point at: function
+folders are zipped into an artifacts bucket, ``DefinitionUri`` is read from
+disk, the SAM transform runs offline, and the result goes to CloudFormation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from breakwater.errors import DeployError
+from breakwater.template import PROJECT_ROOT, load_template, resolve_parameters, translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
+
+ARTIFACT_BUCKET = "breakwater-local-artifacts"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A deployed stack: its name, the parameter values it got and its outputs."""
+
+    name: str
+    parameters: dict[str, str]
+    outputs: dict[str, str]
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.outputs["StateMachineArn"]
+
+    @property
+    def table_name(self) -> str:
+        return self.outputs["BreakerTableName"]
+
+    @property
+    def queue_url(self) -> str:
+        return self.outputs["FallbackQueueUrl"]
+
+    @property
+    def dead_letter_queue_url(self) -> str:
+        return self.outputs["FallbackDeadLetterQueueUrl"]
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A reproducible zip of a function folder (fixed timestamps, sorted entries)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_dir() or "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            info = zipfile.ZipInfo(str(path.relative_to(folder)), date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def package(template: dict[str, Any], s3: S3Client, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """Upload local code and inline local definitions, as ``sam package`` would."""
+    packaged = json.loads(json.dumps(template))
+    try:
+        s3.head_bucket(Bucket=ARTIFACT_BUCKET)
+    except ClientError:
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    for logical_id, resource in packaged["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Serverless::Function":
+            code_uri = properties.get("CodeUri")
+            if isinstance(code_uri, str) and not code_uri.startswith("s3://"):
+                folder = root / code_uri
+                if not folder.is_dir():
+                    raise DeployError(f"{logical_id}: CodeUri {code_uri} is not a folder under {root}")
+                body = zip_folder(folder)
+                key = f"{logical_id}/{hashlib.sha256(body).hexdigest()}.zip"
+                s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=body)
+                properties["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{key}"
+        elif resource.get("Type") == "AWS::Serverless::StateMachine":
+            uri = properties.get("DefinitionUri")
+            if isinstance(uri, str) and not uri.startswith("s3://"):
+                try:
+                    properties["Definition"] = json.loads((root / uri).read_text())
+                except (OSError, json.JSONDecodeError) as exc:
+                    raise DeployError(f"{logical_id}: cannot read DefinitionUri {uri}: {exc}") from exc
+                del properties["DefinitionUri"]
+    return packaged
+
+
+def deploy(
+    cloudformation: CloudFormationClient,
+    s3: S3Client,
+    stack_name: str,
+    parameter_overrides: dict[str, Any] | None = None,
+    region: str = "us-east-1",
+    template_path: Path | None = None,
+) -> Stack:
+    """Package, translate and create (or replace) ``stack_name``; return its outputs."""
+    template = load_template(template_path) if template_path else load_template()
+    values = resolve_parameters(parameter_overrides or {}, template)
+    translated = translate(package(template, s3), values, region)
+    try:
+        cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(translated),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+            Capabilities=CAPABILITIES,  # type: ignore[arg-type]
+        )
+    except ClientError as exc:
+        raise DeployError(f"CloudFormation refused stack {stack_name}: {exc}") from exc
+    description = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    status = description["StackStatus"]
+    if status != "CREATE_COMPLETE":
+        raise DeployError(f"stack {stack_name} ended in {status}: {description.get('StackStatusReason', '')}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+    return Stack(name=stack_name, parameters=values, outputs=outputs)
+
+
+def stack_outputs(cloudformation: CloudFormationClient, stack_name: str) -> dict[str, str]:
+    """Outputs of an existing stack (local or AWS)."""
+    try:
+        description = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except ClientError as exc:
+        raise DeployError(f"stack {stack_name} not found: {exc}") from exc
+    return {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}

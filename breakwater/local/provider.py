@@ -1,0 +1,287 @@
+"""A fake payment provider on 127.0.0.1 with faults switchable at run time.
+
+API (the shape the payment function speaks):
+
+* ``POST /charges`` with ``Idempotency-Key``: 200 ``{"id": "ch_...", "status": "succeeded"}``;
+  the same key returns the first charge again (``Idempotent-Replayed: true``).
+  402 ``{"error": {"type": "card_error", "code": "card_declined"}}`` for a
+  declined customer; 400 for a malformed request.
+* ``GET /charges``: every charge taken. ``GET /_control``: mode and counters.
+* ``POST /_control`` ``{"mode": "down", "delaySeconds": 2, "failureRate": 0.3,
+  "retryAfterSeconds": 5, "declineCustomers": ["cus_x"]}``: switch faults.
+* ``POST /_control/reset``: forget charges and counters, back to healthy.
+
+Modes: ``healthy``; ``down`` (503); ``slow`` (answers, and takes the charge,
+after ``delaySeconds``); ``flaky`` (503 for a ``failureRate`` share of calls,
+seeded); ``ratelimited`` (429 with ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODES = ("healthy", "down", "slow", "flaky", "ratelimited")
+DEFAULT_DECLINED = frozenset({"cus_card_declined", "cus_insufficient_funds"})
+
+
+@dataclass
+class Call:
+    """One request the provider received."""
+
+    at: float
+    order_id: str
+    status: int
+    mode: str
+
+
+@dataclass
+class ProviderSettings:
+    """The provider's switchable behaviour."""
+
+    mode: str = "healthy"
+    delay_seconds: float = 2.0
+    failure_rate: float = 0.3
+    retry_after_seconds: int = 5
+    decline_customers: set[str] = field(default_factory=lambda: set(DEFAULT_DECLINED))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["decline_customers"] = sorted(self.decline_customers)
+        return {_camel(k): v for k, v in data.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class FakeProvider:
+    """Thread-safe provider state, served over HTTP by :meth:`start`."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self._seed = seed
+        self.settings = ProviderSettings()
+        self.charges: dict[str, dict[str, Any]] = {}
+        self.calls: list[Call] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- control -------------------------------------------------------------
+
+    def configure(
+        self,
+        mode: str | None = None,
+        delay_seconds: float | None = None,
+        failure_rate: float | None = None,
+        retry_after_seconds: int | None = None,
+        decline_customers: Iterable[str] | None = None,
+    ) -> None:
+        """Switch behaviour; raises ValueError naming a bad setting."""
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+        if failure_rate is not None and not 0 <= failure_rate <= 1:
+            raise ValueError("failureRate: must be between 0 and 1")
+        if delay_seconds is not None and delay_seconds < 0:
+            raise ValueError("delaySeconds: must not be negative")
+        with self._lock:
+            s = self.settings
+            s.mode = mode if mode is not None else s.mode
+            s.delay_seconds = float(delay_seconds) if delay_seconds is not None else s.delay_seconds
+            s.failure_rate = float(failure_rate) if failure_rate is not None else s.failure_rate
+            s.retry_after_seconds = (
+                int(retry_after_seconds) if retry_after_seconds is not None else s.retry_after_seconds
+            )
+            if decline_customers is not None:
+                s.decline_customers = set(decline_customers)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.settings = ProviderSettings()
+            self.charges.clear()
+            self.calls.clear()
+            self._rng = random.Random(self._seed)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            by_status: dict[str, int] = {}
+            for call in self.calls:
+                by_status[str(call.status)] = by_status.get(str(call.status), 0) + 1
+            return {
+                "settings": self.settings.to_json(),
+                "calls": len(self.calls),
+                "callsByStatus": by_status,
+                "charges": len(self.charges),
+            }
+
+    def calls_for(self, order_id: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.order_id == order_id]
+
+    # -- charging ------------------------------------------------------------
+
+    def charge(self, key: str | None, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """Handle one ``POST /charges``; returns status, headers and body."""
+        with self._lock:
+            settings = self.settings
+            mode = settings.mode
+            order_id = (body.get("metadata") or {}).get("orderId", "") if isinstance(body, dict) else ""
+            fail_flaky = mode == "flaky" and self._rng.random() < settings.failure_rate
+            delay = settings.delay_seconds if mode == "slow" else 0.0
+            declined = isinstance(body, dict) and body.get("customer") in settings.decline_customers
+            retry_after = settings.retry_after_seconds
+        if mode == "down" or fail_flaky:
+            return self._answer(order_id, mode, 503, {}, {"error": {"type": "api_error", "message": "unavailable"}})
+        if mode == "ratelimited":
+            return self._answer(
+                order_id, mode, 429, {"Retry-After": str(retry_after)},
+                {"error": {"type": "rate_limit_error", "message": "too many requests"}},
+            )
+        problem = _request_problem(key, body)
+        if problem:
+            return self._answer(order_id, mode, 400, {}, {"error": {"type": "invalid_request_error", "message": problem}})
+        if delay:
+            time.sleep(delay)
+        if declined:
+            return self._answer(order_id, mode, 402, {}, {"error": {"type": "card_error", "code": "card_declined"}})
+        assert key is not None
+        with self._lock:
+            existing = self.charges.get(key)
+            if existing is None:
+                existing = {
+                    "id": f"ch_{uuid.uuid4().hex[:24]}",
+                    "status": "succeeded",
+                    "amount": body["amount"],
+                    "currency": body["currency"],
+                    "customer": body["customer"],
+                    "idempotencyKey": key,
+                    "created": time.time(),
+                }
+                self.charges[key] = existing
+                replayed = False
+            else:
+                replayed = True
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return self._answer(order_id, mode, 200, headers, existing)
+
+    def _answer(
+        self, order_id: str, mode: str, status: int, headers: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        with self._lock:
+            self.calls.append(Call(at=time.time(), order_id=order_id, status=status, mode=mode))
+        return status, headers, body
+
+    # -- serving -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("provider is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (a free port by default); returns the base URL."""
+        provider = self
+
+        class Handler(_ProviderHandler):
+            owner = provider
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-provider", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def _request_problem(key: str | None, body: Any) -> str | None:
+    if not key:
+        return "Idempotency-Key header is required"
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    amount = body.get("amount")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
+        return "amount must be a positive integer"
+    if not isinstance(body.get("currency"), str) or len(body["currency"]) != 3:
+        return "currency must be a 3-letter code"
+    if not isinstance(body.get("customer"), str) or not body["customer"]:
+        return "customer is required"
+    return None
+
+
+class _ProviderHandler(BaseHTTPRequestHandler):
+    owner: FakeProvider
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Stay quiet: the provider's calls are recorded in FakeProvider.calls."""
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return None
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path == "/charges":
+            with self.owner._lock:
+                charges = list(self.owner.charges.values())
+            self._send(200, {"data": charges})
+        elif self.path == "/_control":
+            self._send(200, self.owner.stats())
+        else:
+            self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        body = self._body()
+        if self.path == "/charges":
+            status, headers, answer = self.owner.charge(self.headers.get("Idempotency-Key"), body)
+            self._send(status, answer, headers)
+        elif self.path == "/_control":
+            if not isinstance(body, dict):
+                self._send(400, {"error": {"message": "body must be a JSON object"}})
+                return
+            try:
+                self.owner.configure(
+                    mode=body.get("mode"),
+                    delay_seconds=body.get("delaySeconds"),
+                    failure_rate=body.get("failureRate"),
+                    retry_after_seconds=body.get("retryAfterSeconds"),
+                    decline_customers=body.get("declineCustomers"),
+                )
+            except (ValueError, TypeError) as exc:
+                self._send(400, {"error": {"message": str(exc)}})
+                return
+            self._send(200, self.owner.stats())
+        elif self.path == "/_control/reset":
+            self.owner.reset()
+            self._send(200, self.owner.stats())
+        else:
+            self._send(404, {"error": {"message": f"no route {self.path}"}})

@@ -1,0 +1,82 @@
+"""The embedded local stack: patched moto in this process, the fake provider, the real template."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from breakwater.executions import ExecutionResult, run
+from breakwater.local import compat
+from breakwater.local.deploy import Stack, deploy
+from breakwater.local.provider import FakeProvider
+
+REGION = "us-east-1"
+# Lambda keeps moto's default backend: its invoke is replaced by the in-process
+# runtime (compat.lambda_in_process). The "use_docker: False" backend would only
+# echo the payload back.
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+class EmbeddedStack:
+    """moto (with the compatibility layer) and a fake provider, inside this process.
+
+    Use as a context manager. Nothing leaves the process: AWS calls are
+    intercepted in-process and the provider listens on 127.0.0.1.
+    """
+
+    def __init__(self, region: str = REGION, provider: FakeProvider | None = None) -> None:
+        self.region = region
+        self.provider = provider or FakeProvider()
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+
+    def __enter__(self) -> EmbeddedStack:
+        from moto import mock_aws
+
+        for key, value in {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock.start()
+        compat.apply()
+        self.provider.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.provider.stop()
+        if self._mock is not None:
+            self._mock.stop()
+        for key, old in self._saved_env.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    def deploy(self, stack_name: str | None = None, **parameters: Any) -> Stack:
+        """Deploy ``template.yaml``; ``PaymentApiUrl`` defaults to the fake provider."""
+        parameters.setdefault("PaymentApiUrl", self.provider.url)
+        return deploy(
+            self.client("cloudformation"),
+            self.client("s3"),
+            stack_name or f"breakwater-{uuid.uuid4().hex[:8]}",
+            parameters,
+            region=self.region,
+        )
+
+    def run(self, stack: Stack, order: Any, name: str | None = None, timeout: float = 60.0) -> ExecutionResult:
+        return run(self.client("stepfunctions"), stack.state_machine_arn, order, name, timeout)

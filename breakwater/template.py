@@ -1,0 +1,148 @@
+"""Read the SAM template: YAML with CloudFormation tags, parameters, the SAM transform."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from breakwater.errors import TemplateError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+ASL_PATH = PROJECT_ROOT / "statemachine" / "circuit_breaker.asl.json"
+
+_SCALAR_TAGS = ("Ref", "Condition", "Base64", "GetAZs", "ImportValue")
+_SEQUENCE_TAGS = ("And", "Equals", "If", "Not", "Or", "FindInMap", "Join", "Select", "Split", "Cidr")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns ``!Ref x`` into ``{"Ref": "x"}`` and ``!Sub``/``!GetAtt`` likewise."""
+
+
+def _construct(tag: str) -> Any:
+    key = tag if tag == "Ref" or tag == "Condition" else f"Fn::{tag}"
+
+    def build(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if tag == "GetAtt":
+                value = str(value).split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {key: value}
+
+    return build
+
+
+for _tag in (*_SCALAR_TAGS, *_SEQUENCE_TAGS, "Sub", "GetAtt"):
+    _CfnLoader.add_constructor(f"!{_tag}", _construct(_tag))
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """Parse a CloudFormation/SAM YAML (or JSON) template into plain data."""
+    try:
+        data = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(f"cannot read template {path}: {exc}") from exc
+    if not isinstance(data, dict) or "Resources" not in data:
+        raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
+    return data
+
+
+def load_definition(path: Path = ASL_PATH) -> dict[str, Any]:
+    """The state machine definition, as deployed (with ``${...}`` placeholders)."""
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TemplateError(f"cannot read state machine definition {path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One template parameter and its constraints."""
+
+    name: str
+    type: str
+    default: str | None
+    min_value: float | None = None
+    max_value: float | None = None
+    allowed_values: tuple[str, ...] = ()
+
+    def check(self, value: str) -> str:
+        """Return ``value`` if it satisfies the constraints, else raise TemplateError naming them."""
+        if self.allowed_values and value not in self.allowed_values:
+            raise TemplateError(f"parameter {self.name}: {value!r} is not one of {', '.join(self.allowed_values)}")
+        if self.type == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise TemplateError(f"parameter {self.name}: {value!r} is not a number") from None
+            if self.min_value is not None and number < self.min_value:
+                raise TemplateError(f"parameter {self.name}: {value} is below the minimum {self.min_value:g}")
+            if self.max_value is not None and number > self.max_value:
+                raise TemplateError(f"parameter {self.name}: {value} is above the maximum {self.max_value:g}")
+        return value
+
+
+def parameters(template: dict[str, Any] | None = None) -> dict[str, Parameter]:
+    """The template's parameters, read from the template itself."""
+    template = template if template is not None else load_template()
+    result = {}
+    for name, spec in (template.get("Parameters") or {}).items():
+        default = spec.get("Default")
+        result[name] = Parameter(
+            name=name,
+            type=str(spec.get("Type", "String")),
+            default=None if default is None else str(default),
+            min_value=spec.get("MinValue"),
+            max_value=spec.get("MaxValue"),
+            allowed_values=tuple(str(v) for v in spec.get("AllowedValues", ())),
+        )
+    return result
+
+
+def resolve_parameters(overrides: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Defaults from the template, overridden and checked; every parameter gets a value."""
+    specs = parameters(template)
+    unknown = sorted(set(overrides) - set(specs))
+    if unknown:
+        raise TemplateError(f"unknown parameter(s): {', '.join(unknown)}")
+    values: dict[str, str] = {}
+    for name, spec in specs.items():
+        if name in overrides:
+            values[name] = spec.check(str(overrides[name]))
+        elif spec.default is not None:
+            values[name] = spec.default
+        else:
+            raise TemplateError(f"parameter {name} has no default and no value was given")
+    return values
+
+
+class _NoManagedPolicies:
+    """Offline managed-policy loader: the template names no AWS managed policies by name."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def translate(template: dict[str, Any], parameter_values: dict[str, str], region: str) -> dict[str, Any]:
+    """Expand the SAM transform into plain CloudFormation, offline."""
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.transform import transform
+
+    values: dict[str, Any] = dict(parameter_values)
+    values.setdefault("AWS::Region", region)
+    values.setdefault("AWS::Partition", "aws")
+    try:
+        result = transform(copy.deepcopy(template), values, _NoManagedPolicies())
+    except InvalidDocumentException as exc:
+        messages = "; ".join(str(cause) for cause in exc.causes)
+        raise TemplateError(f"SAM transform failed: {messages}") from exc
+    return dict(result)

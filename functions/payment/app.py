@@ -1,0 +1,149 @@
+"""Payment function: charge one order at the payment provider.
+
+The workflow invokes this function with the order. It POSTs the charge to
+``{PAYMENT_API_URL}/charges`` with ``Idempotency-Key: <orderId>`` (so a replayed
+order is never charged twice) and a timeout that never outlives the function.
+
+On success it returns ``{"chargeId": "ch_...", "status": "succeeded"}``.
+Otherwise it raises one of the exceptions below; Step Functions reports the
+class name as the error name, and the workflow catches each by name:
+
+=============================  =======================================  ====================
+raised                         when                                     breaker failure?
+=============================  =======================================  ====================
+``PaymentServiceUnavailable``  connection error, timeout, HTTP 5xx,     yes
+                               429, 408, an unreadable answer, or any
+                               other refusal that is not the order's
+``PaymentDeclined``            HTTP 402, or a 4xx whose body is a       no (status declined)
+                               card error; the message is the reason
+``InvalidOrder``               the order is malformed: HTTP 400/422,    no (Fail InvalidOrder)
+                               or an event without the order fields
+=============================  =======================================  ====================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.error
+import urllib.request
+from typing import Any
+
+API_URL_ENV = "PAYMENT_API_URL"
+TIMEOUT_ENV = "PAYMENT_TIMEOUT_SECONDS"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+# Leave the runtime this much time to report an error before the function times out.
+SAFETY_MARGIN_SECONDS = 0.25
+UNAVAILABLE_STATUSES = frozenset({408, 429})
+INVALID_STATUSES = frozenset({400, 422})
+ORDER_FIELDS = ("orderId", "amount", "currency", "customerId")
+
+
+class PaymentError(Exception):
+    """Base class of the errors this function raises to the workflow."""
+
+
+class PaymentServiceUnavailable(PaymentError):
+    """The provider could not be reached or failed to answer: a breaker failure."""
+
+
+class PaymentDeclined(PaymentError):
+    """The provider refused the charge (a business outcome); the message is the reason."""
+
+
+class InvalidOrder(PaymentError):
+    """The order is malformed; retrying it cannot help."""
+
+
+def handler(event: Any, context: Any) -> dict[str, str]:
+    """Charge the order in ``event``; see the module docstring for the error contract."""
+    order = _order_from(event)
+    url = os.environ.get(API_URL_ENV, "").rstrip("/")
+    if not url:
+        raise PaymentServiceUnavailable(f"{API_URL_ENV} is not set")
+    status, headers, body = _post_charge(f"{url}/charges", order, _timeout(context))
+    return _classify(status, headers, body)
+
+
+def _order_from(event: Any) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise InvalidOrder("event: must be a JSON object holding the order")
+    missing = [name for name in ORDER_FIELDS if name not in event]
+    if missing:
+        raise InvalidOrder(f"{missing[0]}: is required")
+    if not isinstance(event["orderId"], str) or not event["orderId"]:
+        raise InvalidOrder("orderId: must be a non-empty string")
+    amount = event["amount"]
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount != int(amount) or amount < 1:
+        raise InvalidOrder("amount: must be a positive whole number of minor units")
+    return {name: event[name] for name in ORDER_FIELDS}
+
+
+def _timeout(context: Any) -> float:
+    configured = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS))
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining_ms is None:
+        return configured
+    left = remaining_ms() / 1000 - SAFETY_MARGIN_SECONDS
+    if left <= 0:
+        raise PaymentServiceUnavailable("no time left to call the provider")
+    return min(configured, left)
+
+
+def _post_charge(url: str, order: dict[str, Any], timeout: float) -> tuple[int, dict[str, str], bytes]:
+    payload = {
+        "amount": int(order["amount"]),
+        "currency": order["currency"],
+        "customer": order["customerId"],
+        "metadata": {"orderId": order["orderId"]},
+    }
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Idempotency-Key": order["orderId"],
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL from config
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers or {}), exc.read() or b""
+    except (TimeoutError, socket.timeout) as exc:
+        raise PaymentServiceUnavailable(f"provider timed out after {timeout:.1f}s") from exc
+    except (urllib.error.URLError, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError | socket.timeout):
+            raise PaymentServiceUnavailable(f"provider timed out after {timeout:.1f}s") from exc
+        raise PaymentServiceUnavailable(f"provider unreachable: {reason}") from exc
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _classify(status: int, headers: dict[str, str], body: bytes) -> dict[str, str]:
+    data = _json(body)
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    if 200 <= status < 300:
+        charge_id = data.get("id")
+        if not isinstance(charge_id, str) or data.get("status") != "succeeded":
+            raise PaymentServiceUnavailable(f"provider answered {status} without a succeeded charge")
+        return {"chargeId": charge_id, "status": "succeeded"}
+    if status == 402 or (400 <= status < 500 and error.get("type") == "card_error"):
+        raise PaymentDeclined(str(error.get("code") or error.get("decline_code") or "card_declined"))
+    if status in INVALID_STATUSES:
+        raise InvalidOrder(str(error.get("message") or f"provider rejected the request with HTTP {status}"))
+    if status in UNAVAILABLE_STATUSES:
+        retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")
+        hint = f", retry after {retry_after}s" if retry_after else ""
+        raise PaymentServiceUnavailable(f"provider answered HTTP {status}{hint}")
+    raise PaymentServiceUnavailable(f"provider answered HTTP {status}")
