@@ -99,7 +99,7 @@ def history(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = token
 
 
-def wait(sfn: SFNClient, execution_arn: str, timeout: float = 60.0, poll: float = 0.02) -> ExecutionResult:
+def wait(sfn: SFNClient, execution_arn: str, timeout: float = 60.0, poll: float = 0.01) -> ExecutionResult:
     """Poll until the execution ends; raise ExecutionTimeout after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -121,9 +121,9 @@ def wait(sfn: SFNClient, execution_arn: str, timeout: float = 60.0, poll: float 
     )
 
 
-def start(sfn: SFNClient, state_machine_arn: str, order: Any, name: str | None = None) -> str:
-    """Start one execution; ``order`` may be any JSON value (or a raw JSON string)."""
-    payload = order if isinstance(order, str) else json.dumps(order)
+def start(sfn: SFNClient, state_machine_arn: str, order: Any, name: str | None = None, raw: bool = False) -> str:
+    """Start one execution with ``order`` as input (any JSON value; with ``raw``, JSON text as is)."""
+    payload = order if raw else json.dumps(order)
     response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name or unique_name(), input=payload)
     return response["executionArn"]
 

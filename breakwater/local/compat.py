@@ -23,6 +23,10 @@ patch                       what it fixes
 ``lambda_in_process``       Lambda needs Docker; run the deployed handler
                             in-process with the function's Handler, Environment
                             and Timeout, errors named by exception class.
+``parse_once``              moto parses the whole definition with ANTLR for
+                            every execution (about 0.2 s for this workflow);
+                            parse each definition once and hand every execution
+                            its own deep copy.
 ``cloudformation_sfn``      moto's CloudFormation ignores ``Definition`` and
                             ``DefinitionSubstitutions`` and creates the machine
                             in the non-executing backend, without its type.
@@ -32,6 +36,7 @@ patch                       what it fixes
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import json
 import threading
@@ -156,6 +161,24 @@ def _environment_with_string_start_time(self: Any) -> Any:
     return env
 
 
+# --- parsing ---------------------------------------------------------------------------
+
+_PARSED: dict[str, Any] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _parsed_entrypoint(self: Any) -> Any:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    definition = self._evaluation_details.state_machine_details.definition
+    with _PARSED_LOCK:
+        program = _PARSED.get(definition)
+        if program is None:
+            program = AmazonStateLanguageParser.parse(definition)[0]
+            _PARSED[definition] = program
+    return copy.deepcopy(program)
+
+
 # --- Lambda ------------------------------------------------------------------------
 
 
@@ -252,6 +275,11 @@ def _build_patches() -> dict[str, Patch]:
             "start_time",
             "$$.Execution.StartTime as an ISO-8601 string",
             [(execution_worker.ExecutionWorker, "_get_evaluation_environment", _environment_with_string_start_time)],
+        ),
+        Patch(
+            "parse_once",
+            "parse each definition once, not once per execution",
+            [(execution_worker.ExecutionWorker, "_get_evaluation_entrypoint", _parsed_entrypoint)],
         ),
         Patch(
             "lambda_in_process",

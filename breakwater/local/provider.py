@@ -5,7 +5,8 @@ API (the shape the payment function speaks):
 * ``POST /charges`` with ``Idempotency-Key``: 200 ``{"id": "ch_...", "status": "succeeded"}``;
   the same key returns the first charge again (``Idempotent-Replayed: true``).
   402 ``{"error": {"type": "card_error", "code": "card_declined"}}`` for a
-  declined customer; 400 for a malformed request.
+  declined customer; 400 for a malformed request, 422 for a customer it
+  refuses as invalid (``cus_malformed`` by default).
 * ``GET /charges``: every charge taken. ``GET /_control``: mode and counters.
 * ``POST /_control`` ``{"mode": "down", "delaySeconds": 2, "failureRate": 0.3,
   "retryAfterSeconds": 5, "declineCustomers": ["cus_x"]}``: switch faults.
@@ -30,6 +31,7 @@ from typing import Any
 
 MODES = ("healthy", "down", "slow", "flaky", "ratelimited")
 DEFAULT_DECLINED = frozenset({"cus_card_declined", "cus_insufficient_funds"})
+DEFAULT_REJECTED = frozenset({"cus_malformed"})
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Call:
     order_id: str
     status: int
     mode: str
+    answered_at: float = 0.0
 
 
 @dataclass
@@ -51,10 +54,12 @@ class ProviderSettings:
     failure_rate: float = 0.3
     retry_after_seconds: int = 5
     decline_customers: set[str] = field(default_factory=lambda: set(DEFAULT_DECLINED))
+    reject_customers: set[str] = field(default_factory=lambda: set(DEFAULT_REJECTED))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["decline_customers"] = sorted(self.decline_customers)
+        data["reject_customers"] = sorted(self.reject_customers)
         return {_camel(k): v for k, v in data.items()}
 
 
@@ -131,6 +136,7 @@ class FakeProvider:
 
     def charge(self, key: str | None, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Handle one ``POST /charges``; returns status, headers and body."""
+        arrived = time.time()
         with self._lock:
             settings = self.settings
             mode = settings.mode
@@ -139,20 +145,25 @@ class FakeProvider:
             delay = settings.delay_seconds if mode == "slow" else 0.0
             declined = isinstance(body, dict) and body.get("customer") in settings.decline_customers
             retry_after = settings.retry_after_seconds
+            rejected = set(settings.reject_customers)
         if mode == "down" or fail_flaky:
-            return self._answer(order_id, mode, 503, {}, {"error": {"type": "api_error", "message": "unavailable"}})
+            return self._answer(arrived, order_id, mode, 503, {}, {"error": {"type": "api_error", "message": "unavailable"}})
         if mode == "ratelimited":
             return self._answer(
-                order_id, mode, 429, {"Retry-After": str(retry_after)},
+                arrived, order_id, mode, 429, {"Retry-After": str(retry_after)},
                 {"error": {"type": "rate_limit_error", "message": "too many requests"}},
             )
         problem = _request_problem(key, body)
+        body_ok = problem is None
+        if problem is None and body.get("customer") in rejected:
+            problem = "customer is not a valid customer id"
         if problem:
-            return self._answer(order_id, mode, 400, {}, {"error": {"type": "invalid_request_error", "message": problem}})
+            error = {"type": "invalid_request_error", "message": problem}
+            return self._answer(arrived, order_id, mode, 422 if body_ok else 400, {}, {"error": error})
         if delay:
             time.sleep(delay)
         if declined:
-            return self._answer(order_id, mode, 402, {}, {"error": {"type": "card_error", "code": "card_declined"}})
+            return self._answer(arrived, order_id, mode, 402, {}, {"error": {"type": "card_error", "code": "card_declined"}})
         assert key is not None
         with self._lock:
             existing = self.charges.get(key)
@@ -171,14 +182,24 @@ class FakeProvider:
             else:
                 replayed = True
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return self._answer(order_id, mode, 200, headers, existing)
+        return self._answer(arrived, order_id, mode, 200, headers, existing)
 
     def _answer(
-        self, order_id: str, mode: str, status: int, headers: dict[str, str], body: dict[str, Any]
+        self, arrived: float, order_id: str, mode: str, status: int, headers: dict[str, str], body: dict[str, Any]
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
-            self.calls.append(Call(at=time.time(), order_id=order_id, status=status, mode=mode))
+            self.calls.append(Call(arrived, order_id, status, mode, answered_at=time.time()))
         return status, headers, body
+
+    def max_in_flight(self) -> int:
+        """The most calls the provider was handling at one moment."""
+        with self._lock:
+            edges = sorted([(c.at, 1) for c in self.calls] + [(c.answered_at, -1) for c in self.calls])
+        peak = current = 0
+        for _, step in edges:
+            current += step
+            peak = max(peak, current)
+        return peak
 
     # -- serving -------------------------------------------------------------
 

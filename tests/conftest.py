@@ -1,0 +1,58 @@
+"""Shared fixtures: one embedded local stack per session, a fresh stack per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import time_machine
+
+# Never reach a real AWS endpoint: fake credentials before anything builds a client.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+
+from breakwater.local.stack import EmbeddedStack  # noqa: E402
+
+START = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def embedded() -> Iterator[EmbeddedStack]:
+    with EmbeddedStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def provider(embedded: EmbeddedStack) -> Iterator[Any]:
+    embedded.provider.reset()
+    yield embedded.provider
+    embedded.provider.reset()
+
+
+class Clock:
+    """Moves the time every component sees (interpreter, JSONata $millis(), handlers)."""
+
+    def __init__(self, traveller: Any) -> None:
+        self._traveller = traveller
+
+    def advance(self, seconds: float) -> None:
+        self._traveller.shift(dt.timedelta(seconds=seconds))
+
+    def now_ms(self) -> int:
+        return int(dt.datetime.now(tz=dt.timezone.utc).timestamp() * 1000)
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    with time_machine.travel(START, tick=True) as traveller:
+        yield Clock(traveller)

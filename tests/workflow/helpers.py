@@ -1,0 +1,77 @@
+"""Helpers for driving the real workflow on the embedded stack."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from breakwater.executions import ExecutionResult, start, wait
+from breakwater.local.deploy import Stack
+from breakwater.local.stack import EmbeddedStack
+
+_ids = itertools.count(1)
+DEFAULT_SERVICE = "payment-api"
+
+
+def order(**fields: Any) -> dict[str, Any]:
+    """A valid order with a unique orderId; keyword arguments override fields."""
+    base = {"orderId": f"ord-{next(_ids):05d}", "amount": 1999, "currency": "USD", "customerId": "cus_123"}
+    base.update(fields)
+    return base
+
+
+def breaker(env: EmbeddedStack, stack: Stack, service: str = DEFAULT_SERVICE) -> dict[str, Any]:
+    """The breaker record as plain values ({} when the item does not exist)."""
+    item = env.client("dynamodb").get_item(
+        TableName=stack.table_name, Key={"serviceName": {"S": service}}, ConsistentRead=True
+    ).get("Item", {})
+    return {k: (int(v["N"]) if "N" in v else v["S"]) for k, v in item.items()}
+
+
+def put_breaker(env: EmbeddedStack, stack: Stack, service: str = DEFAULT_SERVICE, **attributes: Any) -> None:
+    """Write a breaker record directly (as an operator or an earlier execution would have)."""
+    item: dict[str, Any] = {"serviceName": {"S": service}}
+    for key, value in attributes.items():
+        item[key] = {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
+    env.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
+
+
+def queued(env: EmbeddedStack, stack: Stack, url: str | None = None) -> list[dict[str, Any]]:
+    """Every message on the fallback queue (received and left invisible)."""
+    sqs = env.client("sqs")
+    bodies: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=url or stack.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=300
+        ).get("Messages", [])
+        if not messages:
+            return bodies
+        bodies.extend(json.loads(m["Body"]) for m in messages)
+
+
+def run_many(env: EmbeddedStack, stack: Stack, orders: list[Any], timeout: float = 120.0) -> list[ExecutionResult]:
+    """Start every order at once (all executions run concurrently), then wait for all."""
+    sfn = env.client("stepfunctions")
+    with ThreadPoolExecutor(max_workers=len(orders)) as pool:
+        arns = list(pool.map(lambda o: start(sfn, stack.state_machine_arn, o), orders))
+    return [wait(sfn, arn, timeout) for arn in arns]
+
+
+def entered(result: ExecutionResult, state: str) -> bool:
+    return state in result.path
+
+
+def succeeded_task(result: ExecutionResult, state: str) -> bool:
+    """True when ``state`` ran and its task succeeded (e.g. a conditional write that won)."""
+    events = result.events
+    for i, event in enumerate(events):
+        details = event.get("stateEnteredEventDetails")
+        if details and details["name"] == state:
+            for later in events[i + 1 :]:
+                if later["type"] == "TaskSucceeded":
+                    return True
+                if later["type"] in ("TaskFailed", "TaskTimedOut") or later["type"].endswith("StateExited"):
+                    return False
+    return False

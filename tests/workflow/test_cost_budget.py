@@ -1,0 +1,96 @@
+"""Each row of DESIGN.md's cost budget, counted from the execution history."""
+
+from __future__ import annotations
+
+import pytest
+
+from breakwater.executions import PathCost
+from tests.workflow.helpers import order, put_breaker
+
+# DESIGN.md, "Cost budget per path": states entered (at most), DynamoDB reads and
+# writes, Lambda invocations and SQS messages.
+BUDGET = {
+    "closed, success, no prior failures": PathCost(5, 1, 0, 1, 0),
+    "open, fast fail": PathCost(4, 1, 0, 0, 1),
+    "closed, failure below threshold": PathCost(6, 1, 1, 1, 1),
+    "closed, failure that trips": PathCost(7, 1, 2, 1, 1),
+    "invalid input": PathCost(3, 1, 0, 0, 0),
+}
+
+
+def within_budget(row: str, cost: PathCost) -> None:
+    budget = BUDGET[row]
+    assert cost.states_entered <= budget.states_entered, f"{row}: {cost.states_entered} states"
+    assert cost.dynamodb_reads <= budget.dynamodb_reads, f"{row}: {cost.dynamodb_reads} reads"
+    assert cost.dynamodb_writes == budget.dynamodb_writes, f"{row}: {cost.dynamodb_writes} writes"
+    assert cost.lambda_invocations == budget.lambda_invocations, f"{row}: {cost.lambda_invocations} calls"
+    assert cost.sqs_messages == budget.sqs_messages, f"{row}: {cost.sqs_messages} messages"
+
+
+@pytest.fixture
+def stack(embedded, provider):
+    return embedded.deploy(FailureThreshold=2)
+
+
+def test_closed_success_path_is_within_budget(embedded, stack, provider):
+    result = embedded.run(stack, order())
+
+    assert result.output["status"] == "charged"
+    within_budget("closed, success, no prior failures", result.cost())
+    assert result.cost().dynamodb_reads == 1
+
+
+def test_closed_success_reads_eventually_consistent(embedded, stack, provider):
+    result = embedded.run(stack, order())
+
+    scheduled = [e["taskScheduledEventDetails"] for e in result.events if "taskScheduledEventDetails" in e]
+    get_item = next(d for d in scheduled if d["resource"] == "getItem")
+    assert '"ConsistentRead": false' in get_item["parameters"]
+
+
+def test_open_fast_fail_path_is_within_budget(embedded, stack, provider, clock):
+    put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() + 60_000, tripCount=1, version=1)
+
+    result = embedded.run(stack, order())
+
+    assert result.output["reason"] == "circuit_open"
+    within_budget("open, fast fail", result.cost())
+
+
+def test_failure_below_threshold_path_is_within_budget(embedded, stack, provider):
+    provider.configure(mode="down")
+
+    result = embedded.run(stack, order())
+
+    assert result.output["reason"] == "call_failed"
+    within_budget("closed, failure below threshold", result.cost())
+
+
+def test_failure_below_threshold_in_a_running_window_is_within_budget(embedded, stack, provider, clock):
+    put_breaker(embedded, stack, state="CLOSED", failureCount=0, windowStartMs=0)
+    stack3 = embedded.deploy(FailureThreshold=3)
+    provider.configure(mode="down")
+    embedded.run(stack3, order())
+
+    result = embedded.run(stack3, order())
+
+    assert "Count the failure in the current window" not in result.path
+    within_budget("closed, failure below threshold", result.cost())
+
+
+def test_failure_that_trips_path_is_within_budget(embedded, stack, provider):
+    provider.configure(mode="down")
+    embedded.run(stack, order())
+
+    result = embedded.run(stack, order())
+
+    assert "Open the circuit" in result.path
+    within_budget("closed, failure that trips", result.cost())
+
+
+@pytest.mark.parametrize("bad", [{"orderId": 7}, "not an order", None, [1, 2]])
+def test_invalid_input_path_is_within_budget(embedded, stack, provider, bad):
+    result = embedded.run(stack, bad)
+
+    assert result.error == "InvalidOrder"
+    within_budget("invalid input", result.cost())
