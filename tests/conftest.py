@@ -21,9 +21,9 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 
-from breakwater.local.stack import EmbeddedStack  # noqa: E402
+from breakwater.local.stack import EmbeddedStack
 
-START = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ class Clock:
         self._traveller.shift(dt.timedelta(seconds=seconds))
 
     def now_ms(self) -> int:
-        return int(dt.datetime.now(tz=dt.timezone.utc).timestamp() * 1000)
+        return int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000)
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ ones; these patches only fill gaps in the emulator.
 patch                       what it fixes
 ==========================  ===================================================
 ``jsonata_evaluator``       moto parses JSONata but ships no evaluator; wire in
-                            jsonata-python, with AWS's error name
-                            ``States.QueryEvaluationError``.
+                            jsonata-python; evaluation errors carry AWS's
+                            name ``States.QueryEvaluationError`` (moto would
+                            say ``States.Runtime``).
 ``jsonata_variables``       moto writes string variables into the expression
                             text unescaped; a value holding a quote breaks every
                             later expression. Encode values as JSON.
@@ -48,11 +49,22 @@ from jsonata import jsonata as jsonata_lib
 from moto.awslambda import models as lambda_models
 from moto.core.config import default_user_config
 from moto.stepfunctions import models as sfn_models
+from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.common.string import string_expression
 from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
     is_operator,
 )
 from moto.stepfunctions.parser.asl.eval import states as states_module
 from moto.stepfunctions.parser.asl.eval import variable_store as variable_store_module
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 from moto.stepfunctions.parser.backend import execution_worker
 
@@ -101,8 +113,33 @@ def evaluate_jsonata(expression: str) -> Any:
         raise moto_jsonata.JSONataException("States.QueryEvaluationError", str(exc)) from exc
 
 
+_original_string_jsonata_body = string_expression.StringJSONata._eval_body
+
+
+def _string_jsonata_body(self: Any, env: Any) -> None:
+    """Report evaluation errors as AWS does: ``States.QueryEvaluationError``, not ``States.Runtime``."""
+    try:
+        _original_string_jsonata_body(self, env)
+    except moto_jsonata.JSONataException as exc:
+        error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+        details = EvaluationFailedEventDetails(
+            error=error_name.error_name,
+            cause=f"An error occurred while evaluating the expression '{self.expression}': {exc.details}",
+        )
+        event = FailureEvent(
+            env=env,
+            error_name=error_name,
+            event_type=HistoryEventType.EvaluationFailed,
+            event_details=EventDetails(evaluationFailedEventDetails=details),  # type: ignore[typeddict-item]
+        )
+        raise FailureEventException(failure_event=event) from exc
+
+
 def _jsonata_evaluator_targets() -> list[tuple[Any, str, Any]]:
-    return [(moto_jsonata, "_eval_jsonata", evaluate_jsonata)]
+    return [
+        (moto_jsonata, "_eval_jsonata", evaluate_jsonata),
+        (string_expression.StringJSONata, "_eval_body", _string_jsonata_body),
+    ]
 
 
 def encode_variable_declarations(bindings: dict[str, Any]) -> str:
@@ -125,7 +162,7 @@ def _json_default(value: Any) -> Any:
 def iso_timestamp(moment: dt.datetime) -> str:
     """Format as Step Functions does: UTC, milliseconds, ``Z``."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -144,7 +181,7 @@ def parse_rfc3339(value: str) -> dt.datetime | None:
         return None
     if parsed.tzinfo is None:
         return None
-    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 # --- execution context ------------------------------------------------------------
@@ -290,8 +327,16 @@ def _build_patches() -> dict[str, Patch]:
             "cloudformation_sfn",
             "CloudFormation state machines honour Definition, DefinitionSubstitutions and type",
             [
-                (sfn_models.StateMachine, "create_from_cloudformation_json", classmethod(_create_state_machine_from_cfn)),
-                (sfn_models.StateMachine, "delete_from_cloudformation_json", classmethod(_delete_state_machine_from_cfn)),
+                (
+                    sfn_models.StateMachine,
+                    "create_from_cloudformation_json",
+                    classmethod(_create_state_machine_from_cfn),
+                ),
+                (
+                    sfn_models.StateMachine,
+                    "delete_from_cloudformation_json",
+                    classmethod(_delete_state_machine_from_cfn),
+                ),
             ],
         ),
     ]
@@ -324,4 +369,3 @@ def disabled(name: str) -> Iterator[None]:
 
 def describe() -> list[tuple[str, str]]:
     return [(p.name, p.description) for p in PATCHES.values()]
-

@@ -141,7 +141,7 @@ def load_handler(code_dir: Path, handler: str) -> Handler:
     with _MODULES_LOCK:
         module = _MODULES.get(key)
         if module is None:
-            digest = hashlib.sha1(key[0].encode()).hexdigest()[:10]
+            digest = hashlib.sha256(key[0].encode()).hexdigest()[:10]
             spec = importlib.util.spec_from_file_location(f"_bw_fn_{digest}_{module_name}", source)
             if spec is None or spec.loader is None:
                 raise HandlerError(f"cannot load {source}")
@@ -165,10 +165,8 @@ def code_dir_for_zip(code: bytes) -> Path:
         staging.mkdir(parents=True)
         with zipfile.ZipFile(io.BytesIO(code)) as archive:
             archive.extractall(staging)
-        try:
+        with contextlib.suppress(OSError):  # another thread unpacked it first
             staging.rename(target)
-        except OSError:  # another thread unpacked it first
-            pass
     return target
 
 

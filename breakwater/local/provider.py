@@ -19,6 +19,7 @@ seeded); ``ratelimited`` (429 with ``Retry-After``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -147,10 +148,16 @@ class FakeProvider:
             retry_after = settings.retry_after_seconds
             rejected = set(settings.reject_customers)
         if mode == "down" or fail_flaky:
-            return self._answer(arrived, order_id, mode, 503, {}, {"error": {"type": "api_error", "message": "unavailable"}})
+            return self._answer(
+                arrived, order_id, mode, 503, {}, {"error": {"type": "api_error", "message": "unavailable"}}
+            )
         if mode == "ratelimited":
             return self._answer(
-                arrived, order_id, mode, 429, {"Retry-After": str(retry_after)},
+                arrived,
+                order_id,
+                mode,
+                429,
+                {"Retry-After": str(retry_after)},
                 {"error": {"type": "rate_limit_error", "message": "too many requests"}},
             )
         problem = _request_problem(key, body)
@@ -163,7 +170,9 @@ class FakeProvider:
         if delay:
             time.sleep(delay)
         if declined:
-            return self._answer(arrived, order_id, mode, 402, {}, {"error": {"type": "card_error", "code": "card_declined"}})
+            return self._answer(
+                arrived, order_id, mode, 402, {}, {"error": {"type": "card_error", "code": "card_declined"}}
+            )
         assert key is not None
         with self._lock:
             existing = self.charges.get(key)
@@ -260,7 +269,9 @@ class _ProviderHandler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        # The caller may have given up (its timeout passed): that is the fault being simulated.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
@@ -270,7 +281,7 @@ class _ProviderHandler(BaseHTTPRequestHandler):
         except ValueError:
             return None
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         if self.path == "/charges":
             with self.owner._lock:
                 charges = list(self.owner.charges.values())
@@ -280,7 +291,7 @@ class _ProviderHandler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": {"message": f"no route {self.path}"}})
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         body = self._body()
         if self.path == "/charges":
             status, headers, answer = self.owner.charge(self.headers.get("Idempotency-Key"), body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from types import TracebackType
@@ -21,10 +22,16 @@ REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
 }
+
+
+def quiet_moto() -> None:
+    """moto logs every caught workflow error at ERROR; the execution history already tells it."""
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
 
 
 class EmbeddedStack:
@@ -46,9 +53,10 @@ class EmbeddedStack:
         for key, value in {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
-        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
         self._mock.start()
         compat.apply()
+        quiet_moto()
         self.provider.start()
         return self
 

@@ -60,8 +60,8 @@ def handler(event: Any, context: Any) -> dict[str, str]:
     """Charge the order in ``event``; see the module docstring for the error contract."""
     order = _order_from(event)
     url = os.environ.get(API_URL_ENV, "").rstrip("/")
-    if not url:
-        raise PaymentServiceUnavailable(f"{API_URL_ENV} is not set")
+    if not url.startswith(("https://", "http://")):
+        raise PaymentServiceUnavailable(f"{API_URL_ENV} must be an http(s) URL, got {url!r}")
     status, headers, body = _post_charge(f"{url}/charges", order, _timeout(context))
     return _classify(status, headers, body)
 
@@ -98,7 +98,7 @@ def _post_charge(url: str, order: dict[str, Any], timeout: float) -> tuple[int, 
         "customer": order["customerId"],
         "metadata": {"orderId": order["orderId"]},
     }
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be http(s) in handler()
         url,
         data=json.dumps(payload).encode(),
         method="POST",
@@ -113,7 +113,7 @@ def _post_charge(url: str, order: dict[str, Any], timeout: float) -> tuple[int, 
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers or {}), exc.read() or b""
-    except (TimeoutError, socket.timeout) as exc:
+    except TimeoutError as exc:
         raise PaymentServiceUnavailable(f"provider timed out after {timeout:.1f}s") from exc
     except (urllib.error.URLError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
@@ -132,7 +132,8 @@ def _json(body: bytes) -> dict[str, Any]:
 
 def _classify(status: int, headers: dict[str, str], body: bytes) -> dict[str, str]:
     data = _json(body)
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    raw_error = data.get("error")
+    error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
     if 200 <= status < 300:
         charge_id = data.get("id")
         if not isinstance(charge_id, str) or data.get("status") != "succeeded":

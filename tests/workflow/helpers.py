@@ -24,9 +24,11 @@ def order(**fields: Any) -> dict[str, Any]:
 
 def breaker(env: EmbeddedStack, stack: Stack, service: str = DEFAULT_SERVICE) -> dict[str, Any]:
     """The breaker record as plain values ({} when the item does not exist)."""
-    item = env.client("dynamodb").get_item(
-        TableName=stack.table_name, Key={"serviceName": {"S": service}}, ConsistentRead=True
-    ).get("Item", {})
+    item = (
+        env.client("dynamodb")
+        .get_item(TableName=stack.table_name, Key={"serviceName": {"S": service}}, ConsistentRead=True)
+        .get("Item", {})
+    )
     return {k: (int(v["N"]) if "N" in v else v["S"]) for k, v in item.items()}
 
 

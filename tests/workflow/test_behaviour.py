@@ -150,8 +150,16 @@ def test_open_after_cooldown_moves_to_half_open_and_calls_as_probe(embedded, sta
 
 def test_half_open_without_a_free_slot_queues_probe_busy(embedded, stack, provider, clock):
     now = clock.now_ms()
-    put_breaker(embedded, stack, state="HALF_OPEN", probesInFlight=1, probeLeaseUntilMs=now + 10_000,
-                halfOpenSuccesses=0, tripCount=1, version=2)
+    put_breaker(
+        embedded,
+        stack,
+        state="HALF_OPEN",
+        probesInFlight=1,
+        probeLeaseUntilMs=now + 10_000,
+        halfOpenSuccesses=0,
+        tripCount=1,
+        version=2,
+    )
 
     result = embedded.run(stack, order())
 
@@ -162,8 +170,16 @@ def test_half_open_without_a_free_slot_queues_probe_busy(embedded, stack, provid
 
 def test_probe_slot_of_a_crashed_holder_frees_itself_after_the_lease(embedded, stack, provider, clock):
     now = clock.now_ms()
-    put_breaker(embedded, stack, state="HALF_OPEN", probesInFlight=1, probeLeaseUntilMs=now + 15_000,
-                halfOpenSuccesses=0, tripCount=1, version=2)
+    put_breaker(
+        embedded,
+        stack,
+        state="HALF_OPEN",
+        probesInFlight=1,
+        probeLeaseUntilMs=now + 15_000,
+        halfOpenSuccesses=0,
+        tripCount=1,
+        version=2,
+    )
     assert embedded.run(stack, order()).output["reason"] == "probe_busy"
 
     clock.advance(16)
@@ -188,7 +204,10 @@ def test_probe_successes_at_threshold_close_the_breaker_and_reset_counts(embedde
     record = breaker(embedded, stack)
     assert record["state"] == "CLOSED"
     assert (record["failureCount"], record["tripCount"], record["halfOpenSuccesses"], record["probesInFlight"]) == (
-        0, 0, 0, 0,
+        0,
+        0,
+        0,
+        0,
     )
     assert "openUntilMs" not in record
     assert record["version"] == 3  # CLOSED->OPEN, OPEN->HALF_OPEN, HALF_OPEN->CLOSED
@@ -220,7 +239,9 @@ def test_declined_probe_frees_its_slot_and_counts_nothing(embedded, stack, provi
     result = embedded.run(stack, order(customerId="cus_card_declined"))
 
     assert result.output == {
-        "status": "declined", "orderId": result.output["orderId"], "serviceName": "payment-api",
+        "status": "declined",
+        "orderId": result.output["orderId"],
+        "serviceName": "payment-api",
         "reason": "card_declined",
     }
     record = breaker(embedded, stack)
@@ -272,9 +293,7 @@ def test_declined_order_is_neither_failure_nor_success(embedded, stack, provider
     assert breaker(embedded, stack)["failureCount"] == 1
 
 
-def test_order_the_provider_rejects_as_malformed_fails_invalid_order_without_counting(
-    embedded, stack, provider, clock
-):
+def test_order_the_provider_rejects_as_malformed_fails_invalid_order_without_counting(embedded, stack, provider, clock):
     provider.configure(mode="down")
     embedded.run(stack, order())
     provider.configure(mode="healthy")

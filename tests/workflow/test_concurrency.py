@@ -32,8 +32,7 @@ def test_concurrent_failures_trip_the_breaker_exactly_once_with_an_exact_count(e
 
 def test_concurrent_orders_at_cooldown_expiry_admit_exactly_the_probe_limit(embedded, provider, clock):
     stack = embedded.deploy(HalfOpenMaxProbes=3, SuccessThreshold=5, ProbeLeaseSeconds=60)
-    put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() - 1, tripCount=1, version=1,
-                failureCount=5)
+    put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() - 1, tripCount=1, version=1, failureCount=5)
     # Healthy but slow, so every admitted probe is still in flight while the rest arrive.
     provider.configure(mode="slow", delay_seconds=3)
 

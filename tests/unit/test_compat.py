@@ -1,0 +1,234 @@
+"""Each compatibility patch is needed: the behaviour it provides breaks without it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from unittest import mock
+
+import pytest
+from botocore.exceptions import ClientError
+
+from breakwater.executions import run, unique_name
+from breakwater.local import compat
+from tests.workflow.helpers import order
+
+ROLE = "arn:aws:iam::123456789012:role/breakwater-test"
+
+
+def machine(embedded: Any, definition: dict[str, Any]) -> str:
+    sfn = embedded.client("stepfunctions")
+    return sfn.create_state_machine(name=unique_name("m"), definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+
+
+def test_every_patch_is_installed(embedded):
+    assert {name for name, patch in compat.PATCHES.items() if patch.active} == set(compat.PATCHES)
+
+
+# -- jsonata_evaluator -------------------------------------------------------------
+
+JSONATA = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "Shape",
+    "States": {"Shape": {"Type": "Pass", "Output": "{% {'total': $states.input.a + $states.input.b} %}", "End": True}},
+}
+
+
+def test_jsonata_is_evaluated(embedded):
+    result = run(embedded.client("stepfunctions"), machine(embedded, JSONATA), {"a": 2, "b": 3})
+
+    assert result.output == {"total": 5}
+
+
+def test_without_the_evaluator_jsonata_fails(embedded):
+    arn = machine(embedded, JSONATA)
+    with compat.disabled("jsonata_evaluator"):
+        result = run(embedded.client("stepfunctions"), arn, {"a": 2, "b": 3})
+
+    assert result.status == "FAILED"
+
+
+def test_jsonata_errors_use_the_aws_error_name(embedded):
+    broken = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Shape",
+        "States": {"Shape": {"Type": "Pass", "Output": "{% $number('abc') + {} %}", "End": True}},
+    }
+
+    result = run(embedded.client("stepfunctions"), machine(embedded, broken), {})
+
+    assert result.status == "FAILED"
+    assert result.error == "States.QueryEvaluationError"
+
+
+# -- jsonata_variables ---------------------------------------------------------------
+
+QUOTED = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "Remember",
+    "States": {
+        "Remember": {"Type": "Pass", "Assign": {"said": "{% $states.input.text %}"}, "Next": "Repeat"},
+        "Repeat": {"Type": "Pass", "Output": "{% {'said': $said} %}", "End": True},
+    },
+}
+
+
+def test_string_variables_with_quotes_and_backslashes_survive(embedded):
+    text = 'she said "hi" \\ bye'
+
+    result = run(embedded.client("stepfunctions"), machine(embedded, QUOTED), {"text": text})
+
+    assert result.output == {"said": text}
+
+
+def test_without_encoding_a_quoted_variable_breaks_later_expressions(embedded):
+    arn = machine(embedded, QUOTED)
+    with compat.disabled("jsonata_variables"):
+        result = run(embedded.client("stepfunctions"), arn, {"text": 'she said "hi"'})
+
+    assert result.status == "FAILED"
+
+
+# -- timestamps -----------------------------------------------------------------------
+
+TIMESTAMP = {
+    "StartAt": "Is it earlier?",
+    "States": {
+        "Is it earlier?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.t", "TimestampLessThan": "2026-01-01T00:00:00Z", "Next": "Earlier"}],
+            "Default": "Not earlier",
+        },
+        "Earlier": {"Type": "Succeed"},
+        "Not earlier": {"Type": "Succeed"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "stamp", ["2025-06-01T12:00:00.123Z", "2025-12-31T23:30:00-00:15", "2026-01-01T00:30:00+01:00"]
+)
+def test_timestamps_with_fractions_and_offsets_compare(embedded, stamp):
+    result = run(embedded.client("stepfunctions"), machine(embedded, TIMESTAMP), {"t": stamp})
+
+    assert result.path[-1] == "Earlier"
+
+
+def test_without_the_timestamp_patch_fractional_timestamps_never_match(embedded):
+    arn = machine(embedded, TIMESTAMP)
+    with compat.disabled("timestamps"):
+        result = run(embedded.client("stepfunctions"), arn, {"t": "2025-06-01T12:00:00.123Z"})
+
+    assert result.path[-1] == "Not earlier"
+
+
+def test_rfc3339_parser_rejects_what_aws_rejects():
+    assert compat.parse_rfc3339("2025-06-01 12:00:00Z") is None
+    assert compat.parse_rfc3339("2025-06-01T12:00:00") is None
+    assert compat.parse_rfc3339("yesterday") is None
+    assert compat.parse_rfc3339("2025-06-01T12:00:00+02:00").hour == 10
+
+
+# -- start_time -----------------------------------------------------------------------
+
+START_TIME = {
+    "StartAt": "Echo",
+    "States": {"Echo": {"Type": "Pass", "Parameters": {"started.$": "$$.Execution.StartTime"}, "End": True}},
+}
+
+
+def test_execution_start_time_is_an_iso_string(embedded):
+    result = run(embedded.client("stepfunctions"), machine(embedded, START_TIME), {})
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", result.output["started"])
+
+
+def test_without_the_patch_start_time_cannot_be_described(embedded):
+    arn = machine(embedded, START_TIME)
+    with compat.disabled("start_time"), pytest.raises((ClientError, TypeError, ValueError)):
+        run(embedded.client("stepfunctions"), arn, {}, timeout=10)
+
+
+# -- parse_once ------------------------------------------------------------------------
+
+
+def test_each_definition_is_parsed_once_for_many_executions(embedded):
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    arn = machine(embedded, JSONATA)
+    sfn = embedded.client("stepfunctions")
+    run(sfn, arn, {"a": 1, "b": 1})
+    original = asl_parser.AmazonStateLanguageParser.parse
+    with mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", side_effect=original) as parse:
+        results = [run(sfn, arn, {"a": i, "b": 1}) for i in range(3)]
+        with compat.disabled("parse_once"):
+            run(sfn, arn, {"a": 0, "b": 0})
+
+    assert [r.output["total"] for r in results] == [1, 2, 3]
+    assert parse.call_count == 1  # only the execution run without the patch
+
+
+# -- lambda_in_process ---------------------------------------------------------------------
+
+
+def test_payment_function_runs_in_process(embedded, provider):
+    stack = embedded.deploy()
+
+    result = embedded.run(stack, order())
+
+    assert result.output["status"] == "charged"
+    assert len(provider.calls) == 1
+
+
+def test_handler_exceptions_become_error_names(embedded, provider):
+    stack = embedded.deploy(FailureThreshold=2)
+    provider.configure(mode="down")
+
+    result = embedded.run(stack, order())
+
+    failed = next(e["taskFailedEventDetails"] for e in result.events if e["type"] == "TaskFailed")
+    assert failed["error"] == "PaymentServiceUnavailable"
+    assert json.loads(failed["cause"])["errorType"] == "PaymentServiceUnavailable"
+
+
+def test_without_the_in_process_runtime_nothing_is_charged(embedded, provider):
+    stack = embedded.deploy()
+    with compat.disabled("lambda_in_process"):
+        result = embedded.run(stack, order())
+
+    assert result.output is None or result.output.get("status") != "charged"
+    assert provider.calls == []
+
+
+# -- cloudformation_sfn --------------------------------------------------------------------
+
+
+def test_cloudformation_state_machine_gets_its_definition_substituted_and_executes(embedded, provider):
+    stack = embedded.deploy(WorkflowType="EXPRESS")
+
+    described = embedded.client("stepfunctions").describe_state_machine(stateMachineArn=stack.state_machine_arn)
+
+    assert "${" not in described["definition"]
+    assert stack.table_name in described["definition"]
+    assert described["type"] == "EXPRESS"
+
+
+def test_without_the_cloudformation_patch_the_machine_cannot_run(embedded, provider):
+    with compat.disabled("cloudformation_sfn"):
+        stack = embedded.deploy()
+    sfn = embedded.client("stepfunctions")
+
+    with pytest.raises(ClientError):
+        described = sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)
+        assert "Read breaker state" in described["definition"]
+        sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=unique_name(), input="{}")
+        raise AssertionError("the unpatched machine should not be runnable")
+
+
+def test_substitution_replaces_only_named_placeholders():
+    text = compat.substitute_definition({"a": "${Table}", "b": "{% $states.input %}", "c": "${Other}"}, {"Table": "t1"})
+
+    assert json.loads(text) == {"a": "t1", "b": "{% $states.input %}", "c": "${Other}"}

@@ -1,0 +1,181 @@
+"""Each template parameter changes behaviour: declared, wired, and used."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+import pytest
+
+from breakwater.template import parameters
+from tests.workflow.helpers import breaker, order, put_breaker
+
+PARAMETER_TESTS: dict[str, Callable[..., None]] = {}
+
+
+def proves(parameter: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def register(test: Callable[..., None]) -> Callable[..., None]:
+        PARAMETER_TESTS[parameter] = test
+        return test
+
+    return register
+
+
+def test_every_template_parameter_has_a_behaviour_test():
+    assert set(PARAMETER_TESTS) == set(parameters())
+
+
+@proves("ServiceName")
+def test_service_name_is_the_default_breaker_key(embedded, provider, clock):
+    stack = embedded.deploy(ServiceName="acquirer-x")
+    provider.configure(mode="down")
+
+    result = embedded.run(stack, order())
+
+    assert result.output["serviceName"] == "acquirer-x"
+    assert breaker(embedded, stack, "acquirer-x")["failureCount"] == 1
+    assert breaker(embedded, stack, "payment-api") == {}
+
+
+@proves("FailureThreshold")
+def test_failure_threshold_sets_how_many_failures_trip(embedded, provider, clock):
+    one = embedded.deploy(FailureThreshold=1)
+    two = embedded.deploy(FailureThreshold=2)
+    provider.configure(mode="down")
+
+    embedded.run(one, order())
+    embedded.run(two, order())
+
+    assert breaker(embedded, one)["state"] == "OPEN"
+    assert breaker(embedded, two)["state"] == "CLOSED"
+
+
+@proves("FailureWindowSeconds")
+def test_failure_window_sets_when_old_failures_stop_counting(embedded, provider, clock):
+    short = embedded.deploy(FailureWindowSeconds=10)
+    long = embedded.deploy(FailureWindowSeconds=100)
+    provider.configure(mode="down")
+    embedded.run(short, order())
+    embedded.run(long, order())
+
+    clock.advance(20)
+    embedded.run(short, order())
+    embedded.run(long, order())
+
+    assert breaker(embedded, short)["failureCount"] == 1
+    assert breaker(embedded, long)["failureCount"] == 2
+
+
+def cooldown_seconds(record: dict[str, int]) -> float:
+    return (record["openUntilMs"] - record["lastTransitionMs"]) / 1000
+
+
+@proves("CooldownSeconds")
+def test_cooldown_sets_how_long_the_breaker_stays_open(embedded, provider, clock):
+    stack = embedded.deploy(FailureThreshold=1, CooldownSeconds=7)
+    provider.configure(mode="down")
+
+    embedded.run(stack, order())
+
+    assert cooldown_seconds(breaker(embedded, stack)) == pytest.approx(7, abs=0.05)
+
+
+@proves("MaxCooldownSeconds")
+def test_max_cooldown_caps_the_cooldown(embedded, provider, clock):
+    stack = embedded.deploy(FailureThreshold=1, CooldownSeconds=50, MaxCooldownSeconds=20)
+    provider.configure(mode="down")
+
+    embedded.run(stack, order())
+
+    assert cooldown_seconds(breaker(embedded, stack)) == pytest.approx(20, abs=0.05)
+
+
+def open_and_expired(embedded, stack, clock) -> None:  # type: ignore[no-untyped-def]
+    put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() - 1, tripCount=1, version=1)
+
+
+@proves("SuccessThreshold")
+def test_success_threshold_sets_how_many_probes_close_the_breaker(embedded, provider, clock):
+    quick = embedded.deploy(SuccessThreshold=1)
+    careful = embedded.deploy(SuccessThreshold=3)
+    for stack in (quick, careful):
+        open_and_expired(embedded, stack, clock)
+        embedded.run(stack, order())
+        embedded.run(stack, order())
+
+    assert breaker(embedded, quick)["state"] == "CLOSED"
+    assert breaker(embedded, careful)["state"] == "HALF_OPEN"
+    assert breaker(embedded, careful)["halfOpenSuccesses"] == 2
+
+
+@proves("HalfOpenMaxProbes")
+def test_half_open_max_probes_sets_how_many_calls_may_be_in_flight(embedded, provider, clock):
+    single = embedded.deploy(HalfOpenMaxProbes=1)
+    double = embedded.deploy(HalfOpenMaxProbes=2)
+    for stack in (single, double):
+        put_breaker(
+            embedded,
+            stack,
+            state="HALF_OPEN",
+            probesInFlight=1,
+            probeLeaseUntilMs=clock.now_ms() + 60_000,
+            halfOpenSuccesses=0,
+            tripCount=1,
+            version=2,
+        )
+
+    assert embedded.run(single, order()).output["reason"] == "probe_busy"
+    assert embedded.run(double, order()).output["status"] == "charged"
+
+
+@proves("ProbeLeaseSeconds")
+def test_probe_lease_sets_when_an_unreported_probe_slot_frees_itself(embedded, provider, clock):
+    stack = embedded.deploy(ProbeLeaseSeconds=42)
+    open_and_expired(embedded, stack, clock)
+
+    embedded.run(stack, order())
+
+    record = breaker(embedded, stack)
+    assert (record["probeLeaseUntilMs"] - record["lastTransitionMs"]) / 1000 == pytest.approx(42, abs=0.05)
+
+
+@proves("CallTimeoutSeconds")
+def test_call_timeout_bounds_the_payment_call(embedded, provider, clock):
+    stack = embedded.deploy(CallTimeoutSeconds=1)
+    provider.configure(mode="slow", delay_seconds=1.6)
+
+    result = embedded.run(stack, order())
+
+    assert result.output["reason"] == "call_failed"
+    scheduled = next(
+        e["taskScheduledEventDetails"]
+        for e in result.events
+        if e.get("taskScheduledEventDetails", {}).get("resource") == "invoke"
+    )
+    assert scheduled["timeoutInSeconds"] == 1
+    function = embedded.client("lambda").get_function_configuration(FunctionName=stack.outputs["PaymentFunctionArn"])
+    assert function["Timeout"] == 1
+
+
+@proves("PaymentApiUrl")
+def test_payment_api_url_is_where_the_function_calls(embedded, provider, clock):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    stack = embedded.deploy(PaymentApiUrl=f"http://127.0.0.1:{dead_port}")
+
+    result = embedded.run(stack, order())
+
+    assert result.output["reason"] == "call_failed"
+    assert provider.calls_for(result.output["orderId"]) == []
+
+
+@proves("WorkflowType")
+def test_workflow_type_sets_the_state_machine_type(embedded, provider, clock):
+    stack = embedded.deploy(WorkflowType="EXPRESS")
+
+    description = embedded.client("stepfunctions").describe_state_machine(stateMachineArn=stack.state_machine_arn)
+    result = embedded.run(stack, order())
+
+    assert description["type"] == "EXPRESS"
+    assert result.output["status"] == "charged"
