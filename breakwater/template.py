@@ -134,14 +134,19 @@ class _NoManagedPolicies:
 
 def translate(template: dict[str, Any], parameter_values: dict[str, str], region: str) -> dict[str, Any]:
     """Expand the SAM transform into plain CloudFormation, offline."""
+    import boto3
     from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.translator.transform import transform
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
 
     values: dict[str, Any] = dict(parameter_values)
     values.setdefault("AWS::Region", region)
     values.setdefault("AWS::Partition", "aws")
+    translator = Translator(
+        _NoManagedPolicies().load(), Parser(), boto_session=boto3.session.Session(region_name=region)
+    )
     try:
-        result = transform(copy.deepcopy(template), values, _NoManagedPolicies())
+        result = translator.translate(copy.deepcopy(template), values)
     except InvalidDocumentException as exc:
         messages = "; ".join(str(cause) for cause in exc.causes)
         raise TemplateError(f"SAM transform failed: {messages}") from exc

@@ -21,15 +21,17 @@ PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 # Substitutions that CloudFormation fills from resources, not parameters: stand-ins
 # shaped like the real values.
 RESOURCE_STAND_INS = {
+    "Partition": "aws",
     "BreakerTableName": "breakwater-BreakerTable-EXAMPLE",
     "FallbackQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/breakwater-FallbackQueue-EXAMPLE",
     "PaymentFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:breakwater-PaymentFunction-EXAMPLE",
 }
 
 READ_STATE = "Read breaker state"
-# An optimized service integration names no region and no account, e.g.
-# arn:aws:states:::dynamodb:getItem. It is the only ARN a Task may spell out.
-SERVICE_INTEGRATION = re.compile(r"arn:aws:states:::[a-z0-9-]+:[A-Za-z0-9.]+")
+# An optimized service integration names no region and no account, and takes its
+# partition from a substitution, e.g. arn:${Partition}:states:::dynamodb:getItem.
+# It is the only ARN a Task may spell out.
+SERVICE_INTEGRATION = re.compile(r"arn:\$\{Partition\}:states:::[a-z0-9-]+:[A-Za-z0-9.]+")
 ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
 

@@ -396,10 +396,11 @@ def test_missing_api_url_is_unavailable() -> None:
         app.handler(order(), None)
 
 
-def test_empty_api_url_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(app.API_URL_ENV, "")
+@pytest.mark.parametrize("value", ["", "/", "127.0.0.1:8080", "file:///etc/passwd"])
+def test_empty_or_non_http_api_url_is_unavailable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(app.API_URL_ENV, value)
 
-    with pytest.raises(PaymentServiceUnavailable, match="not set"):
+    with pytest.raises(PaymentServiceUnavailable, match=app.API_URL_ENV):
         app.handler(order(), None)
 
 
