@@ -23,8 +23,11 @@ raised                         when                                     breaker 
 
 from __future__ import annotations
 
+import http.client
 import json
+import math
 import os
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -38,6 +41,7 @@ SAFETY_MARGIN_SECONDS = 0.25
 UNAVAILABLE_STATUSES = frozenset({408, 429})
 INVALID_STATUSES = frozenset({400, 422})
 ORDER_FIELDS = ("orderId", "amount", "currency", "customerId")
+ORDER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class PaymentError(Exception):
@@ -72,16 +76,28 @@ def _order_from(event: Any) -> dict[str, Any]:
     missing = [name for name in ORDER_FIELDS if name not in event]
     if missing:
         raise InvalidOrder(f"{missing[0]}: is required")
-    if not isinstance(event["orderId"], str) or not event["orderId"]:
-        raise InvalidOrder("orderId: must be a non-empty string")
+    if not isinstance(event["orderId"], str) or not ORDER_ID.fullmatch(event["orderId"]):
+        raise InvalidOrder("orderId: must be a string of 1 to 128 characters from A-Z a-z 0-9 . _ : -")
     amount = event["amount"]
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount != int(amount) or amount < 1:
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, int | float)
+        or not math.isfinite(amount)
+        or amount != int(amount)
+        or amount < 1
+    ):
         raise InvalidOrder("amount: must be a positive whole number of minor units")
     return {name: event[name] for name in ORDER_FIELDS}
 
 
 def _timeout(context: Any) -> float:
-    configured = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS))
+    raw = os.environ.get(TIMEOUT_ENV, str(DEFAULT_TIMEOUT_SECONDS))
+    try:
+        configured = float(raw)
+    except ValueError:
+        configured = math.nan
+    if not configured > 0:
+        raise PaymentServiceUnavailable(f"{TIMEOUT_ENV} must be a positive number of seconds, got {raw!r}")
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if remaining_ms is None:
         return configured
@@ -109,12 +125,16 @@ def _post_charge(url: str, order: dict[str, Any], timeout: float) -> tuple[int, 
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL from config
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers or {}), exc.read() or b""
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL from config
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, dict(exc.headers or {}), exc.read() or b""
     except TimeoutError as exc:
         raise PaymentServiceUnavailable(f"provider timed out after {timeout:.1f}s") from exc
+    except http.client.HTTPException as exc:  # BadStatusLine, IncompleteRead, ...
+        raise PaymentServiceUnavailable(f"provider sent an unreadable answer: {type(exc).__name__}") from exc
     except (urllib.error.URLError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, TimeoutError | socket.timeout):
