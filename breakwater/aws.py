@@ -38,12 +38,19 @@ class Target:
     def session(self) -> boto3.session.Session:
         return boto3.session.Session(profile_name=self.profile, region_name=self.region)
 
+    @property
+    def endpoint(self) -> str | None:
+        """The explicit endpoint, else ``AWS_ENDPOINT_URL`` (which boto3 also honours)."""
+        return self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
     def client(self, service: str) -> Any:
         session = self.session()
         region = self.region or session.region_name or "us-east-1"
         # A custom endpoint (the local stack) serves every API on one host: no "sync-" host prefix.
-        config = Config(retries={"max_attempts": 3, "mode": "standard"}, inject_host_prefix=not self.endpoint_url)
-        return session.client(service, endpoint_url=self.endpoint_url, region_name=region, config=config)  # type: ignore[call-overload]
+        config = Config(retries={"max_attempts": 3, "mode": "standard"}, inject_host_prefix=not self.endpoint)
+        return session.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.endpoint, region_name=region, config=config
+        )
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ def find_resources(target: Target, stack_name: str) -> Resources:
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as exc:
-        where = target.endpoint_url or "AWS"
+        where = target.endpoint or "AWS"
         raise StackNotFound(f"stack {stack_name} not found at {where}: {exc.response['Error']['Message']}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     return Resources(stack_name=stack_name, outputs=outputs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from breakwater.errors import BreakwaterError
 
 
-class BreakerState(str, Enum):
+class BreakerState(StrEnum):
     """The states a breaker record can be in (the ``state`` attribute)."""
 
     CLOSED = "CLOSED"

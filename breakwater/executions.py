@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+# The workflow's conditional writes that move the breaker, and the move each makes.
+TRANSITION_TASKS = {
+    "Open the circuit": ("CLOSED", "OPEN"),
+    "Move circuit to half-open": ("OPEN", "HALF_OPEN"),
+    "Reopen the circuit": ("HALF_OPEN", "OPEN"),
+    "Close the circuit": ("HALF_OPEN", "CLOSED"),
+}
 _ENTERED_SUFFIX = "StateEntered"
 
 
@@ -80,6 +87,61 @@ class ExecutionResult:
 
     def called_provider(self) -> bool:
         return self.scheduled()["lambda:invoke"] > 0
+
+    def task_succeeded_at(self, state: str) -> Any:
+        """When ``state``'s task succeeded (e.g. a conditional write that won), or None."""
+        for i, event in enumerate(self.events):
+            details = event.get("stateEnteredEventDetails")
+            if details and details["name"] == state:
+                for later in self.events[i + 1 :]:
+                    if later["type"] == "TaskSucceeded":
+                        return later["timestamp"]
+                    if later["type"] in ("TaskFailed", "TaskTimedOut") or later["type"].endswith("StateExited"):
+                        return None
+        return None
+
+    def task_succeeded(self, state: str) -> bool:
+        return self.task_succeeded_at(state) is not None
+
+    def transitions(self) -> list[tuple[Any, str, str]]:
+        """Breaker transitions this execution performed: (time, from, to)."""
+        found = []
+        for state, (before, after) in TRANSITION_TASKS.items():
+            at = self.task_succeeded_at(state)
+            if at is not None:
+                found.append((at, before, after))
+        return sorted(found)
+
+    @property
+    def label(self) -> str:
+        """A short name for the path this execution took (as in DESIGN.md's cost budget)."""
+        return path_label(self)
+
+
+def path_label(result: ExecutionResult) -> str:
+    """Name the path an execution took, from its states and outcome."""
+    path = set(result.path)
+    output = result.output if isinstance(result.output, dict) else {}
+    reason = output.get("reason")
+    if result.error:
+        return "invalid input" if "Reject invalid order" in path else f"failed ({result.error})"
+    if output.get("status") == "declined":
+        return "declined"
+    probe = "Call provider as probe" in path
+    checks = [
+        ("Reopen the circuit" in path, "half-open, probe fails"),
+        ("Close the circuit" in path, "half-open, probe closes the breaker"),
+        (probe, "half-open, probe succeeds"),
+        (reason == "probe_busy", "half-open, no probe slot"),
+        ("Open the circuit" in path, "closed, failure that trips"),
+        ("Count the failure" in path, "closed, failure below threshold"),
+        (reason == "circuit_open", "open, fast fail"),
+        (reason == "forced_open", "forced open"),
+        ("Call provider without recording" in path, f"{output.get('breaker', 'unrecorded').lower()}, call"),
+        ("Clear the failure count" in path, "closed, success after failures"),
+        (output.get("status") == "charged", "closed, success, no prior failures"),
+    ]
+    return next((name for matched, name in checks if matched), "other")
 
 
 def unique_name(prefix: str = "bw") -> str:

@@ -67,13 +67,4 @@ def entered(result: ExecutionResult, state: str) -> bool:
 
 def succeeded_task(result: ExecutionResult, state: str) -> bool:
     """True when ``state`` ran and its task succeeded (e.g. a conditional write that won)."""
-    events = result.events
-    for i, event in enumerate(events):
-        details = event.get("stateEnteredEventDetails")
-        if details and details["name"] == state:
-            for later in events[i + 1 :]:
-                if later["type"] == "TaskSucceeded":
-                    return True
-                if later["type"] in ("TaskFailed", "TaskTimedOut") or later["type"].endswith("StateExited"):
-                    return False
-    return False
+    return result.task_succeeded(state)

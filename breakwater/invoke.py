@@ -1,0 +1,83 @@
+"""``breakwater invoke``: run one function's handler as ``sam local invoke`` does, without Docker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from breakwater.errors import FunctionNotFound, TemplateError
+from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, invoke
+from breakwater.template import PROJECT_ROOT, load_template, parameters
+
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Logical id -> properties (with SAM ``Globals.Function`` applied) of every function."""
+    defaults = (template.get("Globals") or {}).get("Function") or {}
+    found = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") in FUNCTION_TYPES:
+            found[logical_id] = {**defaults, **(resource.get("Properties") or {})}
+    return found
+
+
+def _resolve(value: Any, values: dict[str, str], where: str, missing: list[str]) -> str:
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        name = value["Ref"]
+        if name not in values:
+            missing.append(f"{where} refers to {name}, which has no value (give it with --parameter-overrides)")
+            return ""
+        return values[name]
+    if isinstance(value, dict | list):
+        raise TemplateError(f"{where}: only plain values and Ref can be resolved locally, not {json.dumps(value)}")
+    return str(value)
+
+
+def function_spec(
+    name: str,
+    template: dict[str, Any] | None = None,
+    overrides: dict[str, str] | None = None,
+    env_vars: dict[str, Any] | None = None,
+    root: Path = PROJECT_ROOT,
+) -> tuple[FunctionSpec, list[str]]:
+    """Build the runtime spec of function ``name`` from the template; returns (spec, warnings)."""
+    template = template if template is not None else load_template()
+    available = functions(template)
+    if name not in available:
+        raise FunctionNotFound(f"no function {name!r} in the template (functions: {', '.join(sorted(available))})")
+    props = available[name]
+    values = {k: p.default for k, p in parameters(template).items() if p.default is not None}
+    values.update(overrides or {})
+    values.setdefault("AWS::Region", "us-east-1")
+    warnings: list[str] = []
+    environment = {
+        key: _resolve(value, values, f"{name} environment {key}", warnings)
+        for key, value in ((props.get("Environment") or {}).get("Variables") or {}).items()
+    }
+    # --env-vars, as sam local invoke reads it: "Parameters" for every function, then per function.
+    env_vars = env_vars or {}
+    for scope in ("Parameters", name):
+        extra = env_vars.get(scope) or {}
+        if not isinstance(extra, dict):
+            raise TemplateError(f"--env-vars: {scope} must map variable names to values")
+        environment.update({str(k): str(v) for k, v in extra.items()})
+    timeout = float(_resolve(props.get("Timeout", 3), values, f"{name} Timeout", warnings) or 3)
+    code_uri = props.get("CodeUri")
+    if not isinstance(code_uri, str):
+        raise TemplateError(f"{name}: CodeUri must be a local folder to invoke locally")
+    spec = FunctionSpec(
+        name=name,
+        handler=str(props.get("Handler")),
+        code_dir=(root / code_uri).resolve(),
+        environment=environment,
+        timeout_seconds=timeout,
+        memory_mb=int(props.get("MemorySize", 128)),
+        arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+    )
+    return spec, warnings
+
+
+def run(spec: FunctionSpec, event: Any) -> InvocationResult:
+    return invoke(spec, event)
