@@ -29,7 +29,7 @@ from breakwater.breaker import Breaker, BreakerState, override, read, read_all
 from breakwater.errors import BreakwaterError
 from breakwater.executions import ExecutionResult, history, start, wait
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, highlight=False)
 
 DEFAULT_EVENT = Path("events/order.json")
@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     local_commands = local.add_subparsers(dest="local_command", metavar="ACTION", required=True)
     up = local_commands.add_parser("up", help="serve the local stack on 127.0.0.1 with template.yaml deployed")
     up.add_argument("--port", type=int, default=4566, help="port of the AWS endpoint (default: 4566)")
-    up.add_argument("--provider-port", type=int, default=0, help="port of the fake provider (default: any free)")
+    up.add_argument("--provider-port", type=int, default=4567, help="port of the fake provider (default: 4567)")
     up.add_argument("--stack-name", help="stack name (default: breakwater)")
     up.add_argument("--parameter-overrides", nargs="+", metavar="KEY=VALUE", help="template parameters")
     up.set_defaults(handler=cmd_local_up)

@@ -32,6 +32,7 @@ def quiet_moto() -> None:
     """moto logs every caught workflow error at ERROR; the execution history already tells it."""
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
 class EmbeddedStack:
