@@ -4,8 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+AWS_VENV := .venv-aws
+AWS_STAMP := $(AWS_VENV)/.installed
 
-.PHONY: all install test test-fast lint demo bench clean
+.PHONY: all install test lint demo bench clean
 
 all: test
 
@@ -20,7 +22,14 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(STAMP) $(NODE_STAMP)
+# The AWS CLI and SAM CLI pin botocore/boto3 exactly: they get a venv of their own.
+$(AWS_STAMP): requirements-aws.txt constraints-aws.txt
+	$(PYTHON) -m venv $(AWS_VENV)
+	$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip==26.3
+	$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints-aws.txt -r requirements-aws.txt
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP) $(AWS_STAMP)
 
 test: install
 	$(BIN)/pytest
@@ -29,7 +38,8 @@ lint: install
 	$(BIN)/ruff check breakwater functions tests
 	$(BIN)/ruff format --check breakwater functions tests
 	$(BIN)/mypy breakwater functions/payment/app.py
-	$(BIN)/python -m breakwater.checks
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(AWS_VENV)/bin/sam validate --lint
 
 demo: install
 	$(BIN)/breakwater demo
@@ -38,4 +48,4 @@ bench: install
 	$(BIN)/python -m breakwater.bench
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(AWS_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .aws-sam demo-output

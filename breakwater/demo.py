@@ -68,7 +68,7 @@ STORY = (
     Step("Still open: queued without a call", {"mode": "down"}, orders=2),
     Step(
         "The provider recovers; at the end of the cooldown a burst admits one probe",
-        {"mode": "slow", "delay_seconds": 0.6},
+        {"mode": "slow", "delay_seconds": 2.0},
         orders=3,
         concurrent=True,
         wait_for_cooldown=True,

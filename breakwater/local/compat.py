@@ -24,6 +24,10 @@ patch                       what it fixes
 ``lambda_in_process``       Lambda needs Docker; run the deployed handler
                             in-process with the function's Handler, Environment
                             and Timeout, errors named by exception class.
+``dynamodb_atomic_writes``  moto checks a ConditionExpression and then writes
+                            without a lock: two threads can both pass
+                            ``probesInFlight < :max``. DynamoDB evaluates the
+                            condition and the write atomically; so do we.
 ``parse_once``              moto parses the whole definition with ANTLR for
                             every execution (about 0.2 s for this workflow);
                             parse each definition once and hand every execution
@@ -55,6 +59,7 @@ from moto.cloudformation import models as cfn_models
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation import utils as cfn_utils
 from moto.core.config import default_user_config
+from moto.dynamodb.models import DynamoDBBackend
 from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -223,6 +228,26 @@ def _parsed_entrypoint(self: Any) -> Any:
     return copy.deepcopy(program)
 
 
+# --- DynamoDB: atomic conditional writes ---------------------------------------------------
+
+_DYNAMODB_WRITE_LOCK = threading.RLock()
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+
+def _atomic(method: Any) -> Any:
+    def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB_WRITE_LOCK:
+            return method(self, *args, **kwargs)
+
+    write.__name__ = method.__name__
+    write.__doc__ = method.__doc__
+    return write
+
+
+def _dynamodb_atomic_targets() -> list[tuple[Any, str, Any]]:
+    return [(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name))) for name in _DYNAMODB_WRITES]
+
+
 # --- Lambda ------------------------------------------------------------------------
 
 
@@ -378,6 +403,11 @@ def _build_patches() -> dict[str, Patch]:
             "start_time",
             "$$.Execution.StartTime as an ISO-8601 string",
             [(execution_worker.ExecutionWorker, "_get_evaluation_environment", _environment_with_string_start_time)],
+        ),
+        Patch(
+            "dynamodb_atomic_writes",
+            "conditional writes check and write as one step, as DynamoDB does",
+            _dynamodb_atomic_targets(),
         ),
         Patch(
             "parse_once",

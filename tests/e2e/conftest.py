@@ -1,0 +1,145 @@
+"""`breakwater local up` in a subprocess on free ports, driven over HTTP as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from breakwater.template import PROJECT_ROOT
+
+AWS_VENV = PROJECT_ROOT / ".venv-aws" / "bin"
+START_TIMEOUT = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tool(name: str) -> Path:
+    path = AWS_VENV / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make install` (it creates .venv-aws with the pinned AWS and SAM CLIs)")
+    return path
+
+
+@dataclass
+class LocalUp:
+    """A running `breakwater local up` and how to reach it."""
+
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    provider_url: str
+    lines: list[str]
+
+    @property
+    def endpoint(self) -> str:
+        return self.env["AWS_ENDPOINT_URL"]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")  # type: ignore[call-overload]
+
+    def outputs(self, stack: str = "breakwater") -> dict[str, str]:
+        described = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+
+    def provider(self, **settings: Any) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.provider_url}/_control", data=json.dumps(settings).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def run(
+        self, *args: str, timeout: float = 120, check: bool = True, **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command with the exported environment (as a user's shell would have it)."""
+        env = {**os.environ, **self.env, "SAM_CLI_TELEMETRY": "0", "COLUMNS": "200"}
+        result = subprocess.run(
+            [str(a) for a in args], env=env, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT, **kwargs
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{shlex.join(map(str, args))} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def breakwater(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run(sys.executable, "-m", "breakwater.cli", *args, check=check)
+
+    def aws(self, *args: str) -> Any:
+        output = self.run(tool("aws"), *args, "--output", "json").stdout
+        return json.loads(output) if output.strip() else None
+
+
+def _reader(stream: Any, lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line.rstrip("\n"))
+
+
+@pytest.fixture(scope="session")
+def local_up() -> Iterator[LocalUp]:
+    port, provider_port = free_port(), free_port()
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "breakwater.cli",
+            "local",
+            "up",
+            "--port",
+            str(port),
+            "--provider-port",
+            str(provider_port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + START_TIMEOUT
+    while not any(line.startswith("Ready.") for line in seen):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("breakwater local up did not become ready:\n" + "\n".join(seen))
+        try:
+            seen.append(lines.get(timeout=1))
+        except queue.Empty:
+            continue
+    export = next(line for line in seen if line.startswith("export "))
+    exported = dict(item.split("=", 1) for item in shlex.split(export[len("export ") :]))
+    up = LocalUp(process, exported, f"http://127.0.0.1:{provider_port}", seen)
+    yield up
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    while not lines.empty():
+        seen.append(lines.get())
+    assert process.returncode == 0, "\n".join(seen)
+    assert "stopped" in seen
