@@ -230,8 +230,9 @@ def _parsed_entrypoint(self: Any) -> Any:
 
 # --- DynamoDB: atomic conditional writes ---------------------------------------------------
 
+# Reads take the lock too: a GetItem never sees an UpdateItem half applied.
 _DYNAMODB_WRITE_LOCK = threading.RLock()
-_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item")
 
 
 def _atomic(method: Any) -> Any:

@@ -25,7 +25,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -79,6 +79,10 @@ class FakeProvider:
         self.settings = ProviderSettings()
         self.charges: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
+        self._released = threading.Event()
+        self._released.set()
+        self._hold_limit = 60.0
+        self._in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -110,6 +114,21 @@ class FakeProvider:
             if decline_customers is not None:
                 s.decline_customers = set(decline_customers)
 
+    @contextlib.contextmanager
+    def holding(self, limit_seconds: float = 60.0) -> Iterator[None]:
+        """Hold every charge request inside the block (answered when it ends, or after ``limit_seconds``)."""
+        self._hold_limit = limit_seconds
+        self._released.clear()
+        try:
+            yield
+        finally:
+            self._released.set()
+
+    def in_flight(self) -> int:
+        """Requests received and not yet answered."""
+        with self._lock:
+            return self._in_flight
+
     def reset(self) -> None:
         with self._lock:
             self.settings = ProviderSettings()
@@ -138,6 +157,17 @@ class FakeProvider:
     def charge(self, key: str | None, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Handle one ``POST /charges``; returns status, headers and body."""
         arrived = time.time()
+        with self._lock:
+            self._in_flight += 1
+        try:
+            if not self._released.is_set():
+                self._released.wait(self._hold_limit)
+            return self._charge(arrived, key, body)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _charge(self, arrived: float, key: str | None, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             settings = self.settings
             mode = settings.mode
@@ -226,7 +256,7 @@ class FakeProvider:
         class Handler(_ProviderHandler):
             owner = provider
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-provider", daemon=True)
         self._thread.start()
@@ -252,6 +282,12 @@ def _request_problem(key: str | None, body: Any) -> str | None:
     if not isinstance(body.get("customer"), str) or not body["customer"]:
         return "customer is required"
     return None
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog (5) refuses connections when dozens of calls arrive at once.
+    request_queue_size = 256
+    daemon_threads = True
 
 
 class _ProviderHandler(BaseHTTPRequestHandler):

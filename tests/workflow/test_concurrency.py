@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+from breakwater.executions import start, wait
 from tests.workflow.helpers import breaker, order, put_breaker, run_many, succeeded_task
 
 CONCURRENT = 40
@@ -33,24 +36,29 @@ def test_concurrent_failures_trip_the_breaker_exactly_once_with_an_exact_count(e
 def test_concurrent_orders_at_cooldown_expiry_admit_exactly_the_probe_limit(embedded, provider, clock):
     stack = embedded.deploy(HalfOpenMaxProbes=3, SuccessThreshold=5, ProbeLeaseSeconds=60)
     put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() - 1, tripCount=1, version=1, failureCount=5)
-    # Healthy but slow, so every admitted probe is still in flight while the rest arrive.
-    provider.configure(mode="slow", delay_seconds=3)
+    sfn = embedded.client("stepfunctions")
 
-    results = run_many(embedded, stack, [order() for _ in range(CONCURRENT)])
+    # The provider holds every call, so admitted probes stay in flight until all other orders are decided.
+    with provider.holding():
+        arns = [start(sfn, stack.state_machine_arn, order()) for _ in range(CONCURRENT)]
+        deadline = time.monotonic() + 120
+        while sum(status(sfn, arn) != "RUNNING" for arn in arns) < CONCURRENT - 3:
+            assert time.monotonic() < deadline, "the orders without a probe slot did not finish"
+            time.sleep(0.05)
+        in_flight_while_held = provider.in_flight()
+    results = [wait(sfn, arn, 60) for arn in arns]
 
     probes = [r for r in results if r.called_provider()]
-    first_answer = min(c.answered_at for c in provider.calls)
-    admitted_before_any_answer = [c for c in provider.calls if c.at < first_answer]
-    assert len(admitted_before_any_answer) == 3
-    assert provider.max_in_flight() == 3
-    assert {r.output["status"] for r in probes} == {"charged"}
     busy = [r for r in results if not r.called_provider()]
+    assert in_flight_while_held == 3
+    assert len(probes) == 3
+    assert len(provider.calls) == 3
+    assert {r.output["status"] for r in probes} == {"charged"}
     assert {r.output["reason"] for r in busy} == {"probe_busy"}
-    assert len(probes) + len(busy) == CONCURRENT
     assert sum(succeeded_task(r, "Move circuit to half-open") for r in results) == 1
     record = breaker(embedded, stack)
-    assert record["probesInFlight"] == 0
-    if len(probes) >= 5:  # SuccessThreshold reached: closed, counts reset
-        assert (record["state"], record["halfOpenSuccesses"]) == ("CLOSED", 0)
-    else:
-        assert (record["state"], record["halfOpenSuccesses"]) == ("HALF_OPEN", len(probes))
+    assert (record["state"], record["probesInFlight"], record["halfOpenSuccesses"]) == ("HALF_OPEN", 0, 3)
+
+
+def status(sfn, arn: str) -> str:
+    return sfn.describe_execution(executionArn=arn)["status"]
