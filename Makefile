@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 AWS_VENV := .venv-aws
 AWS_STAMP := $(AWS_VENV)/.installed
 
-.PHONY: all install test lint demo bench clean
+.PHONY: all install test lint demo bench soak clean
 
 all: test
 
@@ -37,12 +37,17 @@ test: install
 lint: install
 	$(BIN)/ruff check breakwater functions tests
 	$(BIN)/ruff format --check breakwater functions tests
-	$(BIN)/mypy breakwater functions/payment/app.py
+	$(BIN)/mypy breakwater
+	$(BIN)/mypy functions/payment/app.py
+	$(BIN)/mypy functions/replay/app.py
 	$(BIN)/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(AWS_VENV)/bin/sam validate --lint
 
 demo: install
 	$(BIN)/breakwater demo
+
+soak: install
+	$(BIN)/python -m breakwater.soak --orders 500 --concurrency 25
 
 bench: install
 	$(BIN)/python -m breakwater.bench

@@ -32,6 +32,11 @@ patch                       what it fixes
                             every execution (about 0.2 s for this workflow);
                             parse each definition once and hand every execution
                             its own deep copy.
+``sqs_event_source``        moto invokes a queue's function synchronously inside
+                            SendMessage (inside the workflow's SQS task) and
+                            ignores partial batch responses; turned off, and
+                            ``event_source.SqsEventSource`` polls as the
+                            Lambda service does.
 ``cloudformation_sfn``      moto's CloudFormation ignores ``Definition`` and
                             ``DefinitionSubstitutions`` and creates the machine
                             in the non-executing backend, without its type.
@@ -46,6 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -59,7 +65,9 @@ from moto.cloudformation import models as cfn_models
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation import utils as cfn_utils
 from moto.core.config import default_user_config
+from moto.core.models import botocore_stubber
 from moto.dynamodb.models import DynamoDBBackend
+from moto.settings import moto_server_port
 from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -249,6 +257,21 @@ def _dynamodb_atomic_targets() -> list[tuple[Any, str, Any]]:
     return [(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name))) for name in _DYNAMODB_WRITES]
 
 
+# --- SQS event sources --------------------------------------------------------------------
+
+_original_create_esm = lambda_models.LambdaBackend.create_event_source_mapping
+
+
+def _create_esm_without_sync_trigger(self: Any, spec: dict[str, Any]) -> Any:
+    """Create the mapping, but keep moto from invoking the function inside SendMessage."""
+    from moto.sqs.models import sqs_backends
+
+    esm = _original_create_esm(self, spec)
+    for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+        queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+    return esm
+
+
 # --- Lambda ------------------------------------------------------------------------
 
 
@@ -267,7 +290,12 @@ def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
 
 def _invoke_in_process(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
     event = json.loads(body) if body else {}
-    result = lambda_runtime.invoke(function_spec(self), event)
+    spec = function_spec(self)
+    if not botocore_stubber.enabled:
+        # Served over HTTP (local up): the handler's own AWS calls go to this stack, not to AWS.
+        endpoint = f"http://127.0.0.1:{moto_server_port()}"
+        spec = dataclasses.replace(spec, environment={"AWS_ENDPOINT_URL": endpoint, **spec.environment})
+    result = lambda_runtime.invoke(spec, event)
     if result.failed:
         response_headers["x-amz-function-error"] = "Unhandled"
     return result.payload_bytes()
@@ -421,6 +449,11 @@ def _build_patches() -> dict[str, Patch]:
             [(lambda_models.LambdaFunction, "invoke", _invoke_in_process)],
         ),
         Patch(
+            "sqs_event_source",
+            "no synchronous Lambda invoke inside SendMessage (the SqsEventSource poller plays the service)",
+            [(lambda_models.LambdaBackend, "create_event_source_mapping", _create_esm_without_sync_trigger)],
+        ),
+        Patch(
             "cloudformation_sfn",
             "CloudFormation state machines honour Definition, DefinitionSubstitutions and type",
             [
@@ -454,11 +487,28 @@ PATCHES: dict[str, Patch] = _build_patches()
 _APPLY_LOCK = threading.Lock()
 
 
+WARM_SERVICES = ("lambda", "s3", "cloudformation", "dynamodb", "sqs", "stepfunctions", "iam", "logs")
+
+
+def warm_up() -> None:
+    """Load moto's request routers now, not inside the first concurrent executions.
+
+    moto builds a service's router lazily by listing botocore's ~600 data folders;
+    done for the first time by dozens of busy threads at once, that listing takes
+    seconds and pushes the first Lambda calls past their TimeoutSeconds.
+    """
+    from moto.core.routing import get_service_router
+
+    for service in WARM_SERVICES:
+        get_service_router(service)
+
+
 def apply() -> None:
-    """Install every patch (idempotent)."""
+    """Install every patch (idempotent) and warm moto's routers."""
     with _APPLY_LOCK:
         for patch in PATCHES.values():
             patch.install()
+    warm_up()
 
 
 @contextlib.contextmanager

@@ -12,8 +12,8 @@ API (the shape the payment function speaks):
   "retryAfterSeconds": 5, "declineCustomers": ["cus_x"]}``: switch faults.
 * ``POST /_control/reset``: forget charges and counters, back to healthy.
 
-Modes: ``healthy``; ``down`` (503); ``slow`` (answers, and takes the charge,
-after ``delaySeconds``); ``flaky`` (503 for a ``failureRate`` share of calls,
+Modes: ``healthy``; ``down`` (503); ``slow`` (takes the charge at once but
+answers only after ``delaySeconds``); ``flaky`` (503 for a ``failureRate`` share of calls,
 seeded); ``ratelimited`` (429 with ``Retry-After``).
 """
 
@@ -197,9 +197,9 @@ class FakeProvider:
         if problem:
             error = {"type": "invalid_request_error", "message": problem}
             return self._answer(arrived, order_id, mode, 422 if body_ok else 400, {}, {"error": error})
-        if delay:
-            time.sleep(delay)
         if declined:
+            if delay:
+                time.sleep(delay)
             return self._answer(
                 arrived, order_id, mode, 402, {}, {"error": {"type": "card_error", "code": "card_declined"}}
             )
@@ -221,6 +221,9 @@ class FakeProvider:
             else:
                 replayed = True
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        if delay:
+            # Slow: the charge is already taken; only the answer is late (the worst case for a caller).
+            time.sleep(delay)
         return self._answer(arrived, order_id, mode, 200, headers, existing)
 
     def _answer(

@@ -13,6 +13,7 @@ import boto3
 from breakwater.executions import ExecutionResult, run
 from breakwater.local import compat
 from breakwater.local.deploy import Stack, deploy
+from breakwater.local.event_source import SqsEventSource
 from breakwater.local.provider import FakeProvider
 
 REGION = "us-east-1"
@@ -85,6 +86,12 @@ class EmbeddedStack:
             stack_name or f"breakwater-{uuid.uuid4().hex[:8]}",
             parameters,
             region=self.region,
+        )
+
+    def replay_source(self, stack: Stack) -> SqsEventSource:
+        """The replay function's queue poller (the Lambda service's part, played locally)."""
+        return SqsEventSource.for_function(
+            self.client("lambda"), self.client("sqs"), stack.outputs["ReplayFunctionArn"]
         )
 
     def run(self, stack: Stack, order: Any, name: str | None = None, timeout: float = 60.0) -> ExecutionResult:

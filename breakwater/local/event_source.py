@@ -1,0 +1,121 @@
+"""The Lambda service's SQS poller, for the local stack.
+
+On AWS an event source mapping polls the queue, invokes the function with a
+batch, deletes what succeeded and, with ``ReportBatchItemFailures``, leaves the
+reported failures to come back after their visibility timeout. moto instead
+invokes the function synchronously inside ``SendMessage`` and ignores partial
+batch responses (the ``sqs_event_source`` patch turns that off). This poller
+does what the service does, one batch at a time, so tests and the soak decide
+when the queue is drained.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class PollResult:
+    """What one poll did."""
+
+    received: int = 0
+    deleted: int = 0
+    failed: list[str] = field(default_factory=list)
+    function_error: str | None = None
+
+
+@dataclass
+class SqsEventSource:
+    """One event source mapping: a queue, a function, its batch settings."""
+
+    sqs: Any
+    lambda_client: Any
+    queue_url: str
+    queue_arn: str
+    function_arn: str
+    batch_size: int = 10
+    report_batch_item_failures: bool = True
+    region: str = "us-east-1"
+
+    @classmethod
+    def for_function(cls, lambda_client: Any, sqs: Any, function_arn: str) -> SqsEventSource:
+        """Read the function's SQS mapping (created by the template) and build its poller."""
+        mappings = lambda_client.list_event_source_mappings()["EventSourceMappings"]
+        found = [m for m in mappings if m.get("FunctionArn") == function_arn and ":sqs:" in m["EventSourceArn"]]
+        if not found:
+            raise LookupError(f"no SQS event source mapping for {function_arn}")
+        mapping = found[0]
+        queue_name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
+        return cls(
+            sqs=sqs,
+            lambda_client=lambda_client,
+            queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+            queue_arn=mapping["EventSourceArn"],
+            function_arn=function_arn,
+            batch_size=int(mapping.get("BatchSize") or 10),
+            report_batch_item_failures="ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []),
+        )
+
+    def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {
+                        k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType")}
+                        for k, v in (m.get("MessageAttributes") or {}).items()
+                    },
+                    "md5OfBody": m.get("MD5OfBody"),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.queue_arn,
+                    "awsRegion": self.region,
+                }
+                for m in messages
+            ]
+        }
+
+    def poll_once(self) -> PollResult:
+        """Receive one batch, invoke the function, delete what it handled."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(self.batch_size, 10),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        result = PollResult(received=len(messages))
+        if not messages:
+            return result
+        response = self.lambda_client.invoke(
+            FunctionName=self.function_arn, Payload=json.dumps(self._event(messages)).encode()
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            # The whole batch failed: every message comes back after its visibility timeout.
+            result.function_error = str((payload or {}).get("errorType"))
+            result.failed = [m["MessageId"] for m in messages]
+            return result
+        failed: set[str] = set()
+        if self.report_batch_item_failures and isinstance(payload, dict):
+            failed = {f["itemIdentifier"] for f in payload.get("batchItemFailures") or []}
+        for message in messages:
+            if message["MessageId"] in failed:
+                result.failed.append(message["MessageId"])
+            else:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                result.deleted += 1
+        return result
+
+    def drain(self, max_polls: int = 1000) -> list[PollResult]:
+        """Poll until a receive comes back empty (visible messages only)."""
+        results = []
+        for _ in range(max_polls):
+            result = self.poll_once()
+            results.append(result)
+            if not result.received:
+                break
+        return results

@@ -1,0 +1,195 @@
+"""Queued orders come back: the replay function, its event source, and idempotent charges."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from breakwater.executions import wait
+from tests.workflow.helpers import breaker, order, put_breaker, queued
+
+HOUR = 3600
+
+
+@pytest.fixture
+def stack(embedded, provider):
+    return embedded.deploy(FailureThreshold=2, CooldownSeconds=30, MaxReplayAttempts=3)
+
+
+def executions(embedded, stack) -> list[dict]:
+    sfn = embedded.client("stepfunctions")
+    return sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+
+
+def queue_depth(embedded, url: str) -> int:
+    attributes = embedded.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def close_long_ago(embedded, stack, clock) -> None:
+    put_breaker(
+        embedded,
+        stack,
+        state="CLOSED",
+        failureCount=0,
+        windowStartMs=0,
+        tripCount=0,
+        lastTransitionMs=clock.now_ms() - HOUR * 1000,
+        version=3,
+    )
+
+
+def test_while_the_breaker_is_open_queued_orders_wait_and_nothing_is_started(embedded, stack, provider, clock):
+    provider.configure(mode="down")
+    for _ in range(3):
+        embedded.run(stack, order())
+    started_before = len(executions(embedded, stack))
+
+    result = embedded.replay_source(stack).poll_once()
+
+    assert result.received == 3
+    assert len(result.failed) == 3
+    assert len(executions(embedded, stack)) == started_before
+    assert queue_depth(embedded, stack.queue_url) == 3
+
+
+def test_once_the_breaker_is_closed_queued_orders_are_replayed_and_charged(embedded, stack, provider, clock):
+    provider.configure(mode="down")
+    first = embedded.run(stack, order(orderId="ord-replay-1"))
+    embedded.run(stack, order(orderId="ord-replay-2"))
+    provider.configure(mode="healthy")
+    close_long_ago(embedded, stack, clock)
+
+    polls = embedded.replay_source(stack).drain()
+
+    assert sum(p.deleted for p in polls) == 2
+    replays = [e for e in executions(embedded, stack) if e["name"].startswith("replay-1-ord-replay-")]
+    assert len(replays) == 2
+    sfn = embedded.client("stepfunctions")
+    outputs = [wait(sfn, e["executionArn"]).output for e in replays]
+    assert {o["status"] for o in outputs} == {"charged"}
+    assert {o["orderId"] for o in outputs} == {"ord-replay-1", "ord-replay-2"}
+    assert queue_depth(embedded, stack.queue_url) == 0
+    assert first.output["reason"] == "call_failed"
+
+
+def test_a_redelivered_message_starts_nothing_twice(embedded, stack, provider, clock):
+    provider.configure(mode="down")
+    embedded.run(stack, order(orderId="ord-redelivered"))
+    provider.configure(mode="healthy")
+    close_long_ago(embedded, stack, clock)
+    sqs = embedded.client("sqs")
+    message = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"])["Messages"][0]
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+            }
+        ]
+    }
+    lam = embedded.client("lambda")
+
+    answers = [
+        json.loads(
+            lam.invoke(FunctionName=stack.outputs["ReplayFunctionArn"], Payload=json.dumps(event))["Payload"].read()
+        )
+        for _ in range(2)
+    ]
+
+    assert answers == [{"batchItemFailures": []}, {"batchItemFailures": []}]
+    replays = [e for e in executions(embedded, stack) if e["name"].startswith("replay-")]
+    assert len(replays) == 1
+
+
+def test_a_replayed_order_that_fails_again_is_queued_with_its_attempt(embedded, stack, provider, clock):
+    provider.configure(mode="down")
+    embedded.run(stack, order(orderId="ord-again"))
+    close_long_ago(embedded, stack, clock)
+
+    embedded.replay_source(stack).drain()
+
+    replay = next(e for e in executions(embedded, stack) if e["name"].startswith("replay-1-"))
+    assert wait(embedded.client("stepfunctions"), replay["executionArn"]).output["reason"] == "call_failed"
+    bodies = queued(embedded, stack)
+    assert [(b["order"]["orderId"], b["attempt"]) for b in bodies] == [("ord-again", 1)]
+
+
+def test_an_order_out_of_replay_attempts_goes_to_the_dead_letter_queue_with_the_reason(
+    embedded, stack, provider, clock
+):
+    close_long_ago(embedded, stack, clock)
+    body = {"order": order(orderId="ord-tired"), "reason": "call_failed", "attempt": 3, "execution": "replay-3-x"}
+    embedded.client("sqs").send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(body))
+
+    result = embedded.replay_source(stack).poll_once()
+
+    assert result.deleted == 1
+    dead = embedded.client("sqs").receive_message(QueueUrl=stack.dead_letter_queue_url, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    assert json.loads(dead[0]["Body"])["order"]["orderId"] == "ord-tired"
+    assert dead[0]["MessageAttributes"]["reason"]["StringValue"] == "replay_attempts_exhausted"
+    assert provider.calls == []
+
+
+def test_a_message_that_is_not_an_order_goes_to_the_dead_letter_queue(embedded, stack, provider, clock):
+    embedded.client("sqs").send_message(QueueUrl=stack.queue_url, MessageBody="{not json")
+
+    result = embedded.replay_source(stack).poll_once()
+
+    assert result.deleted == 1
+    dead = embedded.client("sqs").receive_message(QueueUrl=stack.dead_letter_queue_url, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    assert dead[0]["Body"] == "{not json"
+    assert dead[0]["MessageAttributes"]["reason"]["StringValue"].startswith("not_an_order")
+
+
+def test_right_after_recovery_replay_ramps_up_instead_of_stampeding(embedded, stack, provider, clock):
+    provider.configure(mode="down")
+    for _ in range(2):
+        embedded.run(stack, order())
+    for _ in range(6):
+        embedded.run(stack, order())  # circuit_open
+    provider.configure(mode="healthy")
+    put_breaker(embedded, stack, state="CLOSED", failureCount=0, lastTransitionMs=clock.now_ms(), version=3)
+
+    result = embedded.replay_source(stack).poll_once()
+
+    assert result.received == 8
+    assert result.deleted == 2
+    assert len(result.failed) == 6
+
+
+def test_a_charge_taken_after_the_call_timeout_is_charged_exactly_once(embedded, provider, clock):
+    # The worst case: the provider takes the charge but answers after CallTimeoutSeconds.
+    stack = embedded.deploy(CallTimeoutSeconds=1, FailureThreshold=5)
+    provider.configure(mode="slow", delay_seconds=1.5)
+
+    first = embedded.run(stack, order(orderId="ord-late"))
+    taken = [c for c in provider.charges.values() if c["idempotencyKey"] == "ord-late"]
+    provider.configure(mode="healthy")
+    close_long_ago(embedded, stack, clock)
+    embedded.replay_source(stack).drain()
+    replay = next(e for e in executions(embedded, stack) if e["name"].startswith("replay-1-ord-late"))
+    replayed = wait(embedded.client("stepfunctions"), replay["executionArn"]).output
+
+    deadline = time.monotonic() + 10
+    while provider.in_flight() and time.monotonic() < deadline:  # the late answer to the first call
+        time.sleep(0.05)
+
+    assert first.output["reason"] == "call_failed"
+    assert len(taken) == 1  # the provider had taken the charge although the call timed out
+    assert replayed["status"] == "charged"
+    charges = [c for c in provider.charges.values() if c["idempotencyKey"] == "ord-late"]
+    assert len(charges) == 1
+    assert replayed["chargeId"] == charges[0]["id"] == taken[0]["id"]
+    assert len(provider.calls_for("ord-late")) == 2
+    assert breaker(embedded, stack)["failureCount"] == 0
