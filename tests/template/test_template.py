@@ -105,7 +105,8 @@ def test_template_translates_to_the_expected_resources(translated: dict[str, Any
     types = Counter(resource["Type"] for resource in translated["Resources"].values())
     expected = {
         "AWS::StepFunctions::StateMachine": 1,
-        "AWS::Lambda::Function": 1,
+        "AWS::Lambda::Function": 2,
+        "AWS::Lambda::EventSourceMapping": 1,
         "AWS::DynamoDB::Table": 1,
         "AWS::SQS::Queue": 2,
     }
@@ -174,10 +175,13 @@ def test_cfn_lint_wrapper_reports_findings(translated: dict[str, Any], tmp_path:
 @pytest.mark.parametrize("which", ["template.yaml", "translated"])
 def test_no_resource_has_a_physical_name(which: str, template: dict[str, Any], translated: dict[str, Any]) -> None:
     source = template if which == "template.yaml" else translated
+    # A Ref to another resource (an event source mapping's FunctionName) names nothing new;
+    # any other value (a literal, a Sub, a Join) would fix a physical name.
     named = {
         f"{logical_id}.{prop}": resource["Properties"][prop]
         for logical_id, resource in source["Resources"].items()
         for prop in PHYSICAL_NAME_PROPERTIES & set(resource.get("Properties", {}))
+        if not (isinstance(resource["Properties"][prop], dict) and set(resource["Properties"][prop]) == {"Ref"})
     }
     assert named == {}
 
@@ -278,12 +282,11 @@ def test_state_machine_policy_is_least_privilege(state_machine_properties: dict[
 def test_every_parameter_reaches_the_workflow_or_the_function(
     template: dict[str, Any], state_machine_properties: dict[str, Any]
 ) -> None:
-    function = template["Resources"][PAYMENT_FUNCTION]["Properties"]
-    used = (
-        referenced_names(state_machine_properties.get("DefinitionSubstitutions"))
-        | referenced_names(function.get("Environment"))
-        | referenced_names(function.get("Timeout"))
-        | referenced_names(state_machine_properties.get("Type"))
+    used = referenced_names(state_machine_properties.get("DefinitionSubstitutions")) | referenced_names(
+        state_machine_properties.get("Type")
     )
+    for function_id in (PAYMENT_FUNCTION, "ReplayFunction"):
+        function = template["Resources"][function_id]["Properties"]
+        used |= referenced_names(function.get("Environment")) | referenced_names(function.get("Timeout"))
     unused = sorted(set(template["Parameters"]) - used)
     assert unused == [], f"parameters that reach neither the workflow nor the function: {unused}"

@@ -170,6 +170,23 @@ def test_payment_api_url_is_where_the_function_calls(embedded, provider, clock):
     assert provider.calls_for(result.output["orderId"]) == []
 
 
+@proves("MaxReplayAttempts")
+def test_max_replay_attempts_sets_when_an_order_goes_to_the_dead_letter_queue(embedded, provider, clock):
+    import json
+
+    patient = embedded.deploy(MaxReplayAttempts=4)
+    impatient = embedded.deploy(MaxReplayAttempts=2)
+    body = json.dumps({"order": order(), "reason": "call_failed", "attempt": 2, "execution": "replay-2-x"})
+    for stack in (patient, impatient):
+        embedded.client("sqs").send_message(QueueUrl=stack.queue_url, MessageBody=body)
+        embedded.replay_source(stack).poll_once()
+
+    def dead(stack) -> int:  # type: ignore[no-untyped-def]
+        return len(embedded.client("sqs").receive_message(QueueUrl=stack.dead_letter_queue_url).get("Messages", []))
+
+    assert (dead(patient), dead(impatient)) == (0, 1)
+
+
 @proves("WorkflowType")
 def test_workflow_type_sets_the_state_machine_type(embedded, provider, clock):
     stack = embedded.deploy(WorkflowType="EXPRESS")
