@@ -248,7 +248,52 @@ def cmd_status(args: argparse.Namespace) -> int:
         console.print("no breaker records yet: every service is CLOSED with zero counts")
         return 0
     console.print(breaker_table(breakers))
+    recent = recent_transitions(target.client("cloudwatch"), [b.service for b in breakers])
+    if recent:
+        table = Table(title="recent transitions (CircuitState metric, last 3 hours)", title_justify="left")
+        for column in ("time", "service", "state"):
+            table.add_column(column)
+        for moment, service, state in recent[-20:]:
+            table.add_row(moment.strftime("%H:%M:%S"), service, styled_state(state))
+        console.print(table)
     return 0
+
+
+CIRCUIT_STATES = {0: "CLOSED", 1: "HALF_OPEN", 2: "OPEN"}
+
+
+def recent_transitions(cloudwatch: Any, services: list[str], hours: float = 3) -> list[tuple[Any, str, str]]:
+    """The CircuitState datapoints the transitions function published, oldest first."""
+    if not services:
+        return []
+    now = dt.datetime.now(tz=dt.UTC)
+    queries = [
+        {
+            "Id": f"s{i}",
+            "Label": service,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "Breakwater",
+                    "MetricName": "CircuitState",
+                    "Dimensions": [{"Name": "ServiceName", "Value": service}],
+                },
+                "Period": 60,
+                "Stat": "Maximum",
+            },
+        }
+        for i, service in enumerate(services[:100])
+    ]
+    try:
+        data = cloudwatch.get_metric_data(
+            MetricDataQueries=queries, StartTime=now - dt.timedelta(hours=hours), EndTime=now + dt.timedelta(minutes=5)
+        )
+    except ClientError:
+        return []  # no permission to read metrics: the table above still stands
+    found = []
+    for result in data["MetricDataResults"]:
+        for moment, value in zip(result["Timestamps"], result["Values"], strict=False):
+            found.append((moment, result["Label"], CIRCUIT_STATES.get(int(value), str(value))))
+    return sorted(found)
 
 
 OVERRIDES = {"trip": BreakerState.FORCED_OPEN, "reset": BreakerState.CLOSED, "disable": BreakerState.DISABLED}

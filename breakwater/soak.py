@@ -136,10 +136,11 @@ def _drain(env: EmbeddedStack, stack: Any, traveller: Any) -> list[ExecutionResu
     replayed: list[ExecutionResult] = []
     for _ in range(DRAIN_ROUNDS):
         source.drain()
-        for execution in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]:
-            if execution["name"].startswith("replay-") and execution["name"] not in seen:
-                seen.add(execution["name"])
-                replayed.append(wait(sfn, execution["executionArn"], timeout=120))
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.state_machine_arn):
+            for execution in page["executions"]:
+                if execution["name"].startswith("replay-") and execution["name"] not in seen:
+                    seen.add(execution["name"])
+                    replayed.append(wait(sfn, execution["executionArn"], timeout=120))
         attributes = env.client("sqs").get_queue_attributes(
             QueueUrl=stack.queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],

@@ -32,10 +32,11 @@ patch                       what it fixes
                             every execution (about 0.2 s for this workflow);
                             parse each definition once and hand every execution
                             its own deep copy.
-``sqs_event_source``        moto invokes a queue's function synchronously inside
-                            SendMessage (inside the workflow's SQS task) and
-                            ignores partial batch responses; turned off, and
-                            ``event_source.SqsEventSource`` polls as the
+``sqs_event_source``        moto invokes a queue's (or a table stream's) function
+                            synchronously inside SendMessage (or inside the
+                            UpdateItem) and ignores partial batch responses;
+                            turned off, and ``event_source.SqsEventSource`` and
+                            ``event_source.StreamEventSource`` poll as the
                             Lambda service does.
 ``cloudformation_sfn``      moto's CloudFormation ignores ``Definition`` and
                             ``DefinitionSubstitutions`` and creates the machine
@@ -49,11 +50,13 @@ patch                       what it fixes
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import dataclasses
 import datetime as dt
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,6 +94,7 @@ from moto.stepfunctions.parser.backend import execution_worker
 from breakwater.local import lambda_runtime
 
 _SENTINEL = object()
+_FUNCTION_LOG = logging.getLogger("breakwater.local.functions")
 
 
 @dataclass
@@ -263,12 +267,15 @@ _original_create_esm = lambda_models.LambdaBackend.create_event_source_mapping
 
 
 def _create_esm_without_sync_trigger(self: Any, spec: dict[str, Any]) -> Any:
-    """Create the mapping, but keep moto from invoking the function inside SendMessage."""
+    """Create the mapping, but keep moto from invoking the function inside SendMessage or a table write."""
+    from moto.dynamodb.models import dynamodb_backends
     from moto.sqs.models import sqs_backends
 
     esm = _original_create_esm(self, spec)
     for queue in sqs_backends[self.account_id][self.region_name].queues.values():
         queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+    for table in dynamodb_backends[self.account_id][self.region_name].tables.values():
+        table.lambda_event_source_mappings.pop(esm.function_arn, None)
     return esm
 
 
@@ -298,6 +305,10 @@ def _invoke_in_process(self: Any, body: str, request_headers: Any, response_head
     result = lambda_runtime.invoke(spec, event)
     if result.failed:
         response_headers["x-amz-function-error"] = "Unhandled"
+    # As Lambda does for RequestResponse calls: the last 4 KB of the log, base64.
+    response_headers["x-amz-log-result"] = base64.b64encode(result.logs.encode()[-4096:]).decode()
+    if result.logs:
+        _FUNCTION_LOG.debug("%s: %s", spec.name, result.logs.rstrip())
     return result.payload_bytes()
 
 
@@ -450,7 +461,7 @@ def _build_patches() -> dict[str, Patch]:
         ),
         Patch(
             "sqs_event_source",
-            "no synchronous Lambda invoke inside SendMessage (the SqsEventSource poller plays the service)",
+            "no synchronous Lambda invoke inside SendMessage or a table write (event_source pollers play the service)",
             [(lambda_models.LambdaBackend, "create_event_source_mapping", _create_esm_without_sync_trigger)],
         ),
         Patch(
@@ -487,7 +498,19 @@ PATCHES: dict[str, Patch] = _build_patches()
 _APPLY_LOCK = threading.Lock()
 
 
-WARM_SERVICES = ("lambda", "s3", "cloudformation", "dynamodb", "sqs", "stepfunctions", "iam", "logs")
+WARM_SERVICES = (
+    "lambda",
+    "s3",
+    "cloudformation",
+    "dynamodb",
+    "sqs",
+    "stepfunctions",
+    "iam",
+    "logs",
+    "secretsmanager",
+    "events",
+    "cloudwatch",
+)
 
 
 def warm_up() -> None:

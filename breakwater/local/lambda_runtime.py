@@ -63,6 +63,7 @@ class InvocationResult:
     payload: Any
     error_type: str | None = None
     duration_ms: float = 0.0
+    logs: str = ""
 
     @property
     def failed(self) -> bool:
@@ -124,6 +125,38 @@ class _EnvironmentLease:
                     self._cond.notify_all()
 
 
+class _ThreadRoutedStream(io.TextIOBase):
+    """sys.stdout/sys.stderr stand-in: a handler's prints go to its invocation's log, as on Lambda."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def write(self, text: str) -> int:
+        buffer = getattr(_CAPTURE, "buffer", None)
+        if buffer is not None:
+            buffer.append(text)
+            return len(text)
+        return int(self.original.write(text))
+
+    def flush(self) -> None:
+        self.original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+_CAPTURE = threading.local()
+_STREAMS_LOCK = threading.Lock()
+
+
+def _route_output() -> None:
+    with _STREAMS_LOCK:
+        if not isinstance(sys.stdout, _ThreadRoutedStream):
+            sys.stdout = _ThreadRoutedStream(sys.stdout)
+        if not isinstance(sys.stderr, _ThreadRoutedStream):
+            sys.stderr = _ThreadRoutedStream(sys.stderr)
+
+
 _LEASE = _EnvironmentLease()
 _MODULES: dict[tuple[str, str], ModuleType] = {}
 _MODULES_LOCK = threading.Lock()
@@ -171,7 +204,9 @@ def code_dir_for_zip(code: bytes) -> Path:
 
 
 def _error_payload(exc: BaseException) -> dict[str, Any]:
+    # The handler's own frames, as Lambda shows them (not this runtime's wrapper).
     frames = traceback.format_tb(exc.__traceback__)
+    frames = [f for f in frames if __file__ not in f] or frames
     return {
         "errorType": type(exc).__name__,
         "errorMessage": str(exc),
@@ -183,16 +218,21 @@ def _error_payload(exc: BaseException) -> dict[str, Any]:
 def invoke(spec: FunctionSpec, event: Any) -> InvocationResult:
     """Run the handler of ``spec`` on ``event`` with the function's timeout."""
     handler = load_handler(spec.code_dir, spec.handler)
+    _route_output()
     started = time.monotonic()
     deadline = started + spec.timeout_seconds
     outcome: dict[str, Any] = {}
+    log: list[str] = []
 
     def run() -> None:
+        _CAPTURE.buffer = log
         try:
             with _LEASE.hold(spec.environment):
                 outcome["result"] = handler(event, LambdaContext(spec, deadline))
         except BaseException as exc:  # the runtime reports every exception, as Lambda does
             outcome["error"] = exc
+        finally:
+            _CAPTURE.buffer = None
 
     worker = threading.Thread(target=run, name=f"lambda-{spec.name}", daemon=True)
     worker.start()
@@ -204,8 +244,11 @@ def invoke(spec: FunctionSpec, event: Any) -> InvocationResult:
             payload={"errorType": TIMEOUT_ERROR, "errorMessage": f"Task timed out after {seconds} seconds"},
             error_type=TIMEOUT_ERROR,
             duration_ms=elapsed,
+            logs="".join(log),
         )
     if "error" in outcome:
         payload = _error_payload(outcome["error"])
-        return InvocationResult(payload=payload, error_type=payload["errorType"], duration_ms=elapsed)
-    return InvocationResult(payload=outcome.get("result"), duration_ms=elapsed)
+        return InvocationResult(
+            payload=payload, error_type=payload["errorType"], duration_ms=elapsed, logs="".join(log)
+        )
+    return InvocationResult(payload=outcome.get("result"), duration_ms=elapsed, logs="".join(log))

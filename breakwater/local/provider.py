@@ -56,11 +56,13 @@ class ProviderSettings:
     retry_after_seconds: int = 5
     decline_customers: set[str] = field(default_factory=lambda: set(DEFAULT_DECLINED))
     reject_customers: set[str] = field(default_factory=lambda: set(DEFAULT_REJECTED))
+    api_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["decline_customers"] = sorted(self.decline_customers)
         data["reject_customers"] = sorted(self.reject_customers)
+        data["api_key"] = "set" if self.api_key else None  # never echo the key
         return {_camel(k): v for k, v in data.items()}
 
 
@@ -83,6 +85,7 @@ class FakeProvider:
         self._released.set()
         self._hold_limit = 60.0
         self._in_flight = 0
+        self._required_key: str | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -130,8 +133,9 @@ class FakeProvider:
             return self._in_flight
 
     def reset(self) -> None:
+        """Forget charges and counters, back to healthy (the API key requirement stays)."""
         with self._lock:
-            self.settings = ProviderSettings()
+            self.settings = ProviderSettings(api_key=self._required_key)
             self.charges.clear()
             self.calls.clear()
             self._rng = random.Random(self._seed)
@@ -154,7 +158,15 @@ class FakeProvider:
 
     # -- charging ------------------------------------------------------------
 
-    def charge(self, key: str | None, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def require_api_key(self, api_key: str | None) -> None:
+        """Answer 401 to calls without ``Authorization: Bearer <api_key>`` (None: no check)."""
+        with self._lock:
+            self.settings.api_key = api_key
+            self._required_key = api_key
+
+    def charge(
+        self, key: str | None, body: Any, authorization: str | None = None
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Handle one ``POST /charges``; returns status, headers and body."""
         arrived = time.time()
         with self._lock:
@@ -162,6 +174,11 @@ class FakeProvider:
         try:
             if not self._released.is_set():
                 self._released.wait(self._hold_limit)
+            required = self._required_key
+            if required and authorization != f"Bearer {required}":
+                order_id = (body.get("metadata") or {}).get("orderId", "") if isinstance(body, dict) else ""
+                error = {"type": "authentication_error", "message": "invalid API key"}
+                return self._answer(arrived, order_id, self.settings.mode, 401, {}, {"error": error})
             return self._charge(arrived, key, body)
         finally:
             with self._lock:
@@ -333,7 +350,9 @@ class _ProviderHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self._body()
         if self.path == "/charges":
-            status, headers, answer = self.owner.charge(self.headers.get("Idempotency-Key"), body)
+            status, headers, answer = self.owner.charge(
+                self.headers.get("Idempotency-Key"), body, self.headers.get("Authorization")
+            )
             self._send(status, answer, headers)
         elif self.path == "/_control":
             if not isinstance(body, dict):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,10 +13,13 @@ from typing import Any
 from breakwater.aws import Target
 from breakwater.local import compat
 from breakwater.local.deploy import Stack, deploy
+from breakwater.local.event_source import SqsEventSource, StreamEventSource
 from breakwater.local.provider import FakeProvider
-from breakwater.local.stack import FAKE_CREDENTIALS, REGION, quiet_moto
+from breakwater.local.stack import FAKE_CREDENTIALS, REGION, quiet_moto, seed_api_key
 
 DEFAULT_PORT = 4566
+POLL_SECONDS = 1.0
+_LOG = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 
 
@@ -30,6 +35,8 @@ class LocalServer:
     provider: FakeProvider = field(default_factory=FakeProvider)
     stack: Stack | None = None
     _server: Any = None
+    _poller: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def endpoint(self) -> str:
@@ -49,11 +56,36 @@ class LocalServer:
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
         self.provider.start(self.provider_port)
         target = Target(endpoint_url=self.endpoint, region=self.region)
-        parameters = {"PaymentApiUrl": self.provider.url, **self.parameters}
+        parameters = {
+            "PaymentApiUrl": self.provider.url,
+            "PaymentApiKeySecretArn": seed_api_key(target.client("secretsmanager"), self.provider),
+            **self.parameters,
+        }
         self.stack = deploy(
             target.client("cloudformation"), target.client("s3"), self.stack_name, parameters, region=self.region
         )
+        self._start_pollers(target)
         return self.stack
+
+    def _start_pollers(self, target: Target) -> None:
+        """Play the Lambda service's event source mappings: the replay queue and the table stream."""
+        assert self.stack is not None
+        lam, sqs = target.client("lambda"), target.client("sqs")
+        sources: list[Any] = [
+            StreamEventSource.for_function(lam, self.stack.outputs["TransitionsFunctionArn"], self.region),
+            SqsEventSource.for_function(lam, sqs, self.stack.outputs["ReplayFunctionArn"]),
+        ]
+
+        def loop() -> None:
+            while not self._stopping.wait(POLL_SECONDS):
+                for source in sources:
+                    try:
+                        source.poll_once()
+                    except Exception:  # keep polling, as the service does; the function's errors are its own
+                        _LOG.exception("event source poll failed")
+
+        self._poller = threading.Thread(target=loop, name="event-sources", daemon=True)
+        self._poller.start()
 
     def _configure_moto(self, config: dict[str, Any]) -> None:
         request = urllib.request.Request(  # noqa: S310 - our own loopback server
@@ -76,6 +108,9 @@ class LocalServer:
         }
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.join(5)
         self.provider.stop()
         if self._server is not None:
             self._server.stop()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import uuid
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -13,7 +15,7 @@ import boto3
 from breakwater.executions import ExecutionResult, run
 from breakwater.local import compat
 from breakwater.local.deploy import Stack, deploy
-from breakwater.local.event_source import SqsEventSource
+from breakwater.local.event_source import SqsEventSource, StreamEventSource
 from breakwater.local.provider import FakeProvider
 
 REGION = "us-east-1"
@@ -29,11 +31,30 @@ FAKE_CREDENTIALS = {
 }
 
 
+API_KEY_SECRET_NAME = "breakwater/payment-api-key"  # noqa: S105 - a secret's name, not its value
+
+
+def seed_api_key(secretsmanager: Any, provider: FakeProvider) -> str:
+    """Store a random provider API key in Secrets Manager (once) and make the provider require it."""
+    try:
+        described = secretsmanager.describe_secret(SecretId=API_KEY_SECRET_NAME)
+        arn = described["ARN"]
+        key = secretsmanager.get_secret_value(SecretId=arn)["SecretString"]
+    except secretsmanager.exceptions.ResourceNotFoundException:
+        key = secrets.token_urlsafe(24)
+        arn = secretsmanager.create_secret(Name=API_KEY_SECRET_NAME, SecretString=key)["ARN"]
+    provider.require_api_key(key)
+    return str(arn)
+
+
 def quiet_moto() -> None:
     """moto logs every caught workflow error at ERROR; the execution history already tells it."""
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Resources moto's CloudFormation cannot create (the CloudWatch alarm) are listed in the README.
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
 
 
 class EmbeddedStack:
@@ -78,8 +99,9 @@ class EmbeddedStack:
         return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
 
     def deploy(self, stack_name: str | None = None, **parameters: Any) -> Stack:
-        """Deploy ``template.yaml``; ``PaymentApiUrl`` defaults to the fake provider."""
+        """Deploy ``template.yaml``; the provider URL and API key secret default to the fake provider's."""
         parameters.setdefault("PaymentApiUrl", self.provider.url)
+        parameters.setdefault("PaymentApiKeySecretArn", seed_api_key(self.client("secretsmanager"), self.provider))
         return deploy(
             self.client("cloudformation"),
             self.client("s3"),
@@ -92,6 +114,12 @@ class EmbeddedStack:
         """The replay function's queue poller (the Lambda service's part, played locally)."""
         return SqsEventSource.for_function(
             self.client("lambda"), self.client("sqs"), stack.outputs["ReplayFunctionArn"]
+        )
+
+    def transitions_source(self, stack: Stack) -> StreamEventSource:
+        """The transitions function's table-stream poller (the Lambda service's part, played locally)."""
+        return StreamEventSource.for_function(
+            self.client("lambda"), stack.outputs["TransitionsFunctionArn"], self.region
         )
 
     def run(self, stack: Stack, order: Any, name: str | None = None, timeout: float = 60.0) -> ExecutionResult:

@@ -29,12 +29,16 @@ import math
 import os
 import re
 import socket
+import time
 import urllib.error
 import urllib.request
 from typing import Any
 
 API_URL_ENV = "PAYMENT_API_URL"
 TIMEOUT_ENV = "PAYMENT_TIMEOUT_SECONDS"
+API_KEY_SECRET_ENV = "PAYMENT_API_KEY_SECRET_ARN"  # noqa: S105 - a variable name
+# The API key is read from Secrets Manager once per container and refreshed after this long.
+API_KEY_TTL_SECONDS = 300.0
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Leave the runtime this much time to report an error before the function times out.
 SAFETY_MARGIN_SECONDS = 0.25
@@ -42,6 +46,9 @@ UNAVAILABLE_STATUSES = frozenset({408, 429})
 INVALID_STATUSES = frozenset({400, 422})
 ORDER_FIELDS = ("orderId", "amount", "currency", "customerId")
 ORDER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+_api_keys: dict[str, tuple[str, float]] = {}
 
 
 class PaymentError(Exception):
@@ -66,8 +73,26 @@ def handler(event: Any, context: Any) -> dict[str, str]:
     url = os.environ.get(API_URL_ENV, "").rstrip("/")
     if not url.startswith(("https://", "http://")):
         raise PaymentServiceUnavailable(f"{API_URL_ENV} must be an http(s) URL, got {url!r}")
-    status, headers, body = _post_charge(f"{url}/charges", order, _timeout(context))
+    status, headers, body = _post_charge(f"{url}/charges", order, _timeout(context), _api_key())
     return _classify(status, headers, body)
+
+
+def _api_key() -> str | None:
+    """The provider's API key from Secrets Manager (cached); None when no secret is configured."""
+    secret = os.environ.get(API_KEY_SECRET_ENV, "")
+    if not secret:
+        return None
+    cached = _api_keys.get(secret)
+    if cached and time.monotonic() - cached[1] < API_KEY_TTL_SECONDS:
+        return cached[0]
+    import boto3  # only when a key is configured: keeps the cold start small otherwise
+
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+    except Exception as exc:  # any failure to read the key means the provider cannot be called
+        raise PaymentServiceUnavailable(f"cannot read the provider API key: {type(exc).__name__}") from exc
+    _api_keys[secret] = (value, time.monotonic())
+    return str(value)
 
 
 def _order_from(event: Any) -> dict[str, Any]:
@@ -107,7 +132,9 @@ def _timeout(context: Any) -> float:
     return min(configured, left)
 
 
-def _post_charge(url: str, order: dict[str, Any], timeout: float) -> tuple[int, dict[str, str], bytes]:
+def _post_charge(
+    url: str, order: dict[str, Any], timeout: float, api_key: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
     payload = {
         "amount": int(order["amount"]),
         "currency": order["currency"],
@@ -122,6 +149,7 @@ def _post_charge(url: str, order: dict[str, Any], timeout: float) -> tuple[int, 
             "Content-Type": "application/json",
             "Accept": "application/json",
             "Idempotency-Key": order["orderId"],
+            **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
         },
     )
     try:

@@ -187,6 +187,56 @@ def test_max_replay_attempts_sets_when_an_order_goes_to_the_dead_letter_queue(em
     assert (dead(patient), dead(impatient)) == (0, 1)
 
 
+@proves("PaymentApiKeySecretArn")
+def test_api_key_secret_is_the_key_the_provider_sees(embedded, provider, clock):
+    import uuid
+
+    wrong = embedded.client("secretsmanager").create_secret(
+        Name=f"wrong-key-{uuid.uuid4().hex[:6]}", SecretString="sk_not_the_key"
+    )["ARN"]
+    seeded = embedded.deploy()
+    refused = embedded.deploy(PaymentApiKeySecretArn=wrong)
+
+    accepted, rejected = embedded.run(seeded, order()), embedded.run(refused, order())
+
+    assert accepted.output["status"] == "charged"
+    assert rejected.output["reason"] == "call_failed"
+    assert [c.status for c in provider.calls_for(accepted.output["orderId"])] == [200]
+    assert [c.status for c in provider.calls_for(rejected.output["orderId"])] == [401]
+
+
+@proves("LogRetentionDays")
+def test_log_retention_sets_how_long_logs_are_kept(embedded, provider, clock):
+    def retentions(stack) -> set[int]:  # type: ignore[no-untyped-def]
+        cloudformation, logs = embedded.client("cloudformation"), embedded.client("logs")
+        names = [
+            r["PhysicalResourceId"]
+            for r in cloudformation.describe_stack_resources(StackName=stack.name)["StackResources"]
+            if r.get("ResourceType") == "AWS::Logs::LogGroup"
+        ]
+        groups = logs.describe_log_groups()["logGroups"]
+        return {g.get("retentionInDays") for g in groups if g["logGroupName"] in names}
+
+    assert retentions(embedded.deploy(LogRetentionDays=7)) == {7}
+    assert retentions(embedded.deploy(LogRetentionDays=90)) == {90}
+
+
+@proves("AlarmEmail")
+def test_alarm_email_subscribes_an_operator_to_the_alarm_topic():
+    # moto's CloudFormation cannot create SNS subscriptions, so this reads what CloudFormation is told:
+    # the subscription exists exactly when AlarmEmail is set, and sends to that address.
+    from breakwater.template import load_template
+
+    template = load_template()
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert template["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
+    assert template["Resources"]["CircuitOpenAlarm"]["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
 @proves("WorkflowType")
 def test_workflow_type_sets_the_state_machine_type(embedded, provider, clock):
     stack = embedded.deploy(WorkflowType="EXPRESS")

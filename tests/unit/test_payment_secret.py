@@ -1,0 +1,76 @@
+"""The provider API key comes from Secrets Manager, is cached, sent as a Bearer token, never logged."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+
+import pytest
+
+from breakwater.local.provider import FakeProvider
+from breakwater.template import PROJECT_ROOT
+
+spec = importlib.util.spec_from_file_location("payment_app_secret", PROJECT_ROOT / "functions/payment/app.py")
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+
+ORDER = {"orderId": "ord-key-1", "amount": 1999, "currency": "USD", "customerId": "cus_123"}
+
+
+@pytest.fixture
+def keyed_provider():
+    provider = FakeProvider()
+    provider.start()
+    provider.require_api_key("sk_test_" + uuid.uuid4().hex)
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def secret(embedded, keyed_provider, monkeypatch):
+    arn = embedded.client("secretsmanager").create_secret(
+        Name=f"provider-key-{uuid.uuid4().hex[:8]}", SecretString=keyed_provider._required_key
+    )["ARN"]
+    monkeypatch.setenv(app.API_URL_ENV, keyed_provider.url)
+    monkeypatch.setenv(app.API_KEY_SECRET_ENV, arn)
+    app._api_keys.clear()
+    return arn
+
+
+def test_the_key_from_secrets_manager_authorizes_the_charge(secret, keyed_provider, capsys):
+    result = app.handler(dict(ORDER), None)
+
+    assert result["chargeId"].startswith("ch_")
+    assert keyed_provider._required_key not in capsys.readouterr().out
+
+
+def test_the_key_is_read_once_and_cached(embedded, secret, keyed_provider, monkeypatch):
+    app.handler(dict(ORDER), None)
+    embedded.client("secretsmanager").delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+
+    again = app.handler({**ORDER, "orderId": "ord-key-2"}, None)
+
+    assert again["status"] == "succeeded"
+
+
+def test_an_unreadable_secret_is_a_provider_failure(embedded, keyed_provider, monkeypatch):
+    monkeypatch.setenv(app.API_URL_ENV, keyed_provider.url)
+    monkeypatch.setenv(app.API_KEY_SECRET_ENV, "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf")
+    app._api_keys.clear()
+
+    with pytest.raises(app.PaymentServiceUnavailable, match="cannot read the provider API key"):
+        app.handler(dict(ORDER), None)
+    assert keyed_provider.calls == []
+
+
+def test_a_wrong_key_is_refused_by_the_provider(embedded, keyed_provider, monkeypatch):
+    arn = embedded.client("secretsmanager").create_secret(
+        Name=f"wrong-key-{uuid.uuid4().hex[:8]}", SecretString="sk_wrong"
+    )["ARN"]
+    monkeypatch.setenv(app.API_URL_ENV, keyed_provider.url)
+    monkeypatch.setenv(app.API_KEY_SECRET_ENV, arn)
+    app._api_keys.clear()
+
+    with pytest.raises(app.PaymentServiceUnavailable, match="HTTP 401"):
+        app.handler(dict(ORDER), None)
+    assert keyed_provider.charges == {}

@@ -1,0 +1,102 @@
+"""Each breaker transition is published once, as an EventBridge event and a CircuitState metric."""
+
+from __future__ import annotations
+
+import json
+
+from tests.workflow.helpers import order, put_breaker
+
+
+def metric_stats(embedded, service: str) -> dict[str, float]:
+    """Count, minimum and maximum of every CircuitState datapoint published for ``service``."""
+    import datetime as dt
+
+    now = dt.datetime.now(tz=dt.UTC)
+    points = embedded.client("cloudwatch").get_metric_statistics(
+        Namespace="Breakwater",
+        MetricName="CircuitState",
+        Dimensions=[{"Name": "ServiceName", "Value": service}],
+        StartTime=now - dt.timedelta(hours=3),
+        EndTime=now + dt.timedelta(hours=3),
+        Period=6 * 3600,
+        Statistics=["SampleCount", "Minimum", "Maximum"],
+    )["Datapoints"]
+    if not points:
+        return {"count": 0}
+    return {
+        "count": sum(p["SampleCount"] for p in points),
+        "min": min(p["Minimum"] for p in points),
+        "max": max(p["Maximum"] for p in points),
+    }
+
+
+def test_a_trip_and_a_recovery_publish_each_transition_once(embedded, provider, clock):
+    stack = embedded.deploy(FailureThreshold=1, SuccessThreshold=1, ServiceName="observed-api")
+    source = embedded.transitions_source(stack)
+    provider.configure(mode="down")
+    embedded.run(stack, order())  # CLOSED -> OPEN
+    provider.configure(mode="healthy")
+    clock.advance(31)
+    embedded.run(stack, order())  # OPEN -> HALF_OPEN -> CLOSED
+
+    published = [source.poll_once(), source.poll_once()]
+
+    assert published[0].received >= 4
+    assert published[1].received == 0  # nothing is delivered twice
+    assert published[0].function_error is None
+    # OPEN (2), HALF_OPEN (1), CLOSED (0): three transitions, three datapoints
+    assert metric_stats(embedded, "observed-api") == {"count": 3, "min": 0.0, "max": 2.0}
+
+
+def test_counting_writes_publish_nothing(embedded, provider, clock):
+    stack = embedded.deploy(FailureThreshold=5, ServiceName="quiet-api")
+    source = embedded.transitions_source(stack)
+    provider.configure(mode="down")
+    embedded.run(stack, order())
+    embedded.run(stack, order())
+
+    result = source.poll_once()
+
+    assert result.received >= 2  # the counting writes reached the function...
+    assert result.function_error is None
+    assert metric_stats(embedded, "quiet-api") == {"count": 0}  # ...and published nothing
+
+
+def test_operator_overrides_are_published_too(embedded, provider, clock):
+    stack = embedded.deploy(ServiceName="forced-api")
+    put_breaker(embedded, stack, "forced-api", state="CLOSED", version=1)
+    source = embedded.transitions_source(stack)
+    source.poll_once()
+    from breakwater.breaker import BreakerState, override
+
+    override(embedded.client("dynamodb"), stack.table_name, "forced-api", BreakerState.FORCED_OPEN)
+    source.poll_once()
+
+    assert metric_stats(embedded, "forced-api") == {"count": 1, "min": 2.0, "max": 2.0}
+
+
+def test_transitions_function_reads_old_and_new_images():
+    import importlib.util
+
+    from breakwater.template import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location("transitions_app", PROJECT_ROOT / "functions/transitions/app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    record = {
+        "dynamodb": {
+            "OldImage": {"state": {"S": "OPEN"}},
+            "NewImage": {
+                "serviceName": {"S": "svc"},
+                "state": {"S": "HALF_OPEN"},
+                "version": {"N": "2"},
+                "lastTransitionMs": {"N": "42"},
+            },
+        }
+    }
+    same = {"dynamodb": {"OldImage": {"state": {"S": "OPEN"}}, "NewImage": {"state": {"S": "OPEN"}}}}
+
+    moves = module.transitions({"Records": [record, same]})
+
+    assert moves == [{"serviceName": "svc", "from": "OPEN", "to": "HALF_OPEN", "version": 2, "atMs": 42}]
+    assert json.dumps(moves)
