@@ -318,6 +318,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     for warning in warnings:
         err_console.print(f"warning: {warning}")
     result = run(spec, event)
+    if result.logs:
+        sys.stderr.write(result.logs if result.logs.endswith("\n") else result.logs + "\n")
     err_console.print(f"{spec.name}: {result.duration_ms:.0f} ms (timeout {spec.timeout_seconds:g} s)", style="dim")
     print(json.dumps(result.payload))
     return 1 if result.failed else 0

@@ -217,8 +217,8 @@ def _error_payload(exc: BaseException) -> dict[str, Any]:
 
 def invoke(spec: FunctionSpec, event: Any) -> InvocationResult:
     """Run the handler of ``spec`` on ``event`` with the function's timeout."""
+    _route_output()  # before loading: a handler's logger binds sys.stdout when its module loads
     handler = load_handler(spec.code_dir, spec.handler)
-    _route_output()
     started = time.monotonic()
     deadline = started + spec.timeout_seconds
     outcome: dict[str, Any] = {}

@@ -34,6 +34,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "breakwater-payment"
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace="Breakwater", service=SERVICE)
+
 API_URL_ENV = "PAYMENT_API_URL"
 TIMEOUT_ENV = "PAYMENT_TIMEOUT_SECONDS"
 API_KEY_SECRET_ENV = "PAYMENT_API_KEY_SECRET_ARN"  # noqa: S105 - a variable name
@@ -67,9 +75,29 @@ class InvalidOrder(PaymentError):
     """The order is malformed; retrying it cannot help."""
 
 
+@metrics.log_metrics
 def handler(event: Any, context: Any) -> dict[str, str]:
     """Charge the order in ``event``; see the module docstring for the error contract."""
+    try:
+        result = _charge(event, context)
+    except PaymentError as exc:
+        _record(type(exc).__name__, str(exc))
+        raise
+    _record("Charged", result["chargeId"])
+    return result
+
+
+def _record(outcome: str, detail: str) -> None:
+    """One structured log line and one PaymentCalls metric per invocation (the key never appears)."""
+    metrics.add_dimension(name="outcome", value=outcome)
+    metrics.add_metric(name="PaymentCalls", unit=MetricUnit.Count, value=1)
+    log = logger.info if outcome in ("Charged", "PaymentDeclined") else logger.warning
+    log("payment call finished", extra={"outcome": outcome, "detail": detail})
+
+
+def _charge(event: Any, context: Any) -> dict[str, str]:
     order = _order_from(event)
+    logger.append_keys(orderId=order["orderId"], serviceName=event.get("serviceName"))
     url = os.environ.get(API_URL_ENV, "").rstrip("/")
     if not url.startswith(("https://", "http://")):
         raise PaymentServiceUnavailable(f"{API_URL_ENV} must be an http(s) URL, got {url!r}")
@@ -132,6 +160,7 @@ def _timeout(context: Any) -> float:
     return min(configured, left)
 
 
+@tracer.capture_method(capture_response=False)
 def _post_charge(
     url: str, order: dict[str, Any], timeout: float, api_key: str | None = None
 ) -> tuple[int, dict[str, str], bytes]:

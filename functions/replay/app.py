@@ -33,7 +33,13 @@ import time
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
+
+SERVICE = "breakwater-replay"
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="Breakwater", service=SERVICE)
 
 TABLE_ENV = "BREAKER_TABLE"
 STATE_MACHINE_ENV = "STATE_MACHINE_ARN"
@@ -66,6 +72,7 @@ def _client(service: str) -> Any:
     return _clients[service]
 
 
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     """Replay what may be replayed; report the rest as batch item failures."""
     replay = Replay(now_ms=int(time.time() * 1000))
@@ -73,6 +80,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     for record in event.get("Records", []):
         if not replay.handle(record):
             failures.append({"itemIdentifier": record["messageId"]})
+    for name, count in replay.counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    logger.info("replay batch done", extra={"counts": replay.counts, "deferred": len(failures)})
     return {"batchItemFailures": failures}
 
 
@@ -108,6 +118,7 @@ class Replay:
         self.default_service = os.environ.get(SERVICE_ENV, "payment-api")
         self.breakers: dict[str, dict[str, Any]] = {}
         self.started_in_ramp = 0
+        self.counts = {"OrdersReplayed": 0, "OrdersDeferred": 0, "OrdersDeadLettered": 0}
 
     def handle(self, record: dict[str, Any]) -> bool:
         """True when the message is done with (replayed or dead-lettered); False to see it again."""
@@ -130,6 +141,7 @@ class Replay:
                 return False
             self.started_in_ramp += 1
         self.start(order, body)
+        self.counts["OrdersReplayed"] += 1
         return True
 
     def breaker(self, service: str) -> dict[str, Any]:
@@ -159,6 +171,7 @@ class Replay:
                 raise
 
     def back_off(self, record: dict[str, Any], base: int = BACKOFF_BASE_SECONDS) -> None:
+        self.counts["OrdersDeferred"] += 1
         receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         ceiling = min(BACKOFF_MAX_SECONDS, base * 2 ** min(receives - 1, 16))
         hide = random.randint(max(1, ceiling // 2), max(1, ceiling))
@@ -171,6 +184,8 @@ class Replay:
                 )
 
     def dead_letter(self, body: str, reason: str) -> None:
+        self.counts["OrdersDeadLettered"] += 1
+        logger.warning("order dead-lettered", extra={"reason": reason})
         _client("sqs").send_message(
             QueueUrl=os.environ[DEAD_LETTER_ENV],
             MessageBody=body if isinstance(body, str) else json.dumps(body),

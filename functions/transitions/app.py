@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger
+
+logger = Logger(service="breakwater-transitions")
 
 EVENT_SOURCE = "breakwater"
 DETAIL_TYPE = "Breaker state changed"
@@ -94,5 +97,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
             for move in moves
         ],
     )
-    print(json.dumps({"level": "INFO", "message": "breaker transitions published", "transitions": moves}))
+    logger.info("breaker transitions published", extra={"transitions": moves})
     return {"published": len(moves)}

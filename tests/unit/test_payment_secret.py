@@ -37,11 +37,49 @@ def secret(embedded, keyed_provider, monkeypatch):
     return arn
 
 
-def test_the_key_from_secrets_manager_authorizes_the_charge(secret, keyed_provider, capsys):
+def test_the_key_from_secrets_manager_authorizes_the_charge(secret, keyed_provider):
     result = app.handler(dict(ORDER), None)
 
     assert result["chargeId"].startswith("ch_")
-    assert keyed_provider._required_key not in capsys.readouterr().out
+    assert keyed_provider.calls[0].status == 200
+
+
+def test_the_function_logs_json_and_a_metric_but_never_the_key(keyed_provider):
+    # A fresh interpreter, as a Lambda container: the handler's logger binds its stream when it loads.
+    import json
+    import subprocess
+    import sys
+
+    script = """
+import json, os, sys
+from unittest import mock
+from breakwater.local.lambda_runtime import FunctionSpec, invoke
+from breakwater.template import PROJECT_ROOT
+url, key = sys.argv[1], sys.argv[2]
+spec = FunctionSpec(name="PaymentFunction", handler="app.handler", code_dir=PROJECT_ROOT / "functions/payment",
+                    environment={"PAYMENT_API_URL": url, "PAYMENT_API_KEY_SECRET_ARN": "arn:test"}, timeout_seconds=10)
+with mock.patch("boto3.client") as client:
+    client.return_value.get_secret_value.return_value = {"SecretString": key}
+    result = invoke(spec, {"orderId": "ord-logged", "amount": 5, "currency": "USD", "customerId": "cus_1"})
+print(json.dumps({"payload": result.payload, "logs": result.logs}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, keyed_provider.url, keyed_provider._required_key],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert result["payload"]["status"] == "succeeded"
+    lines = [json.loads(line) for line in result["logs"].splitlines() if line.startswith("{")]
+    finished = next(line for line in lines if line.get("message") == "payment call finished")
+    assert (finished["outcome"], finished["orderId"]) == ("Charged", "ord-logged")
+    emf = next(line for line in lines if "_aws" in line)
+    assert emf["PaymentCalls"] == [1.0]
+    assert emf["outcome"] == "Charged"
+    assert keyed_provider._required_key not in result["logs"]
 
 
 def test_the_key_is_read_once_and_cached(embedded, secret, keyed_provider, monkeypatch):
