@@ -360,6 +360,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         provider_port=args.provider_port,
         stack_name=stack_name_from(args.stack_name),
         parameters=key_values(args.parameter_overrides, "--parameter-overrides"),
+        replay=not args.no_replay,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -369,6 +370,8 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     for key, value in stack.outputs.items():
         console.print(f"  {key:<28} {value}")
     console.print(f"  {'FakeProviderUrl':<28} {server.provider.url}")
+    console.print(f"  {'PaymentApiKeySecretArn':<28} {server.parameters_used.get('PaymentApiKeySecretArn', '')}")
+    console.print(f"  replay of queued orders: {'on (every second)' if server.replay else 'off'}")
     console.print(f'  switch faults: curl -X POST {server.provider.url}/_control -d \'{{"mode": "down"}}\'')
     console.print("\nPoint the AWS CLI, boto3 and breakwater at it:")
     exports = " ".join(f"{k}={v}" for k, v in server.environment().items())
@@ -420,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--provider-port", type=int, default=4567, help="port of the fake provider (default: 4567)")
     up.add_argument("--stack-name", help="stack name (default: breakwater)")
     up.add_argument("--parameter-overrides", nargs="+", metavar="KEY=VALUE", help="template parameters")
+    up.add_argument("--no-replay", action="store_true", help="do not poll the fallback queue with the replay function")
     up.set_defaults(handler=cmd_local_up)
 
     start_cmd = commands.add_parser("start", parents=[aws], help="start an execution, wait, print output and path")

@@ -37,7 +37,7 @@ PARAMETERS = {
     "SuccessThreshold": 2,
     "HalfOpenMaxProbes": 1,
     "ProbeLeaseSeconds": 10,
-    "CallTimeoutSeconds": 2,
+    "CallTimeoutSeconds": 3,
 }
 OUTCOME_STYLE = {"charged": "green", "declined": "yellow", "queued": "cyan", "failed": "red"}
 STATE_STYLE = {"CLOSED": "green", "OPEN": "red", "HALF_OPEN": "yellow", "FORCED_OPEN": "bold red", "DISABLED": "dim"}
@@ -68,7 +68,7 @@ STORY = (
     Step("Still open: queued without a call", {"mode": "down"}, orders=2),
     Step(
         "The provider recovers; at the end of the cooldown a burst admits one probe",
-        {"mode": "slow", "delay_seconds": 2.0},
+        {"mode": "slow", "delay_seconds": 1.0},
         orders=3,
         concurrent=True,
         wait_for_cooldown=True,

@@ -86,6 +86,7 @@ class FakeProvider:
         self._hold_limit = 60.0
         self._in_flight = 0
         self._required_key: str | None = None
+        self._strict_key = True
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -158,11 +159,17 @@ class FakeProvider:
 
     # -- charging ------------------------------------------------------------
 
-    def require_api_key(self, api_key: str | None) -> None:
-        """Answer 401 to calls without ``Authorization: Bearer <api_key>`` (None: no check)."""
+    def require_api_key(self, api_key: str | None, strict: bool = True) -> None:
+        """Answer 401 to calls without ``Authorization: Bearer <api_key>`` (None: no check).
+
+        Not ``strict``: a call without any Authorization header is let through (a stack
+        deployed without the secret, e.g. by ``sam deploy --config-env local``); a wrong key
+        is still refused.
+        """
         with self._lock:
             self.settings.api_key = api_key
             self._required_key = api_key
+            self._strict_key = strict
 
     def charge(
         self, key: str | None, body: Any, authorization: str | None = None
@@ -175,7 +182,8 @@ class FakeProvider:
             if not self._released.is_set():
                 self._released.wait(self._hold_limit)
             required = self._required_key
-            if required and authorization != f"Bearer {required}":
+            lenient = not self._strict_key and authorization is None
+            if required and authorization != f"Bearer {required}" and not lenient:
                 order_id = (body.get("metadata") or {}).get("orderId", "") if isinstance(body, dict) else ""
                 error = {"type": "authentication_error", "message": "invalid API key"}
                 return self._answer(arrived, order_id, self.settings.mode, 401, {}, {"error": error})

@@ -32,10 +32,12 @@ class LocalServer:
     stack_name: str = "breakwater"
     parameters: dict[str, Any] = field(default_factory=dict)
     region: str = REGION
+    replay: bool = True
     provider: FakeProvider = field(default_factory=FakeProvider)
     stack: Stack | None = None
     _server: Any = None
     _poller: threading.Thread | None = None
+    parameters_used: dict[str, Any] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -58,9 +60,11 @@ class LocalServer:
         target = Target(endpoint_url=self.endpoint, region=self.region)
         parameters = {
             "PaymentApiUrl": self.provider.url,
-            "PaymentApiKeySecretArn": seed_api_key(target.client("secretsmanager"), self.provider),
+            # Lenient: stacks that `sam deploy --config-env local` creates without the secret still work.
+            "PaymentApiKeySecretArn": seed_api_key(target.client("secretsmanager"), self.provider, strict=False),
             **self.parameters,
         }
+        self.parameters_used = parameters
         self.stack = deploy(
             target.client("cloudformation"), target.client("s3"), self.stack_name, parameters, region=self.region
         )
@@ -72,9 +76,10 @@ class LocalServer:
         assert self.stack is not None
         lam, sqs = target.client("lambda"), target.client("sqs")
         sources: list[Any] = [
-            StreamEventSource.for_function(lam, self.stack.outputs["TransitionsFunctionArn"], self.region),
-            SqsEventSource.for_function(lam, sqs, self.stack.outputs["ReplayFunctionArn"]),
+            StreamEventSource.for_function(lam, self.stack.outputs["TransitionsFunctionArn"], self.region)
         ]
+        if self.replay:
+            sources.append(SqsEventSource.for_function(lam, sqs, self.stack.outputs["ReplayFunctionArn"]))
 
         def loop() -> None:
             while not self._stopping.wait(POLL_SECONDS):

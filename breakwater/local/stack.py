@@ -34,7 +34,7 @@ FAKE_CREDENTIALS = {
 API_KEY_SECRET_NAME = "breakwater/payment-api-key"  # noqa: S105 - a secret's name, not its value
 
 
-def seed_api_key(secretsmanager: Any, provider: FakeProvider) -> str:
+def seed_api_key(secretsmanager: Any, provider: FakeProvider, strict: bool = True) -> str:
     """Store a random provider API key in Secrets Manager (once) and make the provider require it."""
     try:
         described = secretsmanager.describe_secret(SecretId=API_KEY_SECRET_NAME)
@@ -43,7 +43,7 @@ def seed_api_key(secretsmanager: Any, provider: FakeProvider) -> str:
     except secretsmanager.exceptions.ResourceNotFoundException:
         key = secrets.token_urlsafe(24)
         arn = secretsmanager.create_secret(Name=API_KEY_SECRET_NAME, SecretString=key)["ARN"]
-    provider.require_api_key(key)
+    provider.require_api_key(key, strict=strict)
     return str(arn)
 
 

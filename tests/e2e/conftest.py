@@ -48,6 +48,7 @@ class LocalUp:
     env: dict[str, str]
     provider_url: str
     lines: list[str]
+    api_key_secret_arn: str
 
     @property
     def endpoint(self) -> str:

@@ -185,6 +185,7 @@ def test_cli_invoke_runs_the_handler_like_sam_local_invoke(local_up):
     )
 
     assert json.loads(ok.stdout)["chargeId"].startswith("ch_")
+    assert '"message":"payment call finished"' in ok.stderr  # the function's own JSON log
     assert down.returncode == 1
     assert json.loads(down.stdout)["errorType"] == "PaymentServiceUnavailable"
 

@@ -214,7 +214,7 @@ def test_log_retention_sets_how_long_logs_are_kept(embedded, provider, clock):
             for r in cloudformation.describe_stack_resources(StackName=stack.name)["StackResources"]
             if r.get("ResourceType") == "AWS::Logs::LogGroup"
         ]
-        groups = logs.describe_log_groups()["logGroups"]
+        groups = [g for page in logs.get_paginator("describe_log_groups").paginate() for g in page["logGroups"]]
         return {g.get("retentionInDays") for g in groups if g["logGroupName"] in names}
 
     assert retentions(embedded.deploy(LogRetentionDays=7)) == {7}
