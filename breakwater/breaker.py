@@ -128,8 +128,8 @@ def override(
     update = "SET #state = :state, lastTransitionMs = :now, version = if_not_exists(version, :zero) + :one"
     if state is BreakerState.CLOSED:
         update += (
-            ", failureCount = :zero, windowStartMs = :zero, tripCount = :zero, probesInFlight = :zero,"
-            " halfOpenSuccesses = :zero REMOVE openUntilMs, probeLeaseUntilMs"
+            ", failureCount = :zero, tripCount = :zero, probesInFlight = :zero,"
+            " halfOpenSuccesses = :zero REMOVE openUntilMs, probeLeaseUntilMs, windowStartMs"
         )
     if before.exists:
         condition = "version = :seen" if before.version else "attribute_not_exists(version)"

@@ -27,7 +27,7 @@ from breakwater import __version__
 from breakwater.aws import Target, find_resources, stack_name_from
 from breakwater.breaker import Breaker, BreakerState, override, read, read_all
 from breakwater.errors import BreakwaterError
-from breakwater.executions import ExecutionResult, history, start, wait
+from breakwater.executions import ExecutionResult, describe, start, wait
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, highlight=False)
@@ -161,20 +161,6 @@ def print_result(result: ExecutionResult) -> None:
     )
 
 
-def describe_result(sfn: Any, execution_arn: str) -> ExecutionResult:
-    description = sfn.describe_execution(executionArn=execution_arn)
-    raw = description.get("output")
-    return ExecutionResult(
-        arn=execution_arn,
-        name=description["name"],
-        status=description["status"],
-        output=json.loads(raw) if raw else None,
-        error=description.get("error"),
-        cause=description.get("cause"),
-        events=history(sfn, execution_arn),
-    )
-
-
 # -- commands ----------------------------------------------------------------------------
 
 
@@ -195,7 +181,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     sfn = target_from(args).client("stepfunctions")
-    result = describe_result(sfn, args.execution_arn)
+    result = describe(sfn, args.execution_arn)
     if args.json:
         print(json.dumps({"status": result.status, "path": result.path, "events": event_rows(result.events)}))
         return 0
@@ -333,7 +319,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     paths: list[list[str]] = []
     if args.execution_arn:
         sfn = target_from(args).client("stepfunctions")
-        paths.append(describe_result(sfn, args.execution_arn).path)
+        paths.append(describe(sfn, args.execution_arn).path)
     state_counts, edge_counts = graph.counts_from_paths(paths)
     if args.format == "mermaid":
         print(graph.to_mermaid(definition, state_counts or None, highlight=state_counts))

@@ -171,6 +171,15 @@ def wait(sfn: SFNClient, execution_arn: str, timeout: float = 60.0, poll: float 
         if time.monotonic() > deadline:
             raise ExecutionTimeout(f"execution {execution_arn} still {description['status']} after {timeout:g}s")
         time.sleep(poll)
+    return result_from(sfn, execution_arn, description)
+
+
+def describe(sfn: SFNClient, execution_arn: str) -> ExecutionResult:
+    """An execution as it stands now (status, output, history), finished or not."""
+    return result_from(sfn, execution_arn, sfn.describe_execution(executionArn=execution_arn))
+
+
+def result_from(sfn: SFNClient, execution_arn: str, description: Any) -> ExecutionResult:
     raw_output = description.get("output")
     return ExecutionResult(
         arn=execution_arn,

@@ -85,6 +85,7 @@ class FakeProvider:
         self._released.set()
         self._hold_limit = 60.0
         self._in_flight = 0
+        self._in_flight_orders: list[str] = []
         self._required_key: str | None = None
         self._strict_key = True
         self._server: ThreadingHTTPServer | None = None
@@ -133,6 +134,11 @@ class FakeProvider:
         with self._lock:
             return self._in_flight
 
+    def in_flight_orders(self) -> list[str]:
+        """The order ids of the requests received and not yet answered."""
+        with self._lock:
+            return list(self._in_flight_orders)
+
     def reset(self) -> None:
         """Forget charges and counters, back to healthy (the API key requirement stays)."""
         with self._lock:
@@ -176,8 +182,10 @@ class FakeProvider:
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Handle one ``POST /charges``; returns status, headers and body."""
         arrived = time.time()
+        order_id = (body.get("metadata") or {}).get("orderId", "") if isinstance(body, dict) else ""
         with self._lock:
             self._in_flight += 1
+            self._in_flight_orders.append(order_id)
         try:
             if not self._released.is_set():
                 self._released.wait(self._hold_limit)
@@ -191,6 +199,7 @@ class FakeProvider:
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._in_flight_orders.remove(order_id)
 
     def _charge(self, arrived: float, key: str | None, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:

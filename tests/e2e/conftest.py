@@ -132,7 +132,8 @@ def local_up() -> Iterator[LocalUp]:
             continue
     export = next(line for line in seen if line.startswith("export "))
     exported = dict(item.split("=", 1) for item in shlex.split(export[len("export ") :]))
-    up = LocalUp(process, exported, f"http://127.0.0.1:{provider_port}", seen)
+    secret = next(line.split()[-1] for line in seen if line.strip().startswith("PaymentApiKeySecretArn"))
+    up = LocalUp(process, exported, f"http://127.0.0.1:{provider_port}", seen, secret)
     yield up
     process.send_signal(signal.SIGINT)
     try:

@@ -94,3 +94,18 @@ def test_invalid_input_path_is_within_budget(embedded, stack, provider, bad):
 
     assert result.error == "InvalidOrder"
     within_budget("invalid input", result.cost())
+
+
+def test_concurrent_first_failures_each_stay_within_budget(embedded, provider):
+    from tests.workflow.helpers import run_many
+
+    stack = embedded.deploy(FailureThreshold=50)
+    provider.configure(mode="down")
+
+    results = run_many(embedded, stack, [order() for _ in range(10)])
+
+    for result in results:
+        within_budget("closed, failure below threshold", result.cost())
+    from tests.workflow.helpers import breaker
+
+    assert breaker(embedded, stack)["failureCount"] == 10
