@@ -1,0 +1,126 @@
+"""Play a scenario against a policy in real time, and measure the workflow's local throughput."""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from breakwater.bench.policies import Policy
+from breakwater.bench.records import FAILING_MODES, PolicyRun
+from breakwater.bench.scenarios import Phase, Scenario
+from breakwater.bench.settings import BreakerSettings
+from breakwater.executions import start, wait
+from breakwater.local.stack import EmbeddedStack
+
+LEAD_SECONDS = 0.2  # between setting up and the first phase
+EXPIRY_WAIT_LIMIT = 15.0
+SETTLE_LIMIT = 10.0
+HOLD_LIMIT = 60.0  # a hanging provider answers at the latest after this long
+
+
+def _sleep_until(moment: float) -> None:
+    delay = moment - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _configure(env: EmbeddedStack, phase: Phase) -> None:
+    env.provider.configure(mode=phase.mode, delay_seconds=phase.delay_seconds, failure_rate=phase.failure_rate)
+
+
+def _wait_for_expiry(policy: Policy, settings: BreakerSettings) -> None:
+    """Wait for the moment the policy's OPEN breaker lets the next order through (a cooldown without a breaker)."""
+    if not policy.has_breaker:
+        time.sleep(settings.cooldown_s)
+        return
+    deadline = time.time() + EXPIRY_WAIT_LIMIT
+    while (expiry := policy.cooldown_expiry()) is None:
+        if time.time() > deadline:
+            return
+        time.sleep(0.02)
+    _sleep_until(expiry + 0.005)
+
+
+def play(env: EmbeddedStack, policy: Policy, scenario: Scenario, settings: BreakerSettings) -> PolicyRun:
+    """Run ``scenario`` against ``policy`` on a freshly reset provider; returns everything observed.
+
+    The policy is prepared (fresh resources, one warm-up order so no cold start
+    lands inside the scenario) before the provider is reset and the clock starts.
+    """
+    policy.prepare(env, f"bench-{scenario.name}-{policy.name}-{uuid.uuid4().hex[:6]}")
+    env.provider.reset()  # after the warm-up call made by prepare()
+    run = PolicyRun(policy=policy.name, scenario=scenario.name, started_at=time.time() + LEAD_SECONDS)
+    cursor = run.started_at
+    number = 0
+    failing = False
+    for phase in scenario.phases:
+        _sleep_until(cursor)
+        _configure(env, phase)
+        switched = time.time()
+        run.provider_modes.append((switched, phase.mode))
+        if failing and phase.mode not in FAILING_MODES and run.recovered_at is None:
+            run.recovered_at, run.recovery_gap_s = switched, 1 / phase.rate
+        failing = phase.mode in FAILING_MODES
+        if phase.burst:
+            _wait_for_expiry(policy, settings)
+            with env.provider.holding(HOLD_LIMIT) if phase.hang else contextlib.nullcontext():
+                policy.submit([scenario.order(number + i) for i in range(phase.burst)])
+                number += phase.burst
+                policy.drain()
+            _settle(env)
+            cursor = time.time()
+            continue
+        for k in range(phase.orders):
+            _sleep_until(cursor + k / phase.rate)
+            policy.submit([scenario.order(number)])
+            number += 1
+        cursor += phase.seconds
+    _sleep_until(cursor)
+    policy.drain()
+    _settle(env)
+    run.finished_at = time.time()
+    run.submitted = number
+    run.orders = policy.records()
+    run.transitions = policy.transitions()
+    run.provider_calls = list(env.provider.calls)
+    run.queue_depth = policy.queue_depth()
+    return run
+
+
+def _settle(env: EmbeddedStack) -> None:
+    """Wait for calls the callers gave up on (slow answers) to be answered and logged."""
+    deadline = time.time() + SETTLE_LIMIT
+    while env.provider.in_flight() and time.time() < deadline:
+        time.sleep(0.05)
+
+
+def throughput(env: EmbeddedStack, settings: BreakerSettings, orders: int, workers: int) -> dict[str, Any]:
+    """Executions per second of the healthy path on the local stack, ``workers`` clients back to back."""
+    env.provider.reset()
+    stack = env.deploy(f"bench-throughput-{workers}", **settings.template_parameters())
+    sfn = env.client("stepfunctions")
+
+    def one(number: int) -> float:
+        order = {"orderId": f"tp{workers}-{number:04d}", "amount": 500, "currency": "USD", "customerId": "cus_tp"}
+        began = time.time()
+        result = wait(sfn, start(sfn, stack.state_machine_arn, order), 60.0, poll=0.01)
+        if result.status != "SUCCEEDED":
+            raise RuntimeError(f"throughput order {order['orderId']} ended {result.status}")
+        return time.time() - began
+
+    began = time.time()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        latencies = sorted(pool.map(one, range(orders)))
+    elapsed = time.time() - began
+    return {
+        "workers": workers,
+        "executions": orders,
+        "seconds": round(elapsed, 2),
+        "executionsPerSecond": round(orders / elapsed, 2),
+        "latencyMedianMs": round(statistics.median(latencies) * 1000),
+        "latencyP95Ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000),
+    }

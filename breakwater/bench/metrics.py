@@ -1,0 +1,221 @@
+"""The figures of one run: outcomes, wasted calls against the floor, recovery, resources and dollars."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from breakwater.bench.floor import Floor, floor_of, provider_failing, replay_exact, wasted
+from breakwater.bench.pricing import (
+    EXPRESS_BILLING_STEP_MS,
+    LAMBDA_BILLING_STEP_MS,
+    Dollars,
+    Usage,
+    billed_ms,
+    per_million_orders,
+)
+from breakwater.bench.records import OUTCOMES, CallFact, OrderRecord, PolicyRun
+from breakwater.bench.settings import BreakerSettings
+
+# DESIGN.md, "Cost budget per path": states, reads, writes, Lambda, SQS (maximums).
+BUDGET: dict[str, tuple[int, int, int, int, int]] = {
+    "closed, success, no prior failures": (5, 1, 0, 1, 0),
+    "open, fast fail": (4, 1, 0, 0, 1),
+    "closed, failure below threshold": (6, 1, 1, 1, 1),
+    "closed, failure that trips": (7, 1, 2, 1, 1),
+    "invalid input": (3, 1, 0, 0, 0),
+}
+WINDOW_RACE_STATE = "Count the failure in the current window"
+RESOURCES = ("states_entered", "dynamodb_reads", "dynamodb_writes", "lambda_invocations", "sqs_messages")
+
+
+@dataclass
+class Figures:
+    """Everything the report says about one policy in one scenario."""
+
+    policy: str
+    scenario: str
+    outcomes: dict[str, int]
+    queued_by_reason: dict[str, int]
+    submitted: int
+    queue_depth: int
+    provider_calls: int
+    wasted: int
+    wasted_provider_log: int
+    floor: Floor
+    recovery_s: float | None
+    recovery_bound_s: float | None
+    per_order: dict[str, float]
+    standard: Dollars
+    express: Dollars
+    paths: dict[str, dict[str, int]] = field(default_factory=dict)
+    trips: int = 0
+    dynamodb_latency_ms: dict[str, float] = field(default_factory=dict)  # median, p95, max of DynamoDB requests
+
+    @property
+    def lost(self) -> int:
+        counted = sum(self.outcomes[o] for o in OUTCOMES if o != "lost")
+        return self.submitted - counted
+
+    @property
+    def ratio(self) -> float | None:
+        return self.floor.ratio(self.wasted)
+
+
+def state_at(transitions: list[tuple[float, str, str]], moment: float) -> str:
+    """The breaker's state at ``moment`` (CLOSED before the first transition)."""
+    state = "CLOSED"
+    for at, _, after in transitions:
+        if at > moment:
+            break
+        state = after
+    return state
+
+
+def recovery(run: PolicyRun, settings: BreakerSettings) -> tuple[float | None, float | None]:
+    """Seconds from the provider's recovery to the breaker closing, and the target bound for it.
+
+    The bound is one cooldown plus one probe: the cooldown, the wait for the
+    next order to arrive (one arrival interval), and the closing probe order's
+    own duration. None for a policy without a breaker or a scenario without a
+    recovery; 0 when the breaker was already CLOSED when the provider recovered.
+    """
+    if run.recovered_at is None or run.policy == "no-breaker":
+        return None, None
+    if state_at(run.transitions, run.recovered_at) == "CLOSED":
+        return 0.0, float(settings.cooldown_s) + run.recovery_gap_s
+    closes = [at for at, _, after in run.transitions if after == "CLOSED" and at >= run.recovered_at]
+    if not closes:
+        return None, float(settings.cooldown_s) + run.recovery_gap_s
+    closed_at = closes[0]
+    probes = [
+        o
+        for o in run.orders
+        if o.call is not None and o.call.role == "probe" and not o.call.failed and o.finished_at >= closed_at
+    ]
+    probe_s = min((o.finished_at - o.submitted_at for o in probes), default=0.0)
+    return closed_at - run.recovered_at, float(settings.cooldown_s) + run.recovery_gap_s + probe_s
+
+
+def run_floor(run: PolicyRun, settings: BreakerSettings) -> tuple[Floor, list[CallFact], int]:
+    """The floor for a run (an exact breaker replayed over the calls when the policy has none), and its trips."""
+    calls = [o.call for o in run.orders if o.call is not None]
+    if run.policy == "no-breaker":
+        calls, trips, closes = replay_exact(
+            calls, settings.threshold, settings.cooldown_s, settings.max_probes, settings.success_threshold
+        )
+    else:
+        trips = [at for at, before, after in run.transitions if (before, after) == ("CLOSED", "OPEN")]
+        closes = [at for at, _, after in run.transitions if after == "CLOSED"]
+    return floor_of(calls, trips, closes, settings.threshold, settings.max_probes), calls, len(trips)
+
+
+def usage(orders: list[OrderRecord]) -> Usage:
+    """Summed resources, with durations rounded up to each service's billing step."""
+    return Usage(
+        orders=len(orders),
+        states_entered=sum(o.states_entered for o in orders),
+        workflow_executions=sum(1 for o in orders if o.states_entered),
+        workflow_ms=sum(billed_ms(o.workflow_ms, EXPRESS_BILLING_STEP_MS) for o in orders if o.states_entered),
+        dynamodb_reads=sum(o.dynamodb_reads for o in orders),
+        dynamodb_writes=sum(o.dynamodb_writes for o in orders),
+        lambda_invocations=sum(o.lambda_invocations for o in orders),
+        lambda_ms=sum(
+            billed_ms(o.lambda_ms / o.lambda_invocations, LAMBDA_BILLING_STEP_MS) * o.lambda_invocations
+            for o in orders
+            if o.lambda_invocations
+        ),
+        sqs_messages=sum(o.sqs_messages for o in orders),
+    )
+
+
+def over_budget(order: OrderRecord) -> bool:
+    """Whether one execution used more than its path's budget row allows (False when the path has none)."""
+    budget = BUDGET.get(order.label)
+    return budget is not None and any(
+        int(getattr(order, name)) > limit for name, limit in zip(RESOURCES, budget, strict=True)
+    )
+
+
+def paths(orders: list[OrderRecord]) -> dict[str, dict[str, int]]:
+    """Per path label: executions, the most of each resource one execution used, executions over budget."""
+    table: dict[str, dict[str, int]] = {}
+    for o in orders:
+        entry = table.setdefault(
+            o.label, {"executions": 0, **dict.fromkeys(RESOURCES, 0), "over_budget": 0, "window_race": 0}
+        )
+        entry["executions"] += 1
+        entry["over_budget"] += over_budget(o)
+        entry["window_race"] += WINDOW_RACE_STATE in o.states
+        for name in RESOURCES:
+            entry[name] = max(entry[name], int(getattr(o, name)))
+    return dict(sorted(table.items()))
+
+
+SUMMED = ("executions", "over_budget", "window_race")
+
+
+def merge_paths(figs: list[Figures], policy: str = "breakwater") -> dict[str, dict[str, int]]:
+    """One policy's path table over every scenario: executions summed, resources at their worst."""
+    merged: dict[str, dict[str, int]] = {}
+    for f in figs:
+        if f.policy != policy:
+            continue
+        for label, entry in f.paths.items():
+            into = merged.setdefault(label, dict.fromkeys(entry, 0))
+            for key, value in entry.items():
+                into[key] = into[key] + value if key in SUMMED else max(into[key], value)
+    return dict(sorted(merged.items()))
+
+
+def within_budget(label: str, entry: dict[str, int]) -> bool | None:
+    """Whether a path's worst execution kept to DESIGN.md's budget (None: the path has no budget row)."""
+    budget = BUDGET.get(label)
+    if budget is None:
+        return None
+    return all(entry[name] <= limit for name, limit in zip(RESOURCES, budget, strict=True))
+
+
+def latency(samples: list[float]) -> dict[str, float]:
+    """Median, 95th percentile and maximum of ``samples`` (empty: {})."""
+    if not samples:
+        return {}
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+
+    return {"median": round(pick(0.5), 1), "p95": round(pick(0.95), 1), "max": round(ordered[-1], 1)}
+
+
+def figures(run: PolicyRun, settings: BreakerSettings) -> Figures:
+    outcomes = Counter(o.outcome for o in run.orders)
+    floor, calls, trips = run_floor(run, settings)
+    n = max(1, len(run.orders))
+    per_order: dict[str, Any] = {name: sum(getattr(o, name) for o in run.orders) / n for name in RESOURCES}
+    per_order["lambda_ms"] = sum(o.lambda_ms for o in run.orders) / n
+    per_order["workflow_ms"] = sum(o.workflow_ms for o in run.orders) / n
+    used = usage(run.orders)
+    recovery_s, bound_s = recovery(run, settings)
+    log_timeout = settings.call_timeout_s - 0.25  # the handler's own timeout: the call timeout less its margin
+    return Figures(
+        policy=run.policy,
+        scenario=run.scenario,
+        outcomes={o: outcomes.get(o, 0) for o in OUTCOMES},
+        queued_by_reason=dict(sorted(Counter(o.reason or "" for o in run.orders if o.outcome == "queued").items())),
+        submitted=run.submitted,
+        queue_depth=run.queue_depth,
+        provider_calls=len(run.provider_calls),
+        wasted=wasted(calls),
+        wasted_provider_log=sum(1 for c in run.provider_calls if provider_failing(c, log_timeout)),
+        floor=floor,
+        recovery_s=recovery_s,
+        recovery_bound_s=bound_s,
+        per_order=per_order,
+        standard=per_million_orders(used, "STANDARD"),
+        express=per_million_orders(used, "EXPRESS"),
+        paths=paths(run.orders),
+        trips=trips,
+        dynamodb_latency_ms=latency([ms for o in run.orders for ms in o.dynamodb_ms]),
+    )

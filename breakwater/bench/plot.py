@@ -1,0 +1,106 @@
+"""One picture per scenario: provider calls over time for each policy, the breaker's state beneath."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from breakwater.bench.floor import provider_failing
+from breakwater.bench.metrics import Figures
+from breakwater.bench.records import PolicyRun
+from breakwater.bench.scenarios import Scenario
+
+BIN_SECONDS = 0.25
+STATE_COLOURS = {"CLOSED": "#2e9d4a", "HALF_OPEN": "#f2a900", "OPEN": "#d1352b"}
+OK_COLOUR, FAIL_COLOUR, FAILING_SPAN = "#5b8fd6", "#b02418", "#f6dcdc"
+MIN_BAND_SECONDS = 0.08  # half-open spells can last milliseconds: keep them visible
+
+
+def state_segments(run: PolicyRun, end: float) -> list[tuple[float, float, str]]:
+    """(start, end, state) spells of the breaker, in seconds from the run's start."""
+    spells: list[tuple[float, float, str]] = []
+    at, state = 0.0, "CLOSED"
+    for moment, _, after in run.transitions:
+        t = moment - run.started_at
+        spells.append((at, t, state))
+        at, state = t, after
+    spells.append((at, end, state))
+    return [(a, b, s) for a, b, s in spells if b > a or s == "HALF_OPEN"]
+
+
+def _calls_axis(ax: plt.Axes, run: PolicyRun, fig: Figures, end: float, timeout: float) -> None:
+    bins = [i * BIN_SECONDS for i in range(int(end / BIN_SECONDS) + 2)]
+    ok = [c.at - run.started_at for c in run.provider_calls if not provider_failing(c, timeout)]
+    bad = [c.at - run.started_at for c in run.provider_calls if provider_failing(c, timeout)]
+    for start, stop in run.failing_periods():
+        ax.axvspan(start - run.started_at, stop - run.started_at, color=FAILING_SPAN, zorder=0)
+    ax.hist([ok, bad], bins=bins, stacked=True, color=[OK_COLOUR, FAIL_COLOUR], zorder=2)
+    if run.recovered_at is not None:
+        ax.axvline(run.recovered_at - run.started_at, color="#333333", linestyle="--", linewidth=1, zorder=3)
+    ratio = fig.ratio
+    ratio_text = "n/a" if ratio is None else f"{ratio:.2f}x"
+    ax.set_title(
+        f"{run.policy}: {len(run.provider_calls)} provider calls, {fig.wasted} failing "
+        f"(floor {fig.floor.total}, {ratio_text})",
+        loc="left",
+        fontsize=10,
+    )
+    ax.set_ylabel("calls / 0.25 s", fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=8)
+    ax.set_xlim(0, end)
+
+
+def _band_axis(ax: plt.Axes, run: PolicyRun, has_breaker: bool, end: float) -> None:
+    ax.set_yticks([])
+    ax.set_xlim(0, end)
+    ax.tick_params(labelsize=8)
+    if not has_breaker:
+        ax.axvspan(0, end, color="#d9d9d9")
+        ax.text(end / 2, 0.5, "no breaker", ha="center", va="center", fontsize=8, transform=ax.transData)
+        ax.set_ylim(0, 1)
+        return
+    for start, stop, state in state_segments(run, end):
+        width = max(stop - start, MIN_BAND_SECONDS if state == "HALF_OPEN" else 0.0)
+        ax.axvspan(
+            start, start + width, color=STATE_COLOURS.get(state, "#999999"), zorder=2 if state == "HALF_OPEN" else 1
+        )
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("state", fontsize=8, rotation=0, ha="right", va="center")
+
+
+def draw(scenario: Scenario, runs: list[PolicyRun], figs: list[Figures], path: Path, timeout: float) -> Path:
+    """Write ``path``: one pair of axes (calls, state band) per policy."""
+    end = max(r.finished_at - r.started_at for r in runs) + 0.25
+    heights = []
+    for _ in runs:
+        heights += [3.0, 0.45]
+    figure, axes = plt.subplots(
+        len(heights), 1, figsize=(11, 2.1 * len(runs) + 1.2), sharex=True, gridspec_kw={"height_ratios": heights}
+    )
+    for i, (run, fig) in enumerate(zip(runs, figs, strict=True)):
+        _calls_axis(axes[2 * i], run, fig, end, timeout)
+        _band_axis(axes[2 * i + 1], run, run.policy != "no-breaker", end)
+    axes[-1].set_xlabel("seconds since the scenario started", fontsize=9)
+    legend = [
+        Patch(color=OK_COLOUR, label="calls answered in time"),
+        Patch(color=FAIL_COLOUR, label="failing calls (5xx, 429, timeout)"),
+        Patch(color=FAILING_SPAN, label="provider failing"),
+        Patch(color=STATE_COLOURS["CLOSED"], label="CLOSED"),
+        Patch(color=STATE_COLOURS["HALF_OPEN"], label="HALF_OPEN"),
+        Patch(color=STATE_COLOURS["OPEN"], label="OPEN"),
+    ]
+    figure.legend(handles=legend, loc="upper center", ncol=6, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.965))
+    figure.suptitle(f"{scenario.name}: {scenario.title}  (dashed line: provider recovers)", fontsize=11, y=0.995)
+    figure.tight_layout(rect=(0, 0, 1, 0.94))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -1,0 +1,444 @@
+"""``bench/results.md`` and ``bench/results.json`` from the figures."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from breakwater.bench.metrics import BUDGET, RESOURCES, Figures, merge_paths, within_budget
+from breakwater.bench.pricing import (
+    EXPRESS_MEMORY_MB,
+    LAMBDA_MEMORY_MB,
+    PRICES,
+    PRICES_CHECKED,
+    PRICES_REGION,
+)
+from breakwater.bench.records import PolicyRun
+from breakwater.bench.scenarios import Scenario
+from breakwater.bench.settings import BreakerSettings
+from breakwater.bench.targets import Target
+
+
+@dataclass
+class Results:
+    """Everything one benchmark run produced."""
+
+    settings: BreakerSettings
+    scenarios: tuple[Scenario, ...]
+    runs: list[PolicyRun]
+    figures: list[Figures]
+    throughput: list[dict[str, Any]]
+    targets: list[Target]
+    wall_seconds: float
+    pictures: list[str]
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _ratio(f: Figures) -> str:
+    ratio = f.ratio
+    if ratio is None:
+        return "n/a (0/0)"
+    return "inf" if ratio == float("inf") else f"{ratio:.2f}x"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def headline(figs: list[Figures]) -> list[str]:
+    rows = [
+        [
+            f.scenario,
+            f.policy,
+            str(f.wasted),
+            str(f.floor.total),
+            _ratio(f),
+            str(f.lost),
+            _num(f.recovery_s),
+            f"{f.standard.total:.2f}",
+        ]
+        for f in figs
+    ]
+    header = ["scenario", "policy", "failing calls", "floor", "ratio", "lost", "recovery s", "$/M orders (STANDARD)"]
+    return _table(header, rows)
+
+
+def _orders(figs: list[Figures]) -> list[str]:
+    rows = []
+    for f in figs:
+        reasons = ", ".join(f"{k} {v}" for k, v in f.queued_by_reason.items()) or "-"
+        o = f.outcomes
+        rows.append(
+            [
+                f.scenario,
+                f.policy,
+                str(f.submitted),
+                str(o["charged"]),
+                str(o["declined"]),
+                f"{o['queued']} ({reasons})",
+                str(o["invalid"]),
+                str(f.lost),
+                str(f.queue_depth),
+                str(f.provider_calls),
+                str(f.wasted_provider_log),
+            ]
+        )
+    header = ["scenario", "policy", "submitted", "charged", "declined", "queued (reason)", "invalid", "lost"]
+    return _table([*header, "on fallback queue", "provider calls", "failing (provider log)"], rows)
+
+
+def _floors(figs: list[Figures]) -> list[str]:
+    rows = [
+        [
+            f.scenario,
+            f.policy,
+            str(f.trips),
+            str(f.floor.closed_allowance),
+            str(f.floor.in_flight),
+            str(f.floor.cooldowns),
+            str(f.floor.probes),
+            str(f.floor.total),
+            str(f.wasted),
+            _ratio(f),
+        ]
+        for f in figs
+    ]
+    header = ["scenario", "policy", "trips", "threshold allowance", "in flight at a trip", "cooldowns elapsed"]
+    return _table([*header, "probes allowed", "floor", "failing calls", "ratio"], rows)
+
+
+def _recovery(figs: list[Figures]) -> list[str]:
+    rows = []
+    for f in figs:
+        if f.recovery_bound_s is None and f.recovery_s is None:
+            continue
+        met = "n/a" if f.recovery_s is None or f.recovery_bound_s is None else str(f.recovery_s <= f.recovery_bound_s)
+        rows.append([f.scenario, f.policy, _num(f.recovery_s), _num(f.recovery_bound_s), met])
+    return _table(["scenario", "policy", "recovery s", "bound s (cooldown + arrival gap + probe)", "within"], rows)
+
+
+def _per_order(figs: list[Figures]) -> list[str]:
+    rows = [
+        [f.scenario, f.policy]
+        + [f"{f.per_order[name]:.2f}" for name in RESOURCES]
+        + [f"{f.per_order['lambda_ms']:.0f}", f"{f.per_order['workflow_ms']:.0f}"]
+        for f in figs
+    ]
+    header = ["scenario", "policy", "states entered", "DynamoDB reads", "DynamoDB writes", "Lambda", "SQS"]
+    return _table([*header, "Lambda ms (measured)", "workflow ms (measured)"], rows)
+
+
+def _dollars(figs: list[Figures]) -> list[str]:
+    rows = []
+    for f in figs:
+        s, e = f.standard, f.express
+        rows.append(
+            [
+                f.scenario,
+                f.policy,
+                f"{s.total:.2f}",
+                f"{s.workflow:.2f}",
+                f"{s.dynamodb:.3f}",
+                f"{s.lambda_:.3f}",
+                f"{s.sqs:.3f}",
+                f"{e.total:.2f}",
+                f"{e.workflow:.2f}",
+            ]
+        )
+    header = ["scenario", "policy", "STANDARD total", "Step Functions", "DynamoDB", "Lambda", "SQS"]
+    return _table([*header, "EXPRESS total", "of which Step Functions"], rows)
+
+
+def _paths(figs: list[Figures]) -> list[str]:
+    rows = []
+    for label, entry in merge_paths(figs).items():
+        budget = BUDGET.get(label)
+        ok = within_budget(label, entry)
+        budget_text = "-" if budget is None else " / ".join(str(b) for b in budget)
+        verdict = "no budget row" if ok is None else ("yes" if ok else "NO")
+        counts = [str(entry[n]) for n in RESOURCES]
+        over = [str(entry["over_budget"]), str(entry["window_race"])]
+        rows.append([label, str(entry["executions"]), *counts, budget_text, verdict, *over])
+    header = ["path", "executions", "states", "reads", "writes", "Lambda", "SQS"]
+    budget_header = ["budget (states / reads / writes / Lambda / SQS)", "within", "executions over", "window race"]
+    return _table([*header, *budget_header], rows)
+
+
+STALL_MS = 100.0
+
+
+def _stalls(figs: list[Figures]) -> list[str]:
+    stalled = [f for f in figs if f.policy == "breakwater" and f.dynamodb_latency_ms.get("p95", 0.0) > STALL_MS]
+    if not stalled:
+        return []
+    where = ", ".join(f"{f.scenario} (p95 {f.dynamodb_latency_ms['p95']:.0f} ms)" for f in stalled)
+    return [
+        f"**Local contention.** Breakwater's DynamoDB requests were slow in: {where}. Sampling the threads "
+        "while 50 executions run at once shows them queueing on moto's process-wide backend lock "
+        "(`moto/core/base_backend.py`, `_create_account_specific_backend`) and on the GIL: the whole stack "
+        "interprets every execution in one process on this machine's cores. A limit of the local stack, not "
+        "of the workflow; on AWS each request is served independently. It lengthens the executions (and the "
+        "EXPRESS duration dollars) of that scenario; the call counts are unaffected.",
+        "",
+    ]
+
+
+def _latency(figs: list[Figures]) -> list[str]:
+    rows = []
+    for f in figs:
+        lat = f.dynamodb_latency_ms
+        if lat:
+            rows.append([f.scenario, f.policy, f"{lat['median']:.0f}", f"{lat['p95']:.0f}", f"{lat['max']:.0f}"])
+    return _table(["scenario", "policy", "median ms", "p95 ms", "max ms"], rows)
+
+
+def _throughput(results: Results) -> list[str]:
+    rows = [
+        [
+            str(t["workers"]),
+            str(t["executions"]),
+            f"{t['executionsPerSecond']:.1f}",
+            str(t["latencyMedianMs"]),
+            str(t["latencyP95Ms"]),
+        ]
+        for t in results.throughput
+    ]
+    return _table(["clients", "executions", "executions/s", "median latency ms", "p95 latency ms"], rows)
+
+
+def _scenarios(scenarios: tuple[Scenario, ...]) -> list[str]:
+    return _table(["scenario", "what happens", "script"], [[sc.name, sc.title, sc.describe()] for sc in scenarios])
+
+
+def _prices() -> list[str]:
+    rows = [[name, f"{value:.10g}", unit, source] for name, (value, unit, source) in PRICES.items()]
+    return _table(["price", "dollars", "unit", "source"], rows)
+
+
+def markdown(results: Results) -> str:
+    s = results.settings
+    out = [
+        "# Breakwater benchmark",
+        "",
+        "Generated by `make bench` (`.venv/bin/python -m breakwater.bench`) on the embedded local stack "
+        f"(moto in-process, fake provider on 127.0.0.1), {platform.python_version()}, "
+        f"wall time {results.wall_seconds:.0f} s. Three policies meet the same scripted provider in each scenario:",
+        "",
+        "* **no-breaker**: the payment Lambda calls the provider for every order and queues the order on SQS "
+        "when the call fails;",
+        "* **reference**: the seed algorithm (a breaker inside the Lambda, state in DynamoDB: read before and "
+        "after every call, unconditional read-modify-write counts, every request admitted while half-open), "
+        "rewritten in `breakwater/bench/reference.py`;",
+        "* **breakwater**: the real workflow deployed from `template.yaml`; costs counted from execution histories.",
+        "",
+        f"Breaker settings for both breakers: FailureThreshold {s.threshold}, cooldown {s.cooldown_s} s "
+        f"(MaxCooldownSeconds {s.max_cooldown_s}: Breakwater's growing cooldown is held flat so both wait the same), "
+        f"SuccessThreshold {s.success_threshold}, HalfOpenMaxProbes {s.max_probes}, "
+        f"FailureWindowSeconds {s.window_s}, ProbeLeaseSeconds {s.probe_lease_s}, "
+        f"CallTimeoutSeconds {s.call_timeout_s} (the handler gives up after {s.call_timeout_s - 0.25:g} s).",
+        "",
+        *_table(
+            ["scenario", "what happens", "script"], [[sc.name, sc.title, sc.describe()] for sc in results.scenarios]
+        ),
+        "## Headline",
+        "",
+        "*Failing calls*: provider calls that failed (made while the provider was failing). *Floor*: the fewest "
+        "failing calls an exact breaker with these settings must make, computed from the policy's own calls "
+        "(see Method). *Recovery*: seconds from the provider's recovery to the breaker closing. "
+        "*$/M orders*: AWS list prices (below), Step Functions STANDARD for Breakwater; the Lambda-only "
+        "policies pay no Step Functions.",
+        "",
+        *headline(results.figures),
+        "## Targets",
+        "",
+        *_table(
+            ["target", "met", "detail"],
+            [[t.name, "met" if t.met else "NOT MET", t.detail] for t in results.targets],
+        ),
+        "## Orders",
+        "",
+        "`lost = submitted - charged - declined - queued - invalid`. *On fallback queue* is the SQS queue's "
+        "message count at the end, a cross-check of *queued*.",
+        "",
+        *_orders(results.figures),
+        "## Floor, term by term",
+        "",
+        *_floors(results.figures),
+        "## Recovery",
+        "",
+        *_recovery(results.figures),
+        "## Resources per order",
+        "",
+        "Means over all orders of the scenario. Breakwater's are counted from each execution's history "
+        "(`ExecutionResult.cost()`); the Lambda-only policies count their own requests.",
+        "",
+        *_per_order(results.figures),
+        "## DynamoDB request latency (local)",
+        "",
+        "Each DynamoDB request an order made, from the execution histories (Breakwater) or timed around the "
+        "call (reference). moto answers in-process; on AWS these take single-digit milliseconds.",
+        "",
+        *_latency(results.figures),
+        *_stalls(results.figures),
+        "## Dollars per million orders",
+        "",
+        f"Lambda: {LAMBDA_MEMORY_MB} MB arm64 (the template's MemorySize), billed duration = the measured local "
+        "duration rounded up to 1 ms (the local provider answers in milliseconds: a real provider's latency "
+        "adds about $0.0033 per million orders per millisecond). EXPRESS: "
+        f"{EXPRESS_MEMORY_MB} MB, billed duration = each execution's measured local duration (history start to "
+        "end) rounded up to 100 ms; under the 50-order burst the local stack is CPU-bound and those durations, "
+        "hence EXPRESS duration dollars, are inflated. DynamoDB reads are eventually consistent (0.5 RRU), "
+        "every write 1 WRU. Free tiers ignored. The Lambda-only policies are priced as one direct invocation per "
+        "order: whatever invokes them (API Gateway, an SQS trigger) is not priced, nor is whatever starts "
+        "Breakwater's executions.",
+        "",
+        *_dollars(results.figures),
+        "## Breakwater paths against DESIGN.md's cost budget",
+        "",
+        "Worst execution of each path over every scenario. *Window race* counts executions that entered "
+        "`Count the failure in the current window`: they read the breaker with no failure counted, another "
+        "execution started the failure window first, so their conditional `SET` failed and they added to the "
+        "new window instead: one more state and one more write than the budget row allows. It happens only "
+        "when several calls fail at once (concurrent first failures).",
+        "",
+        *_paths(results.figures),
+        "## Local throughput (Breakwater, healthy path)",
+        "",
+        "Closed loop: each client starts an execution and waits for it, back to back. This is moto's "
+        "in-process interpreter on this machine, not AWS, and it depends on the machine's load: on this "
+        "shared 2-core machine repeated runs measured between about 5 and 10 executions per second.",
+        "",
+        *_throughput(results),
+        "## Pictures",
+        "",
+        *[f"![{Path(p).stem}]({Path(p).name})" for p in results.pictures],
+        "",
+        *METHOD,
+        f"## Prices (as published for {PRICES_REGION}, checked {PRICES_CHECKED})",
+        "",
+        *_prices(),
+    ]
+    return "\n".join(out).rstrip() + "\n"
+
+
+METHOD = [
+    "## Method",
+    "",
+    "**Scenarios.** Each is a script of phases played in real time: a phase switches the fake provider's "
+    "mode and submits orders at 4 per second, open loop (arrivals never wait for earlier orders), or fires a "
+    "burst the moment the policy's own cooldown expires. The provider is reset (and its flaky RNG reseeded) "
+    "before every run; order ids and customers are the same for every policy. In the burst the provider holds "
+    "every call (a hard outage whose connections hang), so calls admitted at the expiry fail by timeout; "
+    "without the hold a 503 comes back in about a millisecond and no burst is concurrent enough to matter.",
+    "",
+    "**Failing call.** A call the provider answered with 5xx, 429 or 408, or answered after the handler's "
+    "timeout. *Failing calls* counts them from the policies' own records; *failing (provider log)* counts "
+    "them from the provider's log as a cross-check.",
+    "",
+    "**Floor** (`breakwater/bench/floor.py`). `floor = threshold allowance + in flight at a trip + probes`:",
+    "",
+    "1. *threshold allowance*: the policy's CLOSED calls are walked in the order their outcomes were "
+    "reported, with an exact consecutive-failure count (a success resets it, a close restarts it); a failing "
+    "call is allowed while the count before it is below FailureThreshold. That is FailureThreshold per trip, "
+    "and every failure of a flaky provider whose failure runs never reach the threshold.",
+    "2. *in flight at a trip*: a failing CLOSED call beyond that is still allowed if it was admitted (its "
+    "breaker read) before the threshold was reached and reported after that. *Reached* is the report of the "
+    "threshold-th failure plus the time the policy took to write its trip after the failure report that "
+    "triggered it: no breaker stops a call before its trip is written, but a breaker that lost count of "
+    "failures trips late, and what it admits meanwhile is its own waste.",
+    "3. *probes*: failing calls admitted while half-open are grouped by the half-open episode (the cooldown "
+    "expiry) that admitted them; at most HalfOpenMaxProbes of each episode are allowed. *Cooldowns elapsed* is "
+    "the number of episodes that admitted a failing call.",
+    "",
+    "For Breakwater the trips, half-open moves and closes come from the conditional writes that succeeded in "
+    "the execution histories; for the reference from its own writes (concurrent writers of one change count "
+    "once; its half-open episodes are named by the OPEN period they follow). For no-breaker, which has no "
+    "breaker, an exact breaker (same threshold, cooldown, probe limit) is replayed over its calls to give each "
+    "call the role it would have had; calls the exact breaker would not have made are never allowed. Every "
+    "term is thus measured against the policy's own timing: a breaker is not charged for the write latency "
+    "between a failure and its trip, but is for failures it lost count of, late trips and probes beyond the "
+    "limit.",
+    "",
+    "**Recovery.** From the moment the harness switched the provider back to healthy to the breaker's first "
+    "close after it (0 if it was already CLOSED). Bound (target): one cooldown, plus one arrival interval "
+    "(0.25 s, the wait for the next order), plus the closing probe order's own duration.",
+    "",
+    "**Kindnesses to the reference.** Times in milliseconds (the seed truncates to seconds, which makes its "
+    "cooldown anywhere from 1 to 3 s here), and declined or invalid orders are not counted as failures (the "
+    "seed's wrapper records any exception as a failure and would queue declined cards).",
+    "",
+    "**Noise.** Timings are real: re-running moves individual counts by about one call (for example whether "
+    "a cooldown expires just before or after the provider recovers) and the local durations by tens of "
+    "milliseconds. The floor follows each run's own timing, so ratios are steadier than raw counts.",
+    "",
+]
+
+
+def figures_json(f: Figures) -> dict[str, Any]:
+    return {
+        "policy": f.policy,
+        "scenario": f.scenario,
+        "submitted": f.submitted,
+        "outcomes": f.outcomes,
+        "lost": f.lost,
+        "queuedByReason": f.queued_by_reason,
+        "fallbackQueueDepth": f.queue_depth,
+        "providerCalls": f.provider_calls,
+        "failingCalls": f.wasted,
+        "failingCallsProviderLog": f.wasted_provider_log,
+        "floor": {**asdict(f.floor), "total": f.floor.total},
+        "ratio": None if f.ratio is None else round(f.ratio, 4),
+        "trips": f.trips,
+        "recoverySeconds": None if f.recovery_s is None else round(f.recovery_s, 3),
+        "recoveryBoundSeconds": None if f.recovery_bound_s is None else round(f.recovery_bound_s, 3),
+        "perOrder": {k: round(v, 4) for k, v in f.per_order.items()},
+        "dynamodbLatencyMs": f.dynamodb_latency_ms,
+        "dollarsPerMillionOrders": {"STANDARD": f.standard.as_dict(), "EXPRESS": f.express.as_dict()},
+        "paths": f.paths,
+    }
+
+
+def run_json(run: PolicyRun) -> dict[str, Any]:
+    start = run.started_at
+    return {
+        "policy": run.policy,
+        "scenario": run.scenario,
+        "seconds": round(run.finished_at - start, 2),
+        "providerModes": [[round(at - start, 3), mode] for at, mode in run.provider_modes],
+        "recoveredAt": None if run.recovered_at is None else round(run.recovered_at - start, 3),
+        "transitions": [[round(at - start, 3), a, b] for at, a, b in run.transitions],
+    }
+
+
+def as_json(results: Results) -> dict[str, Any]:
+    return {
+        "wallSeconds": round(results.wall_seconds, 1),
+        "python": platform.python_version(),
+        "settings": asdict(results.settings),
+        "pricesChecked": f"{PRICES_REGION}, {PRICES_CHECKED}",
+        "prices": {k: {"dollars": v, "unit": u, "source": src} for k, (v, u, src) in PRICES.items()},
+        "scenarios": [{"name": s.name, "title": s.title, "script": s.describe()} for s in results.scenarios],
+        "results": [figures_json(f) for f in results.figures],
+        "runs": [run_json(r) for r in results.runs],
+        "breakwaterPaths": merge_paths(results.figures),
+        "throughput": results.throughput,
+        "targets": [asdict(t) for t in results.targets],
+        "pictures": results.pictures,
+    }
+
+
+def write(results: Results, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / "results.md"
+    md.write_text(markdown(results))
+    js = out_dir / "results.json"
+    js.write_text(json.dumps(as_json(results), indent=2) + "\n")
+    return md, js

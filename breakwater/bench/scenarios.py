@@ -1,0 +1,116 @@
+"""The scripted scenarios: what the provider does, and when orders arrive.
+
+Each scenario is a list of phases played in real time. A phase switches the
+fake provider's mode, then submits orders at a fixed rate (open loop: arrivals
+never wait for earlier orders to finish), or fires a burst of orders at once
+the moment the policy's breaker cooldown expires. Order ids, customers and the
+provider's flaky failures (its RNG is seeded and reset before every run) are the
+same for every policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+RATE = 4.0  # orders per second: what the local stack sustains for Breakwater with room to spare on 2 cores
+DECLINING_CUSTOMER = "cus_card_declined"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One stretch of a scenario."""
+
+    mode: str  # the provider's mode during the phase
+    seconds: float = 0.0
+    rate: float = RATE
+    delay_seconds: float | None = None
+    failure_rate: float | None = None
+    burst: int = 0  # fire this many orders at once when the breaker's cooldown expires; ends when all finished
+    hang: bool = False  # the provider holds every call until the phase ends (callers time out)
+
+    @property
+    def orders(self) -> int:
+        return self.burst or round(self.seconds * self.rate)
+
+    def describe(self) -> str:
+        mode = self.mode
+        if self.delay_seconds is not None:
+            mode += f" ({self.delay_seconds:g} s answers)"
+        if self.failure_rate is not None:
+            mode += f" ({self.failure_rate:.0%} failures)"
+        if self.hang:
+            mode += " and hanging (no answer before the call timeout)"
+        if self.burst:
+            return f"{mode}: {self.burst} orders at once when the cooldown expires"
+        return f"{mode}: {self.seconds:g} s at {self.rate:g} orders/s"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named script of phases."""
+
+    name: str
+    title: str
+    phases: tuple[Phase, ...]
+    declined_every: int = 0  # every n-th order (n-1, 2n-1, ...) comes from a customer whose card is declined
+    invalid_every: int = 0  # every n-th order has an invalid amount
+
+    def order(self, number: int) -> dict[str, Any]:
+        """The ``number``-th order of this scenario (the same for every policy)."""
+        customer = f"cus_{number:04d}"
+        if self.declined_every and number % self.declined_every == self.declined_every - 1:
+            customer = DECLINING_CUSTOMER
+        amount = 1000 + number
+        if self.invalid_every and number % self.invalid_every == self.invalid_every - 1:
+            amount = 0
+        return {"orderId": f"{self.name}-{number:04d}", "amount": amount, "currency": "USD", "customerId": customer}
+
+    @property
+    def orders(self) -> int:
+        return sum(phase.orders for phase in self.phases)
+
+    def describe(self) -> str:
+        return "; then ".join(phase.describe() for phase in self.phases)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "healthy",
+        "Steady healthy traffic (with some declined cards and invalid orders)",
+        (Phase("healthy", 10.0),),
+        declined_every=9,
+        invalid_every=13,
+    ),
+    Scenario(
+        "outage",
+        "Hard outage: the provider answers 503 for 8 s, then recovers",
+        (Phase("healthy", 2.0), Phase("down", 8.0), Phase("healthy", 5.0)),
+    ),
+    Scenario(
+        "flaky",
+        "Flaky provider: 30 % of calls fail (seeded)",
+        (Phase("flaky", 12.0, failure_rate=0.3),),
+    ),
+    Scenario(
+        "slow",
+        "Slow provider: answers after 1.5 s, past the 1 s call timeout, for 7 s",
+        (Phase("healthy", 2.0), Phase("slow", 7.0, delay_seconds=1.5), Phase("healthy", 4.0)),
+    ),
+    Scenario(
+        "burst",
+        "Burst: 50 orders at once the moment a cooldown expires; the provider, still down, hangs",
+        (Phase("healthy", 1.0), Phase("down", 2.0), Phase("down", burst=50, hang=True), Phase("healthy", 4.0)),
+    ),
+)
+
+
+def by_name(names: list[str] | None) -> tuple[Scenario, ...]:
+    """The scenarios named (all when ``names`` is empty); raises ValueError for an unknown name."""
+    if not names:
+        return SCENARIOS
+    known = {s.name: s for s in SCENARIOS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown scenario {unknown[0]!r}; known: {', '.join(known)}")
+    return tuple(known[n] for n in names)

@@ -1,0 +1,172 @@
+"""The ``breakwater`` policy: the real workflow on the embedded stack, measured from execution histories."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from breakwater.bench.policies import WARM_UP_ORDER, Policy
+from breakwater.bench.records import CallFact, OrderRecord
+from breakwater.bench.settings import BreakerSettings
+from breakwater.breaker import read
+from breakwater.executions import ExecutionResult, start, wait
+from breakwater.local.deploy import Stack
+from breakwater.local.stack import EmbeddedStack
+
+POLL_SECONDS = 0.05  # describe_execution polling: coarse enough not to starve the interpreter threads
+EXECUTION_TIMEOUT = 120.0
+END_EVENTS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
+PROBE_STATE = "Call provider as probe"
+
+
+def _seconds(event: dict[str, Any]) -> float:
+    return float(event["timestamp"].timestamp())
+
+
+def _first_after(events: list[dict[str, Any]], index: int, types: tuple[str, ...]) -> dict[str, Any] | None:
+    return next((e for e in events[index + 1 :] if e["type"] in types), None)
+
+
+def task_windows(events: list[dict[str, Any]], resource_type: str) -> list[tuple[float, float, float]]:
+    """Each task of ``resource_type`` (lambda, dynamodb, ...): (scheduled, started, ended) in epoch seconds."""
+    windows = []
+    for i, event in enumerate(events):
+        details = event.get("taskScheduledEventDetails")
+        if event["type"] != "TaskScheduled" or not details or details["resourceType"] != resource_type:
+            continue
+        started = _first_after(events, i, ("TaskStarted",))
+        ended = _first_after(events, i, END_EVENTS)
+        if ended is not None:
+            begin = _seconds(started) if started is not None else _seconds(event)
+            windows.append((_seconds(event), begin, _seconds(ended)))
+    return windows
+
+
+def breaker_read_at(events: list[dict[str, Any]]) -> float | None:
+    """When the execution's GetItem of the breaker answered."""
+    for i, event in enumerate(events):
+        details = event.get("taskScheduledEventDetails")
+        if event["type"] == "TaskScheduled" and details and details["resource"] == "getItem":
+            ended = _first_after(events, i, END_EVENTS)
+            return _seconds(ended) if ended is not None else None
+    return None
+
+
+def record_of(result: ExecutionResult, submitted: float) -> OrderRecord:
+    """An order record from one finished execution."""
+    events = result.events
+    output = result.output if isinstance(result.output, dict) else {}
+    if result.status == "SUCCEEDED":
+        outcome = str(output.get("status", "lost"))
+    else:
+        outcome = "invalid" if result.error == "InvalidOrder" else "lost"
+    cost = result.cost()
+    record = OrderRecord(
+        order_id=result.name,
+        submitted_at=submitted,
+        finished_at=_seconds(events[-1]) if events else submitted,
+        outcome=outcome,
+        reason=output.get("reason") or (result.error if outcome == "lost" else None),
+        label=result.label,
+        states=tuple(result.path),
+        states_entered=cost.states_entered,
+        dynamodb_reads=cost.dynamodb_reads,
+        dynamodb_writes=cost.dynamodb_writes,
+        lambda_invocations=cost.lambda_invocations,
+        sqs_messages=cost.sqs_messages,
+    )
+    if events:
+        record.workflow_ms = (_seconds(events[-1]) - _seconds(events[0])) * 1000
+    record.dynamodb_ms = [(end - begin) * 1000 for _, begin, end in task_windows(events, "dynamodb")]
+    windows = task_windows(events, "lambda")
+    record.lambda_ms = sum((end - begin) * 1000 for _, begin, end in windows)
+    if windows:
+        scheduled, _, ended = windows[0]
+        record.call = CallFact(
+            order_id=result.name,
+            decided_at=breaker_read_at(events) or scheduled,
+            started_at=scheduled,
+            reported_at=ended,
+            failed=output.get("reason") == "call_failed",
+            role="probe" if PROBE_STATE in result.path else "closed",
+        )
+    return record
+
+
+def assign_episodes(records: list[OrderRecord], half_open_moves: list[float]) -> None:
+    """Name each probe by the half-open move it followed (the latest move before its call)."""
+    moves = sorted(half_open_moves)
+    for record in records:
+        call = record.call
+        if call is not None and call.role == "probe":
+            index = bisect.bisect_right(moves, call.started_at)
+            record.call = CallFact(
+                call.order_id, call.decided_at, call.started_at, call.reported_at, call.failed, "probe", str(index)
+            )
+
+
+class Breakwater(Policy):
+    """The deployed state machine: a fresh stack per run, executions started at the scheduled times."""
+
+    name = "breakwater"
+
+    def __init__(self, settings: BreakerSettings) -> None:
+        super().__init__(settings)
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bench-breakwater")
+        self._env: EmbeddedStack | None = None
+        self._stack: Stack | None = None
+        self._pending: list[tuple[str, float, Any]] = []
+        self._results: list[tuple[ExecutionResult, float]] = []
+
+    def prepare(self, env: EmbeddedStack, run_name: str) -> None:
+        self._env = env
+        self._stack = env.deploy(run_name, **self.settings.template_parameters())
+        self._sfn = env.client("stepfunctions")
+        self._dynamodb = env.client("dynamodb")
+        self._sqs = env.client("sqs")
+        self._pending, self._results = [], []
+        env.run(self._stack, WARM_UP_ORDER)  # a healthy success writes nothing to the breaker
+
+    @property
+    def stack(self) -> Stack:
+        assert self._stack is not None
+        return self._stack
+
+    def submit(self, orders: list[dict[str, Any]]) -> None:
+        for order in orders:
+            submitted = time.time()
+            future = self._pool.submit(start, self._sfn, self.stack.state_machine_arn, order, order["orderId"])
+            self._pending.append((order["orderId"], submitted, future))
+
+    def drain(self) -> None:
+        pending, self._pending = self._pending, []
+        for _, submitted, future in pending:
+            arn = future.result()
+            self._results.append((wait(self._sfn, arn, EXECUTION_TIMEOUT, poll=POLL_SECONDS), submitted))
+
+    def records(self) -> list[OrderRecord]:
+        records = [record_of(result, submitted) for result, submitted in self._results]
+        moves = [at for at, before, after in self.transitions() if (before, after) == ("OPEN", "HALF_OPEN")]
+        assign_episodes(records, moves)
+        return records
+
+    def transitions(self) -> list[tuple[float, str, str]]:
+        found = [(moment.timestamp(), a, b) for result, _ in self._results for moment, a, b in result.transitions()]
+        return sorted(found)
+
+    def cooldown_expiry(self) -> float | None:
+        breaker = read(self._dynamodb, self.stack.table_name, self.settings.service)
+        if breaker.state != "OPEN" or breaker.open_until_ms is None:
+            return None
+        return breaker.open_until_ms / 1000
+
+    def queue_depth(self) -> int:
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self.stack.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
