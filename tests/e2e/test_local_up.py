@@ -111,6 +111,14 @@ def test_boto3_drives_an_outage_to_a_trip(local_up):
 
     assert [o["reason"] for o in outputs] == ["call_failed"] * 5 + ["circuit_open"]
 
+    # The table stream reaches the transitions function (polled every second by local up),
+    # which publishes the CircuitState metric that `breakwater status` reads back.
+    deadline = time.monotonic() + 30
+    while "recent transitions" not in (shown := local_up.breakwater("status", service).stdout):
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.5)
+    assert "OPEN" in shown.split("recent transitions", 1)[1]
+
 
 # -- the breakwater CLI -----------------------------------------------------------------------
 
