@@ -169,6 +169,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     resources = find_resources(target, stack_name_from(args.stack_name))
     order = load_json_argument(args.input, "--input")
     sfn = target.client("stepfunctions")
+    if sfn.describe_state_machine(stateMachineArn=resources.state_machine_arn)["type"] == "EXPRESS":
+        return start_express(sfn, resources.state_machine_arn, order, args.name)
     arn = start(sfn, resources.state_machine_arn, order, args.name)
     if args.no_wait:
         console.print(arn)
@@ -177,6 +179,21 @@ def cmd_start(args: argparse.Namespace) -> int:
     print_result(result)
     console.print("path:      " + " -> ".join(result.path))
     return 0 if result.status == "SUCCEEDED" else 1
+
+
+def start_express(sfn: Any, state_machine_arn: str, order: Any, name: str | None) -> int:
+    """EXPRESS executions keep no history to describe: run them with StartSyncExecution."""
+    response = sfn.start_sync_execution(
+        stateMachineArn=state_machine_arn, input=json.dumps(order), **({"name": name} if name else {})
+    )
+    console.print(f"execution: {response['executionArn']} (EXPRESS, synchronous)")
+    console.print(f"status:    {response['status']}")
+    if response.get("output"):
+        console.print("output:    " + response["output"])
+    if response.get("error"):
+        console.print(f"error:     {response['error']}: {response.get('cause')}")
+    console.print("history:   EXPRESS workflows log their transitions to CloudWatch Logs, not to an execution history")
+    return 0 if response["status"] == "SUCCEEDED" else 1
 
 
 def cmd_history(args: argparse.Namespace) -> int:

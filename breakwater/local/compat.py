@@ -41,6 +41,10 @@ patch                       what it fixes
 ``cloudformation_sfn``      moto's CloudFormation ignores ``Definition`` and
                             ``DefinitionSubstitutions`` and creates the machine
                             in the non-executing backend, without its type.
+``start_sync_execution``    StartSyncExecution (EXPRESS) answers "Not yet
+                            implemented"; it starts, waits and returns the
+                            result. Served by ``local up`` (clients send it to
+                            the same endpoint, without the ``sync-`` prefix).
 ``cloudformation_sam``      for ``sam deploy``: moto's CloudFormation skips the
                             SAM transform, leaves stacks made by change sets
                             without Outputs, and reads path-style TemplateURLs
@@ -72,6 +76,7 @@ from moto.core.models import botocore_stubber
 from moto.dynamodb.models import DynamoDBBackend
 from moto.settings import moto_server_port
 from moto.stepfunctions import models as sfn_models
+from moto.stepfunctions import responses as sfn_responses
 from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -420,6 +425,43 @@ def _stack_from_s3_url(template_url: str, account_id: str, partition: str) -> st
 _original_stack_from_s3_url = cfn_utils.get_stack_from_s3_url
 
 
+# --- StartSyncExecution ---------------------------------------------------------------------
+
+SYNC_TIMEOUT_SECONDS = 300.0
+
+
+def _start_sync_execution(self: Any) -> Any:
+    """StartSyncExecution: start, wait for the end, answer with the result (EXPRESS workflows)."""
+    import time as _time
+
+    from moto.core.responses import ActionResult
+
+    backend = self.stepfunction_backend
+    arn = self._get_param("stateMachineArn")
+    name = self._get_param("name") or f"sync-{_time.time_ns()}"
+    execution = backend.start_execution(arn, name, self._get_param("input", if_none="{}"))
+    deadline = _time.monotonic() + SYNC_TIMEOUT_SECONDS
+    while execution.status == "RUNNING" and _time.monotonic() < deadline:
+        _time.sleep(0.01)
+    response: dict[str, Any] = {
+        "executionArn": execution.execution_arn,
+        "stateMachineArn": arn,
+        "name": name,
+        "startDate": execution.start_date,
+        "stopDate": execution.stop_date,
+        "status": execution.status if execution.status != "RUNNING" else "TIMED_OUT",
+        "input": execution.execution_input,
+        "billingDetails": {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": 100},
+    }
+    if execution.output is not None:
+        response["output"] = execution.output if isinstance(execution.output, str) else json.dumps(execution.output)
+    if execution.error is not None:
+        response["error"] = execution.error
+    if execution.cause is not None:
+        response["cause"] = execution.cause
+    return ActionResult(response)
+
+
 # --- registry ---------------------------------------------------------------------------
 
 
@@ -479,6 +521,11 @@ def _build_patches() -> dict[str, Patch]:
                     classmethod(_delete_state_machine_from_cfn),
                 ),
             ],
+        ),
+        Patch(
+            "start_sync_execution",
+            "StartSyncExecution for EXPRESS workflows (served over HTTP by local up)",
+            [(sfn_responses.StepFunctionResponse, "start_sync_execution", _start_sync_execution)],
         ),
         Patch(
             "cloudformation_sam",

@@ -278,3 +278,22 @@ def test_sam_build_and_deploy_with_the_local_config_env(local_up):
 
     assert '"status": "charged"' in result.stdout
     assert "Successfully created/updated stack - breakwater-sam-e2e" in deploy.stdout
+
+
+def test_cli_starts_an_express_workflow_synchronously(local_up):
+    from breakwater.aws import Target
+    from breakwater.local.deploy import deploy
+
+    target = Target(endpoint_url=local_up.endpoint, region="us-east-1")
+    deploy(
+        target.client("cloudformation"),
+        target.client("s3"),
+        "breakwater-express-e2e",
+        {"PaymentApiUrl": local_up.provider_url, "WorkflowType": "EXPRESS"},
+    )
+
+    result = local_up.breakwater("start", "--stack-name", "breakwater-express-e2e", "--input", unique_order())
+
+    assert "(EXPRESS, synchronous)" in result.stdout
+    assert '"status": "charged"' in result.stdout
+    assert "status:    SUCCEEDED" in result.stdout
