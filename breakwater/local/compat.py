@@ -592,7 +592,3 @@ def disabled(name: str) -> Iterator[None]:
     finally:
         if was_active:
             patch.install()
-
-
-def describe() -> list[tuple[str, str]]:
-    return [(p.name, p.description) for p in PATCHES.values()]

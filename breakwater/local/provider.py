@@ -84,7 +84,6 @@ class FakeProvider:
         self._released = threading.Event()
         self._released.set()
         self._hold_limit = 60.0
-        self._in_flight = 0
         self._in_flight_orders: list[str] = []
         self._required_key: str | None = None
         self._strict_key = True
@@ -132,7 +131,7 @@ class FakeProvider:
     def in_flight(self) -> int:
         """Requests received and not yet answered."""
         with self._lock:
-            return self._in_flight
+            return len(self._in_flight_orders)
 
     def in_flight_orders(self) -> list[str]:
         """The order ids of the requests received and not yet answered."""
@@ -184,7 +183,6 @@ class FakeProvider:
         arrived = time.time()
         order_id = (body.get("metadata") or {}).get("orderId", "") if isinstance(body, dict) else ""
         with self._lock:
-            self._in_flight += 1
             self._in_flight_orders.append(order_id)
         try:
             if not self._released.is_set():
@@ -192,20 +190,19 @@ class FakeProvider:
             required = self._required_key
             lenient = not self._strict_key and authorization is None
             if required and authorization != f"Bearer {required}" and not lenient:
-                order_id = (body.get("metadata") or {}).get("orderId", "") if isinstance(body, dict) else ""
                 error = {"type": "authentication_error", "message": "invalid API key"}
                 return self._answer(arrived, order_id, self.settings.mode, 401, {}, {"error": error})
-            return self._charge(arrived, key, body)
+            return self._charge(arrived, order_id, key, body)
         finally:
             with self._lock:
-                self._in_flight -= 1
                 self._in_flight_orders.remove(order_id)
 
-    def _charge(self, arrived: float, key: str | None, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def _charge(
+        self, arrived: float, order_id: str, key: str | None, body: Any
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             settings = self.settings
             mode = settings.mode
-            order_id = (body.get("metadata") or {}).get("orderId", "") if isinstance(body, dict) else ""
             fail_flaky = mode == "flaky" and self._rng.random() < settings.failure_rate
             delay = settings.delay_seconds if mode == "slow" else 0.0
             declined = isinstance(body, dict) and body.get("customer") in settings.decline_customers
@@ -266,16 +263,6 @@ class FakeProvider:
         with self._lock:
             self.calls.append(Call(arrived, order_id, status, mode, answered_at=time.time()))
         return status, headers, body
-
-    def max_in_flight(self) -> int:
-        """The most calls the provider was handling at one moment."""
-        with self._lock:
-            edges = sorted([(c.at, 1) for c in self.calls] + [(c.answered_at, -1) for c in self.calls])
-        peak = current = 0
-        for _, step in edges:
-            current += step
-            peak = max(peak, current)
-        return peak
 
     # -- serving -------------------------------------------------------------
 
