@@ -10,9 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from breakwater.bench.floor import Floor, floor_of, replay_exact, wasted
 from breakwater.bench.harness import play
@@ -205,16 +203,17 @@ def test_recovery_is_measured_from_the_provider_recovering_to_the_close() -> Non
 
 
 @pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="ref",
-            AttributeDefinitions=[{"AttributeName": "serviceName", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "serviceName", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
+def dynamodb(embedded: Any) -> Iterator[Any]:
+    # The session's embedded stack: a nested mock_aws would share (and, leaving, disturb) its backends.
+    client = embedded.client("dynamodb")
+    client.create_table(
+        TableName="ref",
+        AttributeDefinitions=[{"AttributeName": "serviceName", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "serviceName", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield client
+    client.delete_table(TableName="ref")
 
 
 class Clock:
