@@ -34,14 +34,16 @@ def test_concurrent_failures_trip_the_breaker_exactly_once_with_an_exact_count(e
 
 
 def test_concurrent_orders_at_cooldown_expiry_admit_exactly_the_probe_limit(embedded, provider, clock):
-    stack = embedded.deploy(HalfOpenMaxProbes=3, SuccessThreshold=5, ProbeLeaseSeconds=60)
+    # Probes wait on a held provider until the other 37 orders are decided; on a slow machine that takes longer
+    # than the default 10 s call timeout, so the timeout (and the lease above it) are set far beyond the hold.
+    stack = embedded.deploy(HalfOpenMaxProbes=3, SuccessThreshold=5, CallTimeoutSeconds=180, ProbeLeaseSeconds=600)
     put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() - 1, tripCount=1, version=1, failureCount=5)
     sfn = embedded.client("stepfunctions")
 
     # The provider holds every call, so admitted probes stay in flight until all other orders are decided.
     orders = [order() for _ in range(CONCURRENT)]
     ours = {o["orderId"] for o in orders}
-    with provider.holding():
+    with provider.holding(limit_seconds=150):
         arns = [start(sfn, stack.state_machine_arn, o) for o in orders]
         deadline = time.monotonic() + 120
         while sum(status(sfn, arn) != "RUNNING" for arn in arns) < CONCURRENT - 3:
