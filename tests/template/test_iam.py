@@ -1,9 +1,9 @@
 """Every role of the translated template, pinned: exact actions on exact resources.
 
 A change to any role (a new action, a wider resource, a managed policy) fails
-here and has to be made deliberately. The managed policies are the ones SAM
-attaches by itself (basic logging, X-Ray for `Tracing`, the event-source pollers);
-see the README's "Security" section.
+here and has to be made deliberately. The roles are written out in the template,
+so SAM attaches no managed policy (its basic-logging, X-Ray and event-source
+poller policies grant on "*"); see the README's "Security" section.
 """
 
 from __future__ import annotations
@@ -11,11 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-XRAY = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
-SQS_POLLER = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
-STREAM_POLLER = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole"
 
 LOG_DELIVERY = {
     "logs:CreateLogDelivery",
@@ -55,45 +50,53 @@ def grants(role: dict[str, Any]) -> set[tuple[str, str]]:
     return found
 
 
-EXPECTED: dict[str, tuple[set[str], set[tuple[str, str]]]] = {
-    "CircuitBreakerStateMachineRole": (
-        {XRAY},
-        {
-            ("dynamodb:GetItem", "BreakerTable.Arn"),
-            ("dynamodb:UpdateItem", "BreakerTable.Arn"),
-            ("sqs:SendMessage", "FallbackQueue.Arn"),
-            ("lambda:InvokeFunction", "PaymentFunction.Arn"),
-            *((action, "*") for action in LOG_DELIVERY | TRACES),
-        },
-    ),
-    "PaymentFunctionRole": (
-        {BASIC, XRAY},
-        {
-            ("logs:CreateLogStream", "PaymentFunctionLogs.Arn"),
-            ("logs:PutLogEvents", "PaymentFunctionLogs.Arn"),
-        },
-    ),
-    "ReplayFunctionRole": (
-        {BASIC, XRAY, SQS_POLLER},
-        {
-            ("dynamodb:GetItem", "BreakerTable.Arn"),
-            ("states:StartExecution", "CircuitBreakerStateMachine"),
-            ("sqs:ChangeMessageVisibility", "FallbackQueue.Arn"),
-            ("sqs:SendMessage", "FallbackDeadLetterQueue.Arn"),
-            ("logs:CreateLogStream", "ReplayFunctionLogs.Arn"),
-            ("logs:PutLogEvents", "ReplayFunctionLogs.Arn"),
-        },
-    ),
-    "TransitionsFunctionRole": (
-        {BASIC, XRAY, STREAM_POLLER},
-        {
-            ("events:PutEvents", "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
-            ("cloudwatch:PutMetricData", "*"),
-            ("sqs:SendMessage", "TransitionsFailureQueue.Arn"),  # SAM's grant for the OnFailure destination
-            ("logs:CreateLogStream", "TransitionsFunctionLogs.Arn"),
-            ("logs:PutLogEvents", "TransitionsFunctionLogs.Arn"),
-        },
-    ),
+TRACE_GRANTS = {(action, "*") for action in TRACES}
+
+EXPECTED: dict[str, set[tuple[str, str]]] = {
+    "CircuitBreakerStateMachineRole": {
+        ("dynamodb:GetItem", "BreakerTable.Arn"),
+        ("dynamodb:UpdateItem", "BreakerTable.Arn"),
+        ("sqs:SendMessage", "FallbackQueue.Arn"),
+        ("lambda:InvokeFunction", "PaymentFunction.Arn"),
+        *((action, "*") for action in LOG_DELIVERY),
+        *TRACE_GRANTS,
+    },
+    "PaymentFunctionRole": {
+        ("logs:CreateLogStream", "PaymentFunctionLogs.Arn"),
+        ("logs:PutLogEvents", "PaymentFunctionLogs.Arn"),
+        *TRACE_GRANTS,
+    },
+    "ReplayFunctionRole": {
+        ("sqs:ReceiveMessage", "FallbackQueue.Arn"),
+        ("sqs:DeleteMessage", "FallbackQueue.Arn"),
+        ("sqs:GetQueueAttributes", "FallbackQueue.Arn"),
+        ("sqs:ChangeMessageVisibility", "FallbackQueue.Arn"),
+        ("dynamodb:GetItem", "BreakerTable.Arn"),
+        ("states:StartExecution", "CircuitBreakerStateMachine"),
+        ("sqs:SendMessage", "FallbackDeadLetterQueue.Arn"),
+        ("logs:CreateLogStream", "ReplayFunctionLogs.Arn"),
+        ("logs:PutLogEvents", "ReplayFunctionLogs.Arn"),
+        *TRACE_GRANTS,
+    },
+    "TransitionsFunctionRole": {
+        ("dynamodb:DescribeStream", "BreakerTable.StreamArn"),
+        ("dynamodb:GetRecords", "BreakerTable.StreamArn"),
+        ("dynamodb:GetShardIterator", "BreakerTable.StreamArn"),
+        ("dynamodb:ListStreams", "${BreakerTable.Arn}/stream/*"),
+        ("sqs:SendMessage", "TransitionsFailureQueue.Arn"),
+        ("events:PutEvents", "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
+        ("cloudwatch:PutMetricData", "*"),
+        ("logs:CreateLogStream", "TransitionsFunctionLogs.Arn"),
+        ("logs:PutLogEvents", "TransitionsFunctionLogs.Arn"),
+        *TRACE_GRANTS,
+    },
+}
+
+PRINCIPALS = {
+    "CircuitBreakerStateMachineRole": "states.amazonaws.com",
+    "PaymentFunctionRole": "lambda.amazonaws.com",
+    "ReplayFunctionRole": "lambda.amazonaws.com",
+    "TransitionsFunctionRole": "lambda.amazonaws.com",
 }
 
 
@@ -107,15 +110,37 @@ def test_there_is_exactly_one_role_per_function_and_state_machine(translated):
 
 @pytest.mark.parametrize("role_id", sorted(EXPECTED))
 def test_role_grants_exactly_what_it_needs(translated, role_id):
-    managed, statements = EXPECTED[role_id]
     role = roles(translated)[role_id]
 
-    assert set(role["Properties"].get("ManagedPolicyArns", [])) == managed
-    assert grants(role) == statements
+    assert role["Properties"].get("ManagedPolicyArns", []) == []
+    assert grants(role) == EXPECTED[role_id]
+
+
+@pytest.mark.parametrize("role_id", sorted(EXPECTED))
+def test_role_is_assumable_only_by_its_service(translated, role_id):
+    (statement,) = roles(translated)[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole")
+    assert statement["Principal"] == {"Service": PRINCIPALS[role_id]}
+
+
+def test_each_function_and_the_workflow_run_with_their_own_role(translated):
+    runs_as = {
+        logical_id: resource["Properties"].get("Role", resource["Properties"].get("RoleArn"))
+        for logical_id, resource in translated["Resources"].items()
+        if resource["Type"] in ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine")
+    }
+
+    assert runs_as == {
+        "PaymentFunction": {"Fn::GetAtt": ["PaymentFunctionRole", "Arn"]},
+        "ReplayFunction": {"Fn::GetAtt": ["ReplayFunctionRole", "Arn"]},
+        "TransitionsFunction": {"Fn::GetAtt": ["TransitionsFunctionRole", "Arn"]},
+        "CircuitBreakerStateMachine": {"Fn::GetAtt": ["CircuitBreakerStateMachineRole", "Arn"]},
+    }
 
 
 def test_the_api_key_secret_is_readable_only_by_the_payment_function_when_configured(template):
-    payment = template["Resources"]["PaymentFunction"]["Properties"]["Policies"][0]["Statement"]
+    payment = template["Resources"]["PaymentFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     conditional = [s for s in payment if isinstance(s, dict) and "Fn::If" in s]
 
     assert len(conditional) == 1

@@ -15,7 +15,7 @@ import pytest
 
 from breakwater.template import PROJECT_ROOT, TEMPLATE_PATH, load_definition, parameters
 
-from .conftest import PAYMENT_FUNCTION, STATE_MACHINE
+from .conftest import PAYMENT_FUNCTION
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
@@ -136,18 +136,6 @@ def test_translated_state_machine_keeps_substitutions_and_definition(
         delimiter, lines = definition_string["Fn::Join"]
         definition_string = delimiter.join(lines)
     assert json.loads(definition_string) == load_definition()
-
-
-def test_translated_state_machine_role_has_only_the_template_policy(
-    translated: dict[str, Any], state_machine_properties: dict[str, Any]
-) -> None:
-    role_name = translated["Resources"][STATE_MACHINE]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    role = translated["Resources"][role_name]["Properties"]
-    # The only managed policy is the one SAM attaches for `Tracing` (X-Ray).
-    assert role.get("ManagedPolicyArns", []) == ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"]
-    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    expected = [s for policy in state_machine_properties["Policies"] for s in policy["Statement"]]
-    assert statements == expected
 
 
 # --- 3. cfn-lint ------------------------------------------------------------------------
@@ -293,12 +281,14 @@ def _grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return grants
 
 
-def test_state_machine_policy_is_least_privilege(state_machine_properties: dict[str, Any]) -> None:
-    policies = state_machine_properties.get("Policies", [])
-    assert all(isinstance(p, dict) and set(p) == {"Statement"} for p in policies), (
-        f"only inline statements are allowed (no managed or SAM policy templates): {policies}"
-    )
-    statements = [s for policy in policies for s in policy["Statement"]]
+def test_state_machine_policy_is_least_privilege(
+    template: dict[str, Any], state_machine_properties: dict[str, Any]
+) -> None:
+    assert "Policies" not in state_machine_properties, "the workflow runs with its own role, not SAM's"
+    assert state_machine_properties["Role"] == {"Fn::GetAtt": ["CircuitBreakerStateMachineRole", "Arn"]}
+    role = template["Resources"]["CircuitBreakerStateMachineRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
     # Log delivery and X-Ray take no resource narrower than "*": pinned action by action in test_iam.py.
     wildcard = {s["Sid"] for s in statements if s["Resource"] == "*"}
     assert wildcard == {"DeliverExecutionLogs", "SendTraces"}
@@ -309,7 +299,6 @@ def test_state_machine_policy_is_least_privilege(state_machine_properties: dict[
         ("sqs:SendMessage", "FallbackQueue"),
         ("lambda:InvokeFunction", PAYMENT_FUNCTION),
     }
-    assert "Role" not in state_machine_properties
 
 
 # --- 8. every parameter reaches the workflow or the function ------------------------
