@@ -253,7 +253,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     console.print(breaker_table(breakers))
     recent = recent_transitions(target.client("cloudwatch"), [b.service for b in breakers])
     if recent:
-        table = Table(title="recent transitions (CircuitState metric, last 3 hours)", title_justify="left")
+        table = Table(
+            title="recent transitions (CircuitState metric: per-minute maximum, changes only, last 3 hours)",
+            title_justify="left",
+        )
         for column in ("time", "service", "state"):
             table.add_column(column)
         for moment, service, state in recent[-20:]:
@@ -266,7 +269,11 @@ CIRCUIT_STATES = {0: "CLOSED", 1: "HALF_OPEN", 2: "OPEN"}
 
 
 def recent_transitions(cloudwatch: Any, services: list[str], hours: float = 3) -> list[tuple[Any, str, str]]:
-    """The CircuitState datapoints the transitions function published, oldest first."""
+    """Per-minute maxima of CircuitState where they changed, oldest first, per service.
+
+    The transitions function publishes a datapoint at each transition and every breaker's
+    state once a minute (its heartbeat); a minute like the one before it is not a change.
+    """
     if not services:
         return []
     now = dt.datetime.now(tz=dt.UTC)
@@ -294,8 +301,12 @@ def recent_transitions(cloudwatch: Any, services: list[str], hours: float = 3) -
         return []  # no permission to read metrics: the table above still stands
     found = []
     for result in data["MetricDataResults"]:
-        for moment, value in zip(result["Timestamps"], result["Values"], strict=False):
-            found.append((moment, result["Label"], CIRCUIT_STATES.get(int(value), str(value))))
+        previous = None
+        for moment, value in sorted(zip(result["Timestamps"], result["Values"], strict=False)):
+            state = CIRCUIT_STATES.get(int(value), str(value))
+            if state != previous:
+                found.append((moment, result["Label"], state))
+            previous = state
     return sorted(found)
 
 

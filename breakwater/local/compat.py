@@ -49,6 +49,13 @@ patch                       what it fixes
                             SAM transform, leaves stacks made by change sets
                             without Outputs, and reads path-style TemplateURLs
                             only from ``localhost``.
+``cloudformation_alarms``   moto's CloudFormation skips ``AWS::CloudWatch::Alarm``;
+                            create it in moto's CloudWatch, as PutMetricAlarm
+                            would (moto stores alarms; it does not evaluate them).
+``events_schedule_rules``   moto lets a schedule-only rule match every PutEvents
+                            event and then fails on its Lambda target
+                            (NotImplementedError); on AWS such a rule fires on
+                            its schedule only (``event_source.ScheduleSource``).
 ==========================  ===================================================
 """
 
@@ -69,11 +76,13 @@ from typing import Any
 from jsonata import jsonata as jsonata_lib
 from moto.awslambda import models as lambda_models
 from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation import utils as cfn_utils
 from moto.core.config import default_user_config
 from moto.core.models import botocore_stubber
 from moto.dynamodb.models import DynamoDBBackend
+from moto.events import models as events_models
 from moto.settings import moto_server_port
 from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions import responses as sfn_responses
@@ -465,6 +474,109 @@ def _start_sync_execution(self: Any) -> Any:
 # --- registry ---------------------------------------------------------------------------
 
 
+# --- CloudFormation: CloudWatch alarms ------------------------------------------------------
+
+ALARM_TYPE = "AWS::CloudWatch::Alarm"
+_original_resource_class_from_type = cfn_parsing.resource_class_from_type
+
+
+def _cloudwatch_backend(account_id: str, region_name: str) -> Any:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends[account_id][region_name]
+
+
+@dataclass
+class StackAlarm:
+    """An alarm a stack created: what CloudFormation needs of it (Ref is the name, GetAtt Arn)."""
+
+    name: str
+    arn: str
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def has_cfn_attr(attribute: str) -> bool:
+        return attribute == "Arn"
+
+    def is_created(self) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute: str) -> str:
+        if attribute != "Arn":
+            raise KeyError(attribute)
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> StackAlarm:
+        properties = cloudformation_json["Properties"]
+        name = properties.get("AlarmName") or resource_name
+        alarm = _cloudwatch_backend(account_id, region_name).put_metric_alarm(
+            name=name,
+            namespace=properties.get("Namespace"),
+            metric_name=properties.get("MetricName"),
+            comparison_operator=properties["ComparisonOperator"],
+            evaluation_periods=int(properties["EvaluationPeriods"]),
+            period=int(properties.get("Period", 60)),
+            threshold=float(properties["Threshold"]),
+            statistic=properties.get("Statistic"),
+            description=properties.get("AlarmDescription"),
+            dimensions=properties.get("Dimensions", []),
+            alarm_actions=properties.get("AlarmActions", []),
+            ok_actions=properties.get("OKActions", []),
+            insufficient_data_actions=properties.get("InsufficientDataActions", []),
+            datapoints_to_alarm=properties.get("DatapointsToAlarm"),
+            extended_statistic=properties.get("ExtendedStatistic"),
+            unit=properties.get("Unit"),
+            actions_enabled=properties.get("ActionsEnabled", True) not in (False, "false"),
+            treat_missing_data=properties.get("TreatMissingData"),
+        )
+        return cls(alarm.name, alarm.alarm_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: StackAlarm,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> StackAlarm:
+        # Keep the alarm's name, as CloudFormation does for an update without AlarmName.
+        return cls.create_from_cloudformation_json(original_resource.name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        _cloudwatch_backend(account_id, region_name).delete_alarms([resource_name])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _cloudwatch_backend(account_id, region_name).delete_alarms([self.name])
+
+
+def _resource_class_with_alarms(resource_type: str) -> Any:
+    if resource_type == ALARM_TYPE:
+        return StackAlarm
+    return _original_resource_class_from_type(resource_type)
+
+
+# --- EventBridge: schedule-only rules --------------------------------------------------------
+
+_original_send_to_targets = events_models.Rule.send_to_targets
+
+
+def _send_to_pattern_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    """A rule with a schedule and no event pattern fires on its schedule only, never on PutEvents."""
+    if self.scheduled_expression and not self.event_pattern.get_pattern():
+        return
+    _original_send_to_targets(self, original_event, transform_input)
+
+
 def _build_patches() -> dict[str, Patch]:
     patches = [
         Patch("jsonata_evaluator", "evaluate JSONata with jsonata-python", _jsonata_evaluator_targets()),
@@ -536,6 +648,16 @@ def _build_patches() -> dict[str, Patch]:
                 (cfn_models.CloudFormationBackend, "execute_change_set", _execute_change_set_with_outputs),
                 (cfn_responses, "get_stack_from_s3_url", _stack_from_s3_url),
             ],
+        ),
+        Patch(
+            "cloudformation_alarms",
+            "CloudFormation creates AWS::CloudWatch::Alarm in moto's CloudWatch",
+            [(cfn_parsing, "resource_class_from_type", _resource_class_with_alarms)],
+        ),
+        Patch(
+            "events_schedule_rules",
+            "schedule-only EventBridge rules never match PutEvents events",
+            [(events_models.Rule, "send_to_targets", _send_to_pattern_targets)],
         ),
     ]
     return {patch.name: patch for patch in patches}

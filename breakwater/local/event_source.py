@@ -1,4 +1,4 @@
-"""The Lambda service's SQS poller, for the local stack.
+"""The Lambda service's pollers (SQS, DynamoDB stream) and EventBridge's schedules, for the local stack.
 
 On AWS an event source mapping polls the queue, invokes the function with a
 batch, deletes what succeeded and, with ``ReportBatchItemFailures``, leaves the
@@ -11,7 +11,12 @@ when the queue is drained.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,4 +180,87 @@ class StreamEventSource:
                 result.function_error = str(json.loads(response["Payload"].read() or b"{}").get("errorType"))
                 break
             result.deleted += len(batch)
+        return result
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> int:
+    """Seconds between ticks of an EventBridge ``rate(...)`` expression."""
+    match = _RATE.fullmatch(expression.strip())
+    if not match:
+        raise ValueError(f"unsupported schedule expression {expression!r}: the local stack runs rate(...) rules only")
+    value, unit = int(match.group(1)), match.group(2).rstrip("s")
+    if value < 1:
+        raise ValueError(f"unsupported schedule expression {expression!r}: the rate must be at least 1")
+    return value * _UNIT_SECONDS[unit]
+
+
+@dataclass
+class ScheduleSource:
+    """An EventBridge scheduled rule targeting a function: moto stores the rule, this fires it.
+
+    The first tick is due at the first poll, then one every interval (a late poll
+    fires once, not once per missed tick, as EventBridge does not catch up).
+    """
+
+    lambda_client: Any
+    function_arn: str
+    rule_arn: str
+    interval_seconds: int
+    account_id: str = "123456789012"
+    region: str = "us-east-1"
+    clock: Callable[[], float] = field(default=lambda: time.time())
+    _due: float | None = None
+
+    @classmethod
+    def for_function(
+        cls, events: Any, lambda_client: Any, function_arn: str, region: str = "us-east-1"
+    ) -> ScheduleSource:
+        """The one scheduled rule whose target is ``function_arn``."""
+        found = []
+        for page in events.get_paginator("list_rule_names_by_target").paginate(TargetArn=function_arn):
+            for name in page["RuleNames"]:
+                rule = events.describe_rule(Name=name)
+                if rule.get("ScheduleExpression"):
+                    found.append(rule)
+        if len(found) != 1:
+            raise LookupError(f"expected one scheduled rule for {function_arn}, found {len(found)}")
+        rule = found[0]
+        return cls(
+            lambda_client,
+            function_arn,
+            rule["Arn"],
+            rate_seconds(rule["ScheduleExpression"]),
+            rule["Arn"].split(":")[4],
+            region,
+        )
+
+    def event(self, now: float) -> dict[str, Any]:
+        """The event EventBridge delivers for a scheduled rule."""
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.account_id,
+            "time": dt.datetime.fromtimestamp(now, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [self.rule_arn],
+            "detail": {},
+        }
+
+    def poll_once(self) -> PollResult:
+        """Invoke the function if a tick is due; ``received`` is 1 when it fired."""
+        now = self.clock()
+        if self._due is not None and now < self._due:
+            return PollResult()
+        self._due = now + self.interval_seconds
+        response = self.lambda_client.invoke(FunctionName=self.function_arn, Payload=json.dumps(self.event(now)))
+        result = PollResult(received=1, deleted=1)
+        if response.get("FunctionError"):
+            result.deleted = 0
+            result.function_error = str(json.loads(response["Payload"].read() or b"{}").get("errorType"))
         return result

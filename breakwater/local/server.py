@@ -13,7 +13,7 @@ from typing import Any
 from breakwater.aws import Target
 from breakwater.local import compat
 from breakwater.local.deploy import Stack, deploy
-from breakwater.local.event_source import SqsEventSource, StreamEventSource
+from breakwater.local.event_source import ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.provider import FakeProvider
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, quiet_moto, seed_api_key
 
@@ -72,11 +72,14 @@ class LocalServer:
         return self.stack
 
     def _start_pollers(self, target: Target) -> None:
-        """Play the Lambda service's event source mappings: the replay queue and the table stream."""
+        """Play the Lambda service's event source mappings (the replay queue, the table stream) and the
+        EventBridge schedule of the transitions function's heartbeat."""
         assert self.stack is not None
         lam, sqs = target.client("lambda"), target.client("sqs")
+        transitions = self.stack.outputs["TransitionsFunctionArn"]
         sources: list[Any] = [
-            StreamEventSource.for_function(lam, self.stack.outputs["TransitionsFunctionArn"], self.region)
+            StreamEventSource.for_function(lam, transitions, self.region),
+            ScheduleSource.for_function(target.client("events"), lam, transitions, self.region),
         ]
         if self.replay:
             sources.append(SqsEventSource.for_function(lam, sqs, self.stack.outputs["ReplayFunctionArn"]))

@@ -15,7 +15,7 @@ import boto3
 from breakwater.executions import ExecutionResult, run
 from breakwater.local import compat
 from breakwater.local.deploy import Stack, deploy
-from breakwater.local.event_source import SqsEventSource, StreamEventSource
+from breakwater.local.event_source import ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.provider import FakeProvider
 
 REGION = "us-east-1"
@@ -52,7 +52,7 @@ def quiet_moto() -> None:
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    # Resources moto's CloudFormation cannot create (the CloudWatch alarm) are listed in the README.
+    # Resources moto's CloudFormation cannot create (the heartbeat's EventInvokeConfig) are listed in the README.
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
 
@@ -120,6 +120,12 @@ class EmbeddedStack:
         """The transitions function's table-stream poller (the Lambda service's part, played locally)."""
         return StreamEventSource.for_function(
             self.client("lambda"), stack.outputs["TransitionsFunctionArn"], self.region
+        )
+
+    def heartbeat_source(self, stack: Stack) -> ScheduleSource:
+        """The transitions function's once-a-minute schedule (EventBridge's part, played locally)."""
+        return ScheduleSource.for_function(
+            self.client("events"), self.client("lambda"), stack.outputs["TransitionsFunctionArn"], self.region
         )
 
     def run(self, stack: Stack, order: Any, name: str | None = None, timeout: float = 60.0) -> ExecutionResult:

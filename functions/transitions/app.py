@@ -12,6 +12,15 @@ failure, a probe slot) is ignored. For each transition it publishes
 
 Because the stream carries each item change once, in order per item, each
 transition is published once, and the workflow pays no extra state for it.
+
+Also triggered once a minute by an EventBridge schedule (the heartbeat): it
+reads every breaker record and publishes each one's current ``CircuitState``
+(a breaker without a record, such as the stack's own ``ServiceName`` before
+its first failure, is CLOSED). Transitions alone would leave the alarm wrong:
+the metric's per-minute Maximum of a minute in which the breaker opened and
+closed again is 2, and with no datapoint after it the alarm would stay in
+ALARM until the next transition. The heartbeat gives every minute the state
+the breaker is in, so the alarm clears the minute after the breaker closes.
 """
 
 from __future__ import annotations
@@ -30,6 +39,10 @@ EVENT_SOURCE = "breakwater"
 DETAIL_TYPE = "Breaker state changed"
 NAMESPACE_ENV = "METRICS_NAMESPACE"
 BUS_ENV = "EVENT_BUS_NAME"
+TABLE_ENV = "BREAKER_TABLE"
+SERVICE_ENV = "SERVICE_NAME"
+SCHEDULED_EVENT = "Scheduled Event"
+METRIC_DATA_PER_CALL = 500  # PutMetricData takes at most 1,000 datums per request
 CIRCUIT_STATE = {"CLOSED": 0, "DISABLED": 0, "HALF_OPEN": 1, "OPEN": 2, "FORCED_OPEN": 2}
 
 _clients: dict[str, Any] = {}
@@ -68,7 +81,53 @@ def transitions(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    """Publish each transition as an event and a metric; returns how many."""
+    """Stream records: publish each transition. The schedule's event: publish every breaker's state."""
+    if event.get("detail-type") == SCHEDULED_EVENT:
+        return heartbeat()
+    return publish_transitions(event)
+
+
+def current_states(dynamodb: Any, table: str, default_service: str | None) -> dict[str, str]:
+    """Every breaker's state, by service name (``default_service`` is CLOSED when it has no record)."""
+    states: dict[str, str] = {default_service: "CLOSED"} if default_service else {}
+    scan: dict[str, Any] = {
+        "TableName": table,
+        "ProjectionExpression": "serviceName, #state",
+        "ExpressionAttributeNames": {"#state": "state"},
+    }
+    while True:
+        page = dynamodb.scan(**scan)
+        for item in page.get("Items", []):
+            service = _value(item, "serviceName")
+            if service:
+                states[service] = _value(item, "state") or "CLOSED"
+        if "LastEvaluatedKey" not in page:
+            return states
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def heartbeat() -> dict[str, int]:
+    """Publish each breaker's current CircuitState (no event: nothing changed)."""
+    states = current_states(_client("dynamodb"), os.environ[TABLE_ENV], os.environ.get(SERVICE_ENV))
+    data = [
+        {
+            "MetricName": "CircuitState",
+            "Dimensions": [{"Name": "ServiceName", "Value": service}],
+            "Value": CIRCUIT_STATE.get(state, 0),
+            "Unit": "None",
+        }
+        for service, state in sorted(states.items())
+    ]
+    for start in range(0, len(data), METRIC_DATA_PER_CALL):
+        _client("cloudwatch").put_metric_data(
+            Namespace=os.environ.get(NAMESPACE_ENV, "Breakwater"), MetricData=data[start : start + METRIC_DATA_PER_CALL]
+        )
+    logger.info("breaker states published", extra={"states": states})
+    return {"published": len(data)}
+
+
+def publish_transitions(event: dict[str, Any]) -> dict[str, int]:
+    """Publish each transition in a batch of stream records as an event and a metric; returns how many."""
     moves = transitions(event)
     if not moves:
         return {"published": 0}

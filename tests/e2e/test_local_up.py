@@ -120,6 +120,26 @@ def test_boto3_drives_an_outage_to_a_trip(local_up):
     assert "OPEN" in shown.split("recent transitions", 1)[1]
 
 
+def test_the_heartbeat_publishes_the_default_breaker_and_the_alarm_watches_it(local_up):
+    # local up fires the transitions function's once-a-minute schedule at start: the stack's own
+    # ServiceName (no record yet) is published as CLOSED (0), on the metric the alarm watches.
+    alarms = local_up.aws("cloudwatch", "describe-alarms")["MetricAlarms"]
+    (alarm,) = [a for a in alarms if a["AlarmName"].startswith("breakwater-CircuitOpenAlarm-")]
+    dimensions = alarm["Dimensions"]
+    deadline = time.monotonic() + 30
+    while not (
+        metrics := local_up.aws(
+            "cloudwatch", "list-metrics", "--namespace", "Breakwater", "--metric-name", "CircuitState"
+        )["Metrics"]
+    ):
+        assert time.monotonic() < deadline, "no CircuitState metric from the heartbeat"
+        time.sleep(0.5)
+
+    assert (alarm["MetricName"], alarm["Threshold"]) == ("CircuitState", 2.0)
+    assert dimensions == [{"Name": "ServiceName", "Value": "payment-api"}]
+    assert dimensions in [m["Dimensions"] for m in metrics]
+
+
 # -- the breakwater CLI -----------------------------------------------------------------------
 
 

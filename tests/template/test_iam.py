@@ -83,6 +83,7 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetRecords", "BreakerTable.StreamArn"),
         ("dynamodb:GetShardIterator", "BreakerTable.StreamArn"),
         ("dynamodb:ListStreams", "${BreakerTable.Arn}/stream/*"),
+        ("dynamodb:Scan", "BreakerTable.Arn"),
         ("sqs:SendMessage", "TransitionsFailureQueue.Arn"),
         ("events:PutEvents", "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
         ("cloudwatch:PutMetricData", "*"),

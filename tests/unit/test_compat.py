@@ -297,3 +297,58 @@ def test_substitution_replaces_only_named_placeholders():
     text = compat.substitute_definition({"a": "${Table}", "b": "{% $states.input %}", "c": "${Other}"}, {"Table": "t1"})
 
     assert json.loads(text) == {"a": "t1", "b": "{% $states.input %}", "c": "${Other}"}
+
+
+# -- cloudformation_alarms -----------------------------------------------------------------
+
+
+def open_circuit_alarms(embedded: Any, stack_name: str) -> list[dict[str, Any]]:
+    alarms = embedded.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    return [a for a in alarms if a["AlarmName"].startswith(f"{stack_name}-CircuitOpenAlarm-")]
+
+
+def test_the_stack_creates_and_deletes_its_open_circuit_alarm(embedded, provider):
+    stack = embedded.deploy(ServiceName="alarmed-api")
+
+    (alarm,) = open_circuit_alarms(embedded, stack.name)
+    topic = embedded.client("sns").list_topics()["Topics"]
+    embedded.client("cloudformation").delete_stack(StackName=stack.name)
+
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("Breakwater", "CircuitState", "Maximum")
+    assert alarm["Dimensions"] == [{"Name": "ServiceName", "Value": "alarmed-api"}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["Period"]) == (
+        "GreaterThanOrEqualToThreshold",
+        2,
+        60,
+    )
+    assert alarm["TreatMissingData"] == "ignore"
+    assert alarm["AlarmActions"] == alarm["OKActions"]
+    assert alarm["AlarmActions"][0] in {t["TopicArn"] for t in topic}
+    assert open_circuit_alarms(embedded, stack.name) == []
+
+
+def test_without_the_alarm_patch_the_stack_has_no_alarm(embedded, provider):
+    with compat.disabled("cloudformation_alarms"):
+        stack = embedded.deploy()
+
+    assert open_circuit_alarms(embedded, stack.name) == []
+
+
+# -- events_schedule_rules -----------------------------------------------------------------
+
+EVENT = {"Source": "breakwater", "DetailType": "Breaker state changed", "Detail": "{}", "EventBusName": "default"}
+
+
+def test_events_are_published_beside_a_scheduled_lambda_rule(embedded, provider):
+    embedded.deploy()  # the transitions function's heartbeat: a schedule-only rule with a Lambda target
+
+    response = embedded.client("events").put_events(Entries=[EVENT])
+
+    assert response["FailedEntryCount"] == 0
+
+
+def test_without_the_rule_patch_a_scheduled_lambda_rule_breaks_put_events(embedded, provider):
+    embedded.deploy()
+
+    with compat.disabled("events_schedule_rules"), pytest.raises(NotImplementedError):
+        embedded.client("events").put_events(Entries=[EVENT])

@@ -100,3 +100,62 @@ def test_transitions_function_reads_old_and_new_images():
 
     assert moves == [{"serviceName": "svc", "from": "OPEN", "to": "HALF_OPEN", "version": 2, "atMs": 42}]
     assert json.dumps(moves)
+
+
+def test_the_heartbeat_publishes_every_breakers_state_once_a_minute(embedded, provider, clock):
+    stack = embedded.deploy(ServiceName="beat-api")  # no record yet: CLOSED
+    put_breaker(embedded, stack, "beat-open", state="OPEN", version=1)
+    put_breaker(embedded, stack, "beat-probing", state="HALF_OPEN", version=2)
+    put_breaker(embedded, stack, "beat-forced", state="FORCED_OPEN", version=3)
+    put_breaker(embedded, stack, "beat-off", state="DISABLED", version=4)
+    heartbeat = embedded.heartbeat_source(stack)
+
+    ticks = [heartbeat.poll_once()]
+    clock.advance(30)
+    ticks.append(heartbeat.poll_once())  # not due yet
+    clock.advance(31)
+    ticks.append(heartbeat.poll_once())
+
+    assert heartbeat.interval_seconds == 60
+    assert [t.received for t in ticks] == [1, 0, 1]
+    assert all(t.function_error is None for t in ticks)
+    expected = {"beat-api": 0.0, "beat-open": 2.0, "beat-probing": 1.0, "beat-forced": 2.0, "beat-off": 0.0}
+    for service, value in expected.items():
+        assert metric_stats(embedded, service) == {"count": 2, "min": value, "max": value}, service
+
+
+def test_after_a_trip_and_a_close_within_one_minute_the_next_minute_reads_closed(embedded, provider, clock):
+    # Transitions alone leave the per-minute Maximum at 2 (OPEN) for the minute the breaker opened and
+    # closed in, and no later datapoint: the open-circuit alarm would never clear. The heartbeat's does.
+    stack = embedded.deploy(FailureThreshold=1, SuccessThreshold=1, CooldownSeconds=5, ServiceName="brief-api")
+    transitions, heartbeat = embedded.transitions_source(stack), embedded.heartbeat_source(stack)
+    provider.configure(mode="down")
+    embedded.run(stack, order())  # CLOSED -> OPEN
+    provider.configure(mode="healthy")
+    clock.advance(6)
+    embedded.run(stack, order())  # OPEN -> HALF_OPEN -> CLOSED, seconds after the trip
+    transitions.poll_once()
+    clock.advance(60)
+    heartbeat.poll_once()
+
+    latest = latest_datapoint(embedded, "brief-api")
+
+    assert metric_stats(embedded, "brief-api") == {"count": 4, "min": 0.0, "max": 2.0}
+    assert latest == 0.0
+
+
+def latest_datapoint(embedded, service: str) -> float:
+    """The per-minute Maximum of the most recent minute with data, as the alarm evaluates it."""
+    import datetime as dt
+
+    now = dt.datetime.now(tz=dt.UTC)
+    points = embedded.client("cloudwatch").get_metric_statistics(
+        Namespace="Breakwater",
+        MetricName="CircuitState",
+        Dimensions=[{"Name": "ServiceName", "Value": service}],
+        StartTime=now - dt.timedelta(hours=1),
+        EndTime=now + dt.timedelta(minutes=1),
+        Period=60,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    return max(points, key=lambda p: p["Timestamp"])["Maximum"]
