@@ -181,6 +181,32 @@ def test_the_stream_source_keeps_failed_batches(translated: dict[str, Any]) -> N
     }
 
 
+def test_the_heartbeat_runs_the_transitions_function_every_minute_without_retries(translated: dict[str, Any]) -> None:
+    rules = {k: v["Properties"] for k, v in translated["Resources"].items() if v["Type"] == "AWS::Events::Rule"}
+    assert list(rules) == ["TransitionsFunctionHeartbeat"]
+    rule = rules["TransitionsFunctionHeartbeat"]
+    (target,) = rule["Targets"]
+    assert "EventPattern" not in rule
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+    assert target["Arn"] == {"Fn::GetAtt": ["TransitionsFunction", "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60}
+    (invoke_config,) = [
+        v["Properties"] for v in translated["Resources"].values() if v["Type"] == "AWS::Lambda::EventInvokeConfig"
+    ]
+    assert (invoke_config["MaximumRetryAttempts"], invoke_config["MaximumEventAgeInSeconds"]) == (0, 60)
+
+
+def test_the_alarm_watches_the_published_metric(template: dict[str, Any]) -> None:
+    alarm = template["Resources"]["CircuitOpenAlarm"]["Properties"]
+    transitions = template["Resources"]["TransitionsFunction"]["Properties"]["Environment"]["Variables"]
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == (transitions["METRICS_NAMESPACE"], "CircuitState")
+    assert alarm["Dimensions"] == [{"Name": "ServiceName", "Value": {"Ref": "ServiceName"}}]
+    assert transitions["SERVICE_NAME"] == {"Ref": "ServiceName"}  # the heartbeat always publishes this breaker
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Maximum", 60, 2)
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+
+
 def test_cfn_lint_wrapper_reports_findings(translated: dict[str, Any], tmp_path: Path) -> None:
     """The deep-stack invocation is not a rubber stamp: a broken template fails it."""
     broken = json.loads(json.dumps(translated))
