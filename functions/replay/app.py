@@ -11,6 +11,13 @@ bounded concurrency). For each message:
 * while it is OPEN, HALF_OPEN or FORCED_OPEN the message is reported as a batch
   item failure and hidden for an exponentially growing, jittered time, so it
   comes back later without hammering the queue;
+* except that once an OPEN breaker's cooldown has passed, or a HALF_OPEN one
+  has no probe in flight, one order per service per batch is started: the
+  backlog itself probes the provider. Without it a breaker that opened just
+  before traffic went quiet would stay OPEN until the next new order, and the
+  queued orders would wait (and finally be dead-lettered by the redrive policy)
+  without a single probe. The workflow still admits probes atomically, so a
+  replay that finds the slot taken is queued again, never called twice;
 * right after the breaker closes (``RAMP_SECONDS``), at most ``RAMP_LIMIT``
   orders per batch are replayed: a provider that just recovered is not
   stampeded by the backlog;
@@ -118,7 +125,8 @@ class Replay:
         self.default_service = os.environ.get(SERVICE_ENV, "payment-api")
         self.breakers: dict[str, dict[str, Any]] = {}
         self.started_in_ramp = 0
-        self.counts = {"OrdersReplayed": 0, "OrdersDeferred": 0, "OrdersDeadLettered": 0}
+        self.probed: set[str] = set()
+        self.counts = {"OrdersReplayed": 0, "OrdersDeferred": 0, "OrdersDeadLettered": 0, "ProbesStarted": 0}
 
     def handle(self, record: dict[str, Any]) -> bool:
         """True when the message is done with (replayed or dead-lettered); False to see it again."""
@@ -131,11 +139,15 @@ class Replay:
         if body.get("attempt", 0) >= self.max_attempts:
             self.dead_letter(record["body"], "replay_attempts_exhausted")
             return True
-        breaker = self.breaker(order.get("serviceName") or self.default_service)
+        service = order.get("serviceName") or self.default_service
+        breaker = self.breaker(service)
         if breaker.get("state", "CLOSED") not in CALLS_ALLOWED:
-            self.back_off(record)
-            return False
-        if self.in_ramp(breaker):
+            if not self.may_probe(service, breaker):
+                self.back_off(record)
+                return False
+            self.probed.add(service)
+            self.counts["ProbesStarted"] += 1
+        elif self.in_ramp(breaker):
             if self.started_in_ramp >= RAMP_LIMIT:
                 self.back_off(record, base=2)
                 return False
@@ -153,6 +165,18 @@ class Replay:
             )
             self.breakers[service] = {k: v.get("S", v.get("N")) for k, v in item.items()}
         return self.breakers[service]
+
+    def may_probe(self, service: str, breaker: dict[str, Any]) -> bool:
+        """One order per service per batch may go through as the probe of a breaker that awaits one."""
+        if service in self.probed:
+            return False
+        state = breaker.get("state")
+        if state == "OPEN":
+            return int(breaker.get("openUntilMs") or 0) <= self.now_ms
+        if state == "HALF_OPEN":
+            lease_expired = int(breaker.get("probeLeaseUntilMs") or 0) <= self.now_ms
+            return int(breaker.get("probesInFlight") or 0) == 0 or lease_expired
+        return False  # FORCED_OPEN waits for an operator
 
     def in_ramp(self, breaker: dict[str, Any]) -> bool:
         last = breaker.get("lastTransitionMs")

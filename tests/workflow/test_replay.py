@@ -77,6 +77,76 @@ def test_once_the_breaker_is_closed_queued_orders_are_replayed_and_charged(embed
     assert first.output["reason"] == "call_failed"
 
 
+def wait_for_replays(embedded, stack, seen: set[str]) -> list[dict]:
+    """Outputs of the replay executions started since ``seen`` (which is updated)."""
+    sfn = embedded.client("stepfunctions")
+    fresh = [e for e in executions(embedded, stack) if e["name"].startswith("replay-") and e["name"] not in seen]
+    seen.update(e["name"] for e in fresh)
+    return [wait(sfn, e["executionArn"]).output for e in fresh]
+
+
+def test_after_the_cooldown_the_backlog_probes_and_recovers_without_new_traffic(embedded, stack, provider, clock):
+    provider.configure(mode="down")
+    orders = [order() for _ in range(5)]
+    first = [embedded.run(stack, o).output["reason"] for o in orders]
+    provider.configure(mode="healthy")  # the provider recovers, and no new order arrives
+    source, seen = embedded.replay_source(stack), set()
+
+    before_cooldown = source.poll_once()
+    clock.advance(31)
+    after_cooldown = source.poll_once()
+    probe = wait_for_replays(embedded, stack, seen)
+    state_after_probe = breaker(embedded, stack)["state"]
+    outputs = list(probe)
+    for _ in range(20):  # each round: past every back-off, then replay what came back
+        if queue_depth(embedded, stack.queue_url) == 0:
+            break
+        clock.advance(901)
+        source.drain()
+        outputs += wait_for_replays(embedded, stack, seen)
+
+    assert first == ["call_failed", "call_failed", "circuit_open", "circuit_open", "circuit_open"]
+    assert (before_cooldown.received, before_cooldown.deleted) == (5, 0)  # still cooling down: nothing started
+    assert (after_cooldown.received, after_cooldown.deleted) == (5, 1)  # one order goes through as the probe
+    assert [o["status"] for o in probe] == ["charged"]
+    assert state_after_probe == "HALF_OPEN"  # SuccessThreshold 2: one more probe closes it
+    assert queue_depth(embedded, stack.queue_url) == 0
+    assert queue_depth(embedded, stack.dead_letter_queue_url) == 0
+    assert breaker(embedded, stack)["state"] == "CLOSED"
+    charged = [o["orderId"] for o in outputs if o["status"] == "charged"]
+    assert sorted(charged) == sorted(o["orderId"] for o in orders)
+    assert sorted(c.order_id for c in provider.calls if c.status == 200) == sorted(charged)  # each charged once
+    assert [c.order_id for c in provider.calls if c.status != 200] == [o["orderId"] for o in orders[:2]]
+
+
+def test_a_forced_open_breaker_is_never_probed_by_the_backlog(embedded, stack, provider, clock):
+    put_breaker(embedded, stack, state="FORCED_OPEN", openUntilMs=0, version=1)
+    for _ in range(3):
+        embedded.run(stack, order())
+    clock.advance(HOUR)
+
+    result = embedded.replay_source(stack).poll_once()
+
+    assert (result.received, result.deleted, len(result.failed)) == (3, 0, 3)
+    assert not [e for e in executions(embedded, stack) if e["name"].startswith("replay-")]
+    assert provider.calls == []
+
+
+def test_a_half_open_breaker_gets_a_backlog_probe_only_when_no_probe_holds_its_slot(embedded, stack, provider, clock):
+    lease_until = clock.now_ms() + 60_000
+    put_breaker(embedded, stack, state="HALF_OPEN", probesInFlight=1, probeLeaseUntilMs=lease_until, version=2)
+    reasons = [embedded.run(stack, order()).output["reason"] for _ in range(3)]
+    source = embedded.replay_source(stack)
+
+    while_held = source.poll_once()
+    clock.advance(HOUR)  # past the lease (and every back-off): the holder never reported
+    after_lease = source.poll_once()
+
+    assert reasons == ["probe_busy"] * 3
+    assert (while_held.received, while_held.deleted) == (3, 0)
+    assert (after_lease.received, after_lease.deleted) == (3, 1)
+
+
 def test_a_redelivered_message_starts_nothing_twice(embedded, stack, provider, clock):
     provider.configure(mode="down")
     embedded.run(stack, order(orderId="ord-redelivered"))
