@@ -207,6 +207,19 @@ def test_the_alarm_watches_the_published_metric(template: dict[str, Any]) -> Non
     assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
 
 
+def test_the_alarm_topic_key_lets_cloudwatch_alarms_publish(template: dict[str, Any]) -> None:
+    # CloudWatch alarms cannot use the AWS-managed SNS key (alias/aws/sns): the topic needs its own key.
+    topic = template["Resources"]["AlarmTopic"]["Properties"]
+    key = template["Resources"]["AlarmTopicKey"]["Properties"]
+    statements = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    assert key["EnableKeyRotation"] is True
+    assert statements["AlarmsPublishToTheTopic"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(statements["AlarmsPublishToTheTopic"]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert "Condition" not in statements["AccountAdministersTheKey"]
+
+
 def test_cfn_lint_wrapper_reports_findings(translated: dict[str, Any], tmp_path: Path) -> None:
     """The deep-stack invocation is not a rubber stamp: a broken template fails it."""
     broken = json.loads(json.dumps(translated))
