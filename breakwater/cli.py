@@ -254,7 +254,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     recent = recent_transitions(target.client("cloudwatch"), [b.service for b in breakers])
     if recent:
         table = Table(
-            title="recent transitions (CircuitState metric: per-minute maximum, changes only, last 3 hours)",
+            title="recent transitions (CircuitState metric, per-minute maximum: the first state seen in the last"
+            " 3 hours, then each change)",
             title_justify="left",
         )
         for column in ("time", "service", "state"):

@@ -505,8 +505,10 @@ class StackAlarm:
         return True
 
     def get_cfn_attribute(self, attribute: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
         if attribute != "Arn":
-            raise KeyError(attribute)
+            raise UnformattedGetAttTemplateException()
         return self.arn
 
     @classmethod
@@ -514,6 +516,8 @@ class StackAlarm:
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> StackAlarm:
         properties = cloudformation_json["Properties"]
+        if properties.get("Metrics"):
+            raise NotImplementedError("the local stack creates single-metric alarms only (no metric math)")
         name = properties.get("AlarmName") or resource_name
         alarm = _cloudwatch_backend(account_id, region_name).put_metric_alarm(
             name=name,
@@ -534,6 +538,8 @@ class StackAlarm:
             unit=properties.get("Unit"),
             actions_enabled=properties.get("ActionsEnabled", True) not in (False, "false"),
             treat_missing_data=properties.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=properties.get("EvaluateLowSampleCountPercentile"),
+            tags=properties.get("Tags"),
         )
         return cls(alarm.name, alarm.alarm_arn)
 
@@ -546,8 +552,11 @@ class StackAlarm:
         account_id: str,
         region_name: str,
     ) -> StackAlarm:
-        # Keep the alarm's name, as CloudFormation does for an update without AlarmName.
-        return cls.create_from_cloudformation_json(original_resource.name, cloudformation_json, account_id, region_name)
+        # An alarm keeps its name unless AlarmName changes it (then CloudFormation replaces the alarm).
+        name = cloudformation_json["Properties"].get("AlarmName") or original_resource.name
+        if name != original_resource.name:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(

@@ -188,14 +188,14 @@ _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 def rate_seconds(expression: str) -> int:
-    """Seconds between ticks of an EventBridge ``rate(...)`` expression."""
+    """Seconds between ticks of an EventBridge ``rate(...)`` expression (``rate(1 minute)``, ``rate(5 hours)``)."""
     match = _RATE.fullmatch(expression.strip())
     if not match:
         raise ValueError(f"unsupported schedule expression {expression!r}: the local stack runs rate(...) rules only")
-    value, unit = int(match.group(1)), match.group(2).rstrip("s")
-    if value < 1:
-        raise ValueError(f"unsupported schedule expression {expression!r}: the rate must be at least 1")
-    return value * _UNIT_SECONDS[unit]
+    value, unit = int(match.group(1)), match.group(2)
+    if value < 1 or (value == 1) != (not unit.endswith("s")):
+        raise ValueError(f"invalid schedule expression {expression!r}: use rate(1 minute) or rate(N minutes), N > 1")
+    return value * _UNIT_SECONDS[unit.rstrip("s")]
 
 
 @dataclass
@@ -203,14 +203,18 @@ class ScheduleSource:
     """An EventBridge scheduled rule targeting a function: moto stores the rule, this fires it.
 
     The first tick is due at the first poll, then one every interval (a late poll
-    fires once, not once per missed tick, as EventBridge does not catch up).
+    fires once, not once per missed tick: EventBridge does not catch up). A
+    disabled rule does not fire; a target's constant ``Input`` replaces the
+    scheduled event, as on AWS.
     """
 
+    events: Any
     lambda_client: Any
     function_arn: str
+    rule_name: str
     rule_arn: str
     interval_seconds: int
-    account_id: str = "123456789012"
+    target_input: str | None = None
     region: str = "us-east-1"
     clock: Callable[[], float] = field(default=lambda: time.time())
     _due: float | None = None
@@ -229,12 +233,16 @@ class ScheduleSource:
         if len(found) != 1:
             raise LookupError(f"expected one scheduled rule for {function_arn}, found {len(found)}")
         rule = found[0]
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        target = next(t for t in targets if t["Arn"] == function_arn)
         return cls(
+            events,
             lambda_client,
             function_arn,
+            rule["Name"],
             rule["Arn"],
             rate_seconds(rule["ScheduleExpression"]),
-            rule["Arn"].split(":")[4],
+            target.get("Input"),
             region,
         )
 
@@ -245,7 +253,7 @@ class ScheduleSource:
             "id": str(uuid.uuid4()),
             "detail-type": "Scheduled Event",
             "source": "aws.events",
-            "account": self.account_id,
+            "account": self.rule_arn.split(":")[4],
             "time": dt.datetime.fromtimestamp(now, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": self.region,
             "resources": [self.rule_arn],
@@ -253,14 +261,16 @@ class ScheduleSource:
         }
 
     def poll_once(self) -> PollResult:
-        """Invoke the function if a tick is due; ``received`` is 1 when it fired."""
+        """Invoke the function if a tick is due and the rule is enabled; ``received`` is 1 when it fired."""
         now = self.clock()
         if self._due is not None and now < self._due:
             return PollResult()
         self._due = now + self.interval_seconds
-        response = self.lambda_client.invoke(FunctionName=self.function_arn, Payload=json.dumps(self.event(now)))
-        result = PollResult(received=1, deleted=1)
+        if self.events.describe_rule(Name=self.rule_name).get("State") == "DISABLED":
+            return PollResult()
+        payload = self.target_input if self.target_input is not None else json.dumps(self.event(now))
+        response = self.lambda_client.invoke(FunctionName=self.function_arn, Payload=payload)
+        result = PollResult(received=1)
         if response.get("FunctionError"):
-            result.deleted = 0
             result.function_error = str(json.loads(response["Payload"].read() or b"{}").get("errorType"))
         return result

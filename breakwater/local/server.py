@@ -77,10 +77,11 @@ class LocalServer:
         assert self.stack is not None
         lam, sqs = target.client("lambda"), target.client("sqs")
         transitions = self.stack.outputs["TransitionsFunctionArn"]
-        sources: list[Any] = [
-            StreamEventSource.for_function(lam, transitions, self.region),
-            ScheduleSource.for_function(target.client("events"), lam, transitions, self.region),
-        ]
+        sources: list[Any] = [StreamEventSource.for_function(lam, transitions, self.region)]
+        try:
+            sources.append(ScheduleSource.for_function(target.client("events"), lam, transitions, self.region))
+        except (LookupError, ValueError) as exc:  # a template without the heartbeat still serves
+            _LOG.warning("no heartbeat schedule: %s", exc)
         if self.replay:
             sources.append(SqsEventSource.for_function(lam, sqs, self.stack.outputs["ReplayFunctionArn"]))
 

@@ -123,6 +123,8 @@ def test_role_is_assumable_only_by_its_service(translated, role_id):
 
     assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole")
     assert statement["Principal"] == {"Service": PRINCIPALS[role_id]}
+    if PRINCIPALS[role_id] == "states.amazonaws.com":  # confused-deputy guard: only this account's workflows
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_each_function_and_the_workflow_run_with_their_own_role(translated):

@@ -328,7 +328,7 @@ def test_the_stack_creates_and_deletes_its_open_circuit_alarm(embedded, provider
 
 
 def test_without_the_alarm_patch_the_stack_has_no_alarm(embedded, provider):
-    with compat.disabled("cloudformation_alarms"):
+    with compat.disabled("cloudformation_alarms"), pytest.warns(UserWarning, match="AWS::CloudWatch::Alarm"):
         stack = embedded.deploy()
 
     assert open_circuit_alarms(embedded, stack.name) == []

@@ -109,11 +109,13 @@ def test_the_heartbeat_publishes_every_breakers_state_once_a_minute(embedded, pr
     put_breaker(embedded, stack, "beat-forced", state="FORCED_OPEN", version=3)
     put_breaker(embedded, stack, "beat-off", state="DISABLED", version=4)
     heartbeat = embedded.heartbeat_source(stack)
+    now = [1000.0]
+    heartbeat.clock = lambda: now[0]  # the schedule's own clock: ticks do not depend on how long invokes take
 
     ticks = [heartbeat.poll_once()]
-    clock.advance(30)
+    now[0] += 59
     ticks.append(heartbeat.poll_once())  # not due yet
-    clock.advance(31)
+    now[0] += 1
     ticks.append(heartbeat.poll_once())
 
     assert heartbeat.interval_seconds == 60
@@ -159,3 +161,14 @@ def latest_datapoint(embedded, service: str) -> float:
         Statistics=["Maximum"],
     )["Datapoints"]
     return max(points, key=lambda p: p["Timestamp"])["Maximum"]
+
+
+def test_a_disabled_schedule_does_not_fire(embedded, provider, clock):
+    stack = embedded.deploy(ServiceName="paused-api")
+    heartbeat = embedded.heartbeat_source(stack)
+    embedded.client("events").disable_rule(Name=heartbeat.rule_name)
+
+    result = heartbeat.poll_once()
+
+    assert result.received == 0
+    assert metric_stats(embedded, "paused-api") == {"count": 0}
