@@ -7,20 +7,25 @@ import json
 from tests.workflow.helpers import order, put_breaker
 
 
-def metric_stats(embedded, service: str) -> dict[str, float]:
-    """Count, minimum and maximum of every CircuitState datapoint published for ``service``."""
+def datapoints(embedded, service: str, period: int, statistics: list[str]) -> list[dict]:
+    """The CircuitState statistics of ``service`` from three hours before now to three hours after."""
     import datetime as dt
 
     now = dt.datetime.now(tz=dt.UTC)
-    points = embedded.client("cloudwatch").get_metric_statistics(
+    return embedded.client("cloudwatch").get_metric_statistics(
         Namespace="Breakwater",
         MetricName="CircuitState",
         Dimensions=[{"Name": "ServiceName", "Value": service}],
         StartTime=now - dt.timedelta(hours=3),
         EndTime=now + dt.timedelta(hours=3),
-        Period=6 * 3600,
-        Statistics=["SampleCount", "Minimum", "Maximum"],
+        Period=period,
+        Statistics=statistics,
     )["Datapoints"]
+
+
+def metric_stats(embedded, service: str) -> dict[str, float]:
+    """Count, minimum and maximum of every CircuitState datapoint published for ``service``."""
+    points = datapoints(embedded, service, 6 * 3600, ["SampleCount", "Minimum", "Maximum"])
     if not points:
         return {"count": 0}
     return {
@@ -148,18 +153,7 @@ def test_after_a_trip_and_a_close_within_one_minute_the_next_minute_reads_closed
 
 def latest_datapoint(embedded, service: str) -> float:
     """The per-minute Maximum of the most recent minute with data, as the alarm evaluates it."""
-    import datetime as dt
-
-    now = dt.datetime.now(tz=dt.UTC)
-    points = embedded.client("cloudwatch").get_metric_statistics(
-        Namespace="Breakwater",
-        MetricName="CircuitState",
-        Dimensions=[{"Name": "ServiceName", "Value": service}],
-        StartTime=now - dt.timedelta(hours=1),
-        EndTime=now + dt.timedelta(minutes=1),
-        Period=60,
-        Statistics=["Maximum"],
-    )["Datapoints"]
+    points = datapoints(embedded, service, 60, ["Maximum"])
     return max(points, key=lambda p: p["Timestamp"])["Maximum"]
 
 
