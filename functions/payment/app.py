@@ -34,13 +34,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 SERVICE = "breakwater-payment"
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace="Breakwater", service=SERVICE)
+METRICS_NAMESPACE = "Breakwater"
 
 API_URL_ENV = "PAYMENT_API_URL"
 TIMEOUT_ENV = "PAYMENT_TIMEOUT_SECONDS"
@@ -75,7 +75,6 @@ class InvalidOrder(PaymentError):
     """The order is malformed; retrying it cannot help."""
 
 
-@metrics.log_metrics
 def handler(event: Any, context: Any) -> dict[str, str]:
     """Charge the order in ``event``; see the module docstring for the error contract."""
     try:
@@ -89,8 +88,15 @@ def handler(event: Any, context: Any) -> dict[str, str]:
 
 def _record(outcome: str, detail: str) -> None:
     """One structured log line and one PaymentCalls metric per invocation (the key never appears)."""
-    metrics.add_dimension(name="outcome", value=outcome)
-    metrics.add_metric(name="PaymentCalls", unit=MetricUnit.Count, value=1)
+    # single_metric: no state shared between invocations (the outcome dimension belongs to this call only).
+    with single_metric(
+        name="PaymentCalls",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name="outcome", value=outcome)
     log = logger.info if outcome in ("Charged", "PaymentDeclined") else logger.warning
     log("payment call finished", extra={"outcome": outcome, "detail": detail})
 

@@ -40,13 +40,13 @@ import time
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import ClientError
 
 SERVICE = "breakwater-replay"
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="Breakwater", service=SERVICE)
+METRICS_NAMESPACE = "Breakwater"
 
 TABLE_ENV = "BREAKER_TABLE"
 STATE_MACHINE_ENV = "STATE_MACHINE_ARN"
@@ -79,16 +79,20 @@ def _client(service: str) -> Any:
     return _clients[service]
 
 
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     """Replay what may be replayed; report the rest as batch item failures."""
     replay = Replay(now_ms=int(time.time() * 1000))
     failures = []
-    for record in event.get("Records", []):
-        if not replay.handle(record):
-            failures.append({"itemIdentifier": record["messageId"]})
-    for name, count in replay.counts.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    try:
+        for record in event.get("Records", []):
+            if not replay.handle(record):
+                failures.append({"itemIdentifier": record["messageId"]})
+    finally:
+        # EphemeralMetrics: this invocation's counts only, nothing shared with another invocation.
+        metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+        for name, count in replay.counts.items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+        metrics.flush_metrics()
     logger.info("replay batch done", extra={"counts": replay.counts, "deferred": len(failures)})
     return {"batchItemFailures": failures}
 
