@@ -58,6 +58,8 @@ class SoakReport:
     transitions: Counter[str] = field(default_factory=Counter)
     transitions_match_version: bool = False
     one_open_per_trip: bool = False
+    histories_match_stream: bool = False
+    unattributed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -71,6 +73,7 @@ class SoakReport:
             and self.left_on_queue == 0
             and self.transitions_match_version
             and self.one_open_per_trip
+            and self.histories_match_stream
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +92,8 @@ class SoakReport:
             "transitions": dict(self.transitions),
             "transitionsMatchVersion": self.transitions_match_version,
             "oneOpenPerTrip": self.one_open_per_trip,
+            "historiesMatchStream": self.histories_match_stream,
+            "unattributed": self.unattributed,
             "seconds": round(self.seconds, 1),
         }
 
@@ -165,14 +170,43 @@ def _dead_letters(env: EmbeddedStack, url: str) -> dict[str, str]:
     return found
 
 
-def _check_transitions(report: SoakReport, results: list[ExecutionResult], version: int) -> None:
-    moves = sorted(move for result in results for move in result.transitions())
-    report.transitions = Counter(f"{before}->{after}" for _, before, after in moves)
+def stream_transitions(table_name: str, service: str, region: str = "us-east-1") -> list[tuple[str, str]]:
+    """Every state change of one breaker, in write order, from the table's stream (moto's shard, in-process).
+
+    The stream is the ground truth: each write appears once, in the order DynamoDB applied it, whatever
+    the executions' clocks say.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name)
+    moves = []
+    for record in table.stream_shard.items if table.stream_shard else []:
+        images = record.to_json()["dynamodb"]
+        new, old = images.get("NewImage") or {}, images.get("OldImage") or {}
+        if (new or old).get("serviceName", {}).get("S") != service:
+            continue
+        before, after = old.get("state", {}).get("S", "CLOSED"), new.get("state", {}).get("S", "CLOSED")
+        if before != after:
+            moves.append((before, after))
+    return moves
+
+
+def _check_transitions(
+    report: SoakReport, results: list[ExecutionResult], version: int, streamed: list[tuple[str, str]]
+) -> None:
+    histories = Counter(f"{before}->{after}" for result in results for _, before, after in result.transitions())
+    report.transitions = Counter(f"{before}->{after}" for before, after in streamed)
     report.trips = report.transitions["CLOSED->OPEN"]
-    report.transitions_match_version = sum(report.transitions.values()) == version
-    # Every CLOSED->OPEN is followed by a HALF_OPEN->CLOSED before the next one: one open per trip.
+    report.transitions_match_version = len(streamed) == version
+    # Each transition the table saw was written by exactly one of the executions (by its history).
+    report.histories_match_stream = histories == report.transitions
+    report.unattributed = sorted((report.transitions - histories).elements()) + sorted(
+        f"not in the stream: {move}" for move in (histories - report.transitions).elements()
+    )
+    # In write order: every CLOSED->OPEN is followed by a HALF_OPEN->CLOSED before the next one.
     state, ok = "CLOSED", True
-    for _, before, after in moves:
+    for before, after in streamed:
         ok = ok and before == state
         state = after
     report.one_open_per_trip = ok
@@ -222,7 +256,12 @@ def run_soak(orders: int = 500, concurrency: int = 25, seed: int = 11) -> SoakRe
             .get_item(TableName=stack.table_name, Key={"serviceName": {"S": "payment-api"}}, ConsistentRead=True)
             .get("Item", {})
         )
-        _check_transitions(report, [*first, *replays], int(item.get("version", {}).get("N", "0")))
+        _check_transitions(
+            report,
+            [*first, *replays],
+            int(item.get("version", {}).get("N", "0")),
+            stream_transitions(stack.table_name, "payment-api", env.region),
+        )
     report.seconds = time.monotonic() - began
     return report
 

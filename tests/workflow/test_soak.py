@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from breakwater.soak import run_soak
+from breakwater.soak import SoakReport, _check_transitions, run_soak
 
 
 def test_small_soak_loses_nothing_and_charges_each_order_once():
@@ -21,4 +21,41 @@ def test_small_soak_loses_nothing_and_charges_each_order_once():
     assert summary["trips"] >= 1
     assert summary["transitionsMatchVersion"]
     assert summary["oneOpenPerTrip"]
+    assert summary["historiesMatchStream"], summary["unattributed"]
     assert report.ok
+
+
+class History:
+    """An execution whose history performed the given transitions."""
+
+    def __init__(self, *moves: str) -> None:
+        self.moves = [(i, *move.split("->")) for i, move in enumerate(moves)]
+
+    def transitions(self):
+        return self.moves
+
+
+def test_the_stream_is_the_ground_truth_for_transitions():
+    streamed = [("CLOSED", "OPEN"), ("OPEN", "HALF_OPEN"), ("HALF_OPEN", "CLOSED"), ("CLOSED", "OPEN")]
+    attributed = [History("CLOSED->OPEN"), History("OPEN->HALF_OPEN", "HALF_OPEN->CLOSED"), History("CLOSED->OPEN")]
+
+    report = SoakReport()
+    _check_transitions(report, attributed, 4, streamed)
+    assert (report.trips, report.transitions_match_version, report.one_open_per_trip) == (2, True, True)
+    assert (report.histories_match_stream, report.unattributed) == (True, [])
+
+    # Transitions the table saw that no execution's history shows (a probe that failed and reopened).
+    reopened = [*streamed[:2], ("HALF_OPEN", "OPEN"), *streamed[1:]]
+    report = SoakReport()
+    _check_transitions(report, attributed, 6, reopened)
+    assert (report.transitions_match_version, report.one_open_per_trip, report.histories_match_stream) == (
+        True,
+        True,
+        False,
+    )
+    assert report.unattributed == ["HALF_OPEN->OPEN", "OPEN->HALF_OPEN"]
+    # A second open without a close in between.
+    report = SoakReport()
+    _check_transitions(report, attributed, 4, [("CLOSED", "OPEN"), ("HALF_OPEN", "CLOSED"), *streamed[2:]])
+    assert not report.one_open_per_trip
+    assert not report.ok
