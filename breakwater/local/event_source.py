@@ -31,6 +31,13 @@ class PollResult:
     function_error: str | None = None
 
 
+def function_error(response: dict[str, Any]) -> str | None:
+    """The error type of a failed Lambda Invoke (reads the payload), or None when it succeeded."""
+    if not response.get("FunctionError"):
+        return None
+    return str(json.loads(response["Payload"].read() or b"{}").get("errorType"))
+
+
 @dataclass
 class SqsEventSource:
     """One event source mapping: a queue, a function, its batch settings."""
@@ -176,8 +183,8 @@ class StreamEventSource:
             response = self.lambda_client.invoke(
                 FunctionName=self.function_arn, Payload=json.dumps({"Records": batch}, default=str).encode()
             )
-            if response.get("FunctionError"):
-                result.function_error = str(json.loads(response["Payload"].read() or b"{}").get("errorType"))
+            result.function_error = function_error(response)
+            if result.function_error:
                 break
             result.deleted += len(batch)
         return result
@@ -270,7 +277,4 @@ class ScheduleSource:
             return PollResult()
         payload = self.target_input if self.target_input is not None else json.dumps(self.event(now))
         response = self.lambda_client.invoke(FunctionName=self.function_arn, Payload=payload)
-        result = PollResult(received=1)
-        if response.get("FunctionError"):
-            result.function_error = str(json.loads(response["Payload"].read() or b"{}").get("errorType"))
-        return result
+        return PollResult(received=1, function_error=function_error(response))
