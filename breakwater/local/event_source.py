@@ -139,7 +139,12 @@ class StreamEventSource:
 
     moto 5.2.5 does not route the DynamoDB Streams API, so this poller reads the
     table's stream shard from moto's backend in this process (the local stack
-    runs in-process or serves from this process).
+    runs in-process or serves from this process). As the Lambda service does, a
+    batch the function fails is retried (the shard waits behind it) until
+    ``MaximumRetryAttempts`` retries have failed; then a record of the batch goes
+    to the mapping's ``OnFailure`` queue and the shard moves on. (The service
+    would also bisect the batch with ``BisectBatchOnFunctionError``; this
+    poller does not.)
     """
 
     lambda_client: Any
@@ -148,17 +153,34 @@ class StreamEventSource:
     account_id: str = "123456789012"
     region: str = "us-east-1"
     batch_size: int = 10
+    max_retry_attempts: int = -1  # -1: retry until the records expire, as the service's default
+    on_failure_arn: str | None = None
+    sqs: Any = None
     _delivered: int = 0
+    _pending: list[dict[str, Any]] = field(default_factory=list)
+    _failed_attempts: int = 0
 
     @classmethod
-    def for_function(cls, lambda_client: Any, function_arn: str, region: str = "us-east-1") -> StreamEventSource:
+    def for_function(
+        cls, lambda_client: Any, function_arn: str, region: str = "us-east-1", sqs: Any = None
+    ) -> StreamEventSource:
         mappings = lambda_client.list_event_source_mappings()["EventSourceMappings"]
         found = [m for m in mappings if m.get("FunctionArn") == function_arn and ":dynamodb:" in m["EventSourceArn"]]
         if not found:
             raise LookupError(f"no DynamoDB stream mapping for {function_arn}")
-        arn = found[0]["EventSourceArn"]
-        table = arn.split(":table/", 1)[1].split("/stream/", 1)[0]
-        return cls(lambda_client, table, function_arn, arn.split(":")[4], region, int(found[0].get("BatchSize") or 10))
+        mapping = found[0]
+        arn = mapping["EventSourceArn"]
+        return cls(
+            lambda_client,
+            arn.split(":table/", 1)[1].split("/stream/", 1)[0],
+            function_arn,
+            arn.split(":")[4],
+            region,
+            int(mapping.get("BatchSize") or 10),
+            int(mapping.get("MaximumRetryAttempts", -1)),
+            mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
+            sqs,
+        )
 
     def _records(self) -> list[dict[str, Any]]:
         from moto.dynamodb.models import dynamodb_backends
@@ -175,19 +197,49 @@ class StreamEventSource:
         return fresh
 
     def poll_once(self) -> PollResult:
-        """Deliver every new record, in batches; returns what was delivered."""
-        records = self._records()
-        result = PollResult(received=len(records))
-        for start in range(0, len(records), self.batch_size):
-            batch = records[start : start + self.batch_size]
+        """Deliver the waiting records in order, in batches; a failing batch holds the shard (see the class)."""
+        self._pending.extend(self._records())
+        result = PollResult(received=len(self._pending))
+        while self._pending:
+            batch = self._pending[: self.batch_size]
             response = self.lambda_client.invoke(
                 FunctionName=self.function_arn, Payload=json.dumps({"Records": batch}, default=str).encode()
             )
             result.function_error = function_error(response)
             if result.function_error:
-                break
-            result.deleted += len(batch)
+                self._failed_attempts += 1
+                if self.max_retry_attempts < 0 or self._failed_attempts <= self.max_retry_attempts:
+                    break  # retried at the next poll
+                self._send_to_on_failure(batch, result.function_error)
+                result.failed.extend(str(r["dynamodb"]["SequenceNumber"]) for r in batch)
+            else:
+                result.deleted += len(batch)
+            del self._pending[: len(batch)]
+            self._failed_attempts = 0
         return result
+
+    def _send_to_on_failure(self, batch: list[dict[str, Any]], error: str) -> None:
+        """What the service sends to an OnFailure destination: where the batch was, not its records."""
+        if not (self.on_failure_arn and self.sqs):
+            return
+        queue_url = self.sqs.get_queue_url(QueueName=self.on_failure_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        body = {
+            "requestContext": {
+                "functionArn": self.function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self._failed_attempts,
+            },
+            "responseContext": {"functionError": error},
+            "version": "1.0",
+            "DDBStreamBatchInfo": {
+                "startSequenceNumber": sequence_numbers[0],
+                "endSequenceNumber": sequence_numbers[-1],
+                "batchSize": len(batch),
+                "streamArn": batch[0]["eventSourceARN"],
+            },
+        }
+        self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
 
 
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")

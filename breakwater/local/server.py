@@ -77,7 +77,7 @@ class LocalServer:
         assert self.stack is not None
         lam, sqs = target.client("lambda"), target.client("sqs")
         transitions = self.stack.outputs["TransitionsFunctionArn"]
-        sources: list[Any] = [StreamEventSource.for_function(lam, transitions, self.region)]
+        sources: list[Any] = [StreamEventSource.for_function(lam, transitions, self.region, sqs)]
         try:
             sources.append(ScheduleSource.for_function(target.client("events"), lam, transitions, self.region))
         except (LookupError, ValueError) as exc:  # a template without the heartbeat still serves

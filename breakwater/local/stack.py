@@ -119,7 +119,7 @@ class EmbeddedStack:
     def transitions_source(self, stack: Stack) -> StreamEventSource:
         """The transitions function's table-stream poller (the Lambda service's part, played locally)."""
         return StreamEventSource.for_function(
-            self.client("lambda"), stack.outputs["TransitionsFunctionArn"], self.region
+            self.client("lambda"), stack.outputs["TransitionsFunctionArn"], self.region, self.client("sqs")
         )
 
     def heartbeat_source(self, stack: Stack) -> ScheduleSource:

@@ -166,3 +166,34 @@ def test_a_disabled_schedule_does_not_fire(embedded, provider, clock):
 
     assert result.received == 0
     assert metric_stats(embedded, "paused-api") == {"count": 0}
+
+
+def test_a_failing_batch_holds_the_stream_then_goes_to_the_failure_queue(embedded, provider, clock):
+    # As the Lambda service does: retry the batch (MaximumRetryAttempts 10), then record it on the
+    # OnFailure queue and move on. The function fails here because its event bus does not exist.
+    stack = embedded.deploy(FailureThreshold=1, ServiceName="failing-api")
+    function = stack.outputs["TransitionsFunctionArn"]
+    lam, sqs = embedded.client("lambda"), embedded.client("sqs")
+    variables = lam.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=function, Environment={"Variables": {**variables, "EVENT_BUS_NAME": "no-such-bus"}}
+    )
+    source = embedded.transitions_source(stack)
+    provider.configure(mode="down")
+    embedded.run(stack, order())  # CLOSED -> OPEN, one stream record with a transition
+
+    polls = [source.poll_once() for _ in range(11)]
+    failure_queue = sqs.get_queue_url(QueueName=source.on_failure_arn.rsplit(":", 1)[-1])["QueueUrl"]
+    (kept,) = sqs.receive_message(QueueUrl=failure_queue, MaxNumberOfMessages=10)["Messages"]
+    after = source.poll_once()
+
+    assert source.max_retry_attempts == 10
+    assert [p.function_error for p in polls] == ["ResourceNotFoundException"] * 11
+    assert [p.deleted for p in polls] == [0] * 11
+    assert all(p.received == polls[0].received >= 1 for p in polls)  # the same records, retried in place
+    assert [len(p.failed) for p in polls] == [0] * 10 + [polls[0].received]
+    info = json.loads(kept["Body"])
+    assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert info["DDBStreamBatchInfo"]["batchSize"] == polls[0].received
+    assert (after.received, after.function_error) == (0, None)  # the shard moved on
+    assert metric_stats(embedded, "failing-api") == {"count": 0}
