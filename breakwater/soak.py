@@ -51,6 +51,7 @@ class SoakReport:
     replayed: int = 0
     dead_lettered: dict[str, str] = field(default_factory=dict)
     lost: list[str] = field(default_factory=list)
+    lost_detail: dict[str, list[str]] = field(default_factory=dict)
     double_charged: list[str] = field(default_factory=list)
     charged_without_order: list[str] = field(default_factory=list)
     left_on_queue: int = 0
@@ -85,6 +86,7 @@ class SoakReport:
             "replayedExecutions": self.replayed,
             "deadLettered": self.dead_lettered,
             "lost": self.lost,
+            "lostDetail": self.lost_detail,
             "doubleCharged": self.double_charged,
             "chargedWithoutOrder": self.charged_without_order,
             "leftOnQueue": self.left_on_queue,
@@ -226,12 +228,17 @@ def run_soak(orders: int = 500, concurrency: int = 25, seed: int = 11) -> SoakRe
         report.replayed = len(replays)
         report.outcomes = Counter(_outcome(r) for r in first)
         final: dict[str, str] = {}
+        history: dict[str, list[str]] = {}
         for result in [*first, *replays]:
             order_id = result.output.get("orderId") if isinstance(result.output, dict) else None
             order_id = order_id or json.loads(result.events[0]["executionStartedEventDetails"]["input"] or "{}").get(
                 "orderId"
             )
             outcome = _outcome(result)
+            reason = result.output.get("reason") if isinstance(result.output, dict) else None
+            history.setdefault(str(order_id), []).append(
+                f"{result.name}: {outcome}" + (f" ({reason})" if reason else "")
+            )
             if final.get(order_id) not in ("charged", "declined", "invalid"):
                 final[order_id] = outcome
         report.final = Counter(final.values())
@@ -241,16 +248,20 @@ def run_soak(orders: int = 500, concurrency: int = 25, seed: int = 11) -> SoakRe
             for o, outcome in final.items()
             if outcome not in ("charged", "declined", "invalid") and o not in report.dead_lettered
         )
+        # Every execution of a lost order, in the order they ran: where the trail ends says what went wrong.
+        report.lost_detail = {o: history.get(o, []) for o in report.lost}
         charges = Counter(charge["idempotencyKey"] for charge in env.provider.charges.values())
         report.double_charged = sorted(o for o, n in charges.items() if n > 1)
         report.charged_without_order = sorted(o for o in charges if final.get(o) != "charged")
         attributes = env.client("sqs").get_queue_attributes(
             QueueUrl=stack.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
-        report.left_on_queue = int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        report.left_on_queue = sum(int(value) for value in attributes.values())
         item = (
             env.client("dynamodb")
             .get_item(TableName=stack.table_name, Key={"serviceName": {"S": "payment-api"}}, ConsistentRead=True)

@@ -9,7 +9,7 @@ def test_small_soak_loses_nothing_and_charges_each_order_once():
     report = run_soak(orders=60, concurrency=10, seed=5)
 
     summary = report.as_dict()
-    assert summary["lost"] == []
+    assert summary["lost"] == [], summary["lostDetail"]
     assert summary["doubleCharged"] == []
     assert summary["chargedWithoutOrder"] == []
     assert summary["leftOnQueue"] == 0
