@@ -77,6 +77,9 @@ class InvalidOrder(PaymentError):
 
 def handler(event: Any, context: Any) -> dict[str, str]:
     """Charge the order in ``event``; see the module docstring for the error contract."""
+    # This invocation's keys only: an earlier order's id never labels a later invocation's log lines
+    # (a warm environment, or concurrent in-process invocations locally, each on its own thread).
+    logger.thread_safe_clear_keys()
     try:
         result = _charge(event, context)
     except PaymentError as exc:
@@ -103,7 +106,7 @@ def _record(outcome: str, detail: str) -> None:
 
 def _charge(event: Any, context: Any) -> dict[str, str]:
     order = _order_from(event)
-    logger.append_keys(orderId=order["orderId"], serviceName=event.get("serviceName"))
+    logger.thread_safe_append_keys(orderId=order["orderId"], serviceName=event.get("serviceName"))
     url = os.environ.get(API_URL_ENV, "").rstrip("/")
     if not url.startswith(("https://", "http://")):
         raise PaymentServiceUnavailable(f"{API_URL_ENV} must be an http(s) URL, got {url!r}")

@@ -497,3 +497,20 @@ def test_error_body_slower_than_timeout_is_unavailable(stub: StubServer, monkeyp
 
     with pytest.raises(PaymentServiceUnavailable, match="timed out"):
         app.handler(order(), None)
+
+
+def test_a_log_line_never_carries_an_earlier_orders_id(fake_provider: FakeProvider) -> None:
+    import io
+
+    app.handler(order(orderId="ord-earlier"), None)
+    stream = io.StringIO()
+    previous = app.logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(app.InvalidOrder):
+            app.handler({"amount": 5}, None)  # fails before it has an order id of its own
+    finally:
+        app.logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+
+    (finished,) = [json.loads(line) for line in stream.getvalue().splitlines() if "payment call finished" in line]
+    assert finished["outcome"] == "InvalidOrder"
+    assert "orderId" not in finished
