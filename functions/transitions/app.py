@@ -109,21 +109,28 @@ def current_states(dynamodb: Any, table: str, default_service: str | None) -> di
 def heartbeat() -> dict[str, int]:
     """Publish each breaker's current CircuitState (no event: nothing changed)."""
     states = current_states(_client("dynamodb"), os.environ[TABLE_ENV], os.environ.get(SERVICE_ENV))
-    data = [
-        {
-            "MetricName": "CircuitState",
-            "Dimensions": [{"Name": "ServiceName", "Value": service}],
-            "Value": CIRCUIT_STATE.get(state, 0),
-            "Unit": "None",
-        }
-        for service, state in sorted(states.items())
-    ]
+    put_circuit_states([circuit_state(service, state) for service, state in sorted(states.items())])
+    logger.info("breaker states published", extra={"states": states})
+    return {"published": len(states)}
+
+
+def circuit_state(service: str, state: str, at_ms: int = 0) -> dict[str, Any]:
+    """One CircuitState datum; ``at_ms`` (when the breaker moved) stamps it, else the time it is received."""
+    return {
+        "MetricName": "CircuitState",
+        "Dimensions": [{"Name": "ServiceName", "Value": service}],
+        "Value": CIRCUIT_STATE.get(state, 0),
+        "Unit": "None",
+        **({"Timestamp": datetime.fromtimestamp(at_ms / 1000, tz=UTC)} if at_ms else {}),
+    }
+
+
+def put_circuit_states(data: list[dict[str, Any]]) -> None:
+    """PutMetricData in requests within the API's limit."""
     for start in range(0, len(data), METRIC_DATA_PER_CALL):
         _client("cloudwatch").put_metric_data(
             Namespace=os.environ.get(NAMESPACE_ENV, "Breakwater"), MetricData=data[start : start + METRIC_DATA_PER_CALL]
         )
-    logger.info("breaker states published", extra={"states": states})
-    return {"published": len(data)}
 
 
 def publish_transitions(event: dict[str, Any]) -> dict[str, int]:
@@ -142,19 +149,7 @@ def publish_transitions(event: dict[str, Any]) -> dict[str, int]:
             for move in moves
         ]
     )
-    _client("cloudwatch").put_metric_data(
-        Namespace=os.environ.get(NAMESPACE_ENV, "Breakwater"),
-        MetricData=[
-            {
-                "MetricName": "CircuitState",
-                "Dimensions": [{"Name": "ServiceName", "Value": move["serviceName"] or "unknown"}],
-                "Value": CIRCUIT_STATE.get(move["to"], 0),
-                "Unit": "None",
-                # When the breaker moved, not when the stream was read.
-                **({"Timestamp": datetime.fromtimestamp(move["atMs"] / 1000, tz=UTC)} if move["atMs"] else {}),
-            }
-            for move in moves
-        ],
-    )
+    # Stamped when the breaker moved, not when the stream was read.
+    put_circuit_states([circuit_state(move["serviceName"] or "unknown", move["to"], move["atMs"]) for move in moves])
     logger.info("breaker transitions published", extra={"transitions": moves})
     return {"published": len(moves)}
