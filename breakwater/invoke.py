@@ -11,6 +11,18 @@ from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, invo
 from breakwater.template import PROJECT_ROOT, load_template, parameters
 
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+EVENTS_DIR = PROJECT_ROOT / "events"
+FUNCTION_SUFFIX = "Function"
+
+
+def event_prefix(logical_id: str) -> str:
+    """The file-name prefix of a function's sample events: ``PaymentFunction`` -> ``payment-``."""
+    return logical_id.removesuffix(FUNCTION_SUFFIX).lower() + "-"
+
+
+def events_for(logical_id: str, folder: Path = EVENTS_DIR) -> list[Path]:
+    """The sample events of one function (``events/<prefix>*.json``), for ``breakwater invoke`` and ``sam local invoke``."""
+    return sorted(folder.glob(f"{event_prefix(logical_id)}*.json"))
 
 
 def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

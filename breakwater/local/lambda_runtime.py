@@ -252,3 +252,16 @@ def invoke(spec: FunctionSpec, event: Any) -> InvocationResult:
             payload=payload, error_type=payload["errorType"], duration_ms=elapsed, logs="".join(log)
         )
     return InvocationResult(payload=outcome.get("result"), duration_ms=elapsed, logs="".join(log))
+
+
+_REMOTE_ENDPOINT: str | None = None
+
+
+def route_invocations_to(endpoint: str | None) -> None:
+    """Send every Lambda invoke of the local stack to ``endpoint`` (e.g. ``sam local start-lambda``); None: run here."""
+    global _REMOTE_ENDPOINT
+    _REMOTE_ENDPOINT = endpoint
+
+
+def shutdown() -> None:
+    """Stop every execution environment this runtime started."""
