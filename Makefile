@@ -55,7 +55,8 @@ lint: install $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(BIN)/pytest -q -p no:cacheprovider tests/template
 
-demo: install
+# The demo runs on the embedded stack: it needs the Python environment only (no npm, no .venv-aws).
+demo: $(STAMP)
 	$(BIN)/breakwater demo
 
 soak: install
@@ -63,6 +64,36 @@ soak: install
 
 bench: install
 	$(BIN)/python -m breakwater.bench
+
+# The console's browser tests (tests/browser) drive Debian's headless Chromium through its chromedriver.
+# Installs both when they are missing and this runs as root; CI calls it before `make test`.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+.PHONY: browser
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "make browser: $(CHROMIUM) or $(CHROMEDRIVER) is missing; as root: apt-get install chromium chromium-driver" >&2; \
+		exit 1; \
+	fi
+	@$(CHROMIUM) --version && $(CHROMEDRIVER) --version
+
+# The functions in the real Lambda runtime (README, "Running the functions in the real Lambda runtime").
+# sam-local-image: the invoke image, built offline (root, a Docker engine, debootstrap; skipped when up to date).
+# sam-local-build: `sam build` of the template for this machine's architecture, in .aws-sam/local/build.
+# test-docker: `sam local invoke` and `sam local start-lambda` tests (skipped without an engine, failing in CI).
+.PHONY: sam-local-image sam-local-build test-docker
+sam-local-image: $(STAMP)
+	bash docker/lambda-image/build.sh
+
+sam-local-build: $(STAMP) $(AWS_STAMP)
+	$(BIN)/python docker/sam_local.py --build-dir .aws-sam/local
+
+test-docker: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/docker
 
 clean:
 	rm -rf $(VENV) $(AWS_VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .aws-sam demo-output

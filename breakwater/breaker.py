@@ -32,6 +32,32 @@ class UnknownService(BreakwaterError):
     """A service name that is not a valid breaker key."""
 
 
+class NoSuchBreaker(BreakwaterError):
+    """The service has no breaker record (and the command does not create one)."""
+
+
+class BreakerChanged(BreakwaterError):
+    """The record changed between the read and the conditional write that relied on it."""
+
+
+# Every attribute a breaker record may hold (DESIGN.md, "The breaker record"), the key included.
+RECORD_ATTRIBUTES = (
+    "serviceName",
+    "state",
+    "failureCount",
+    "callCount",
+    "windowStartMs",
+    "openUntilMs",
+    "tripCount",
+    "probesInFlight",
+    "probeLeaseUntilMs",
+    "halfOpenSuccesses",
+    "lastTransitionMs",
+    "version",
+    "mode",
+)
+
+
 @dataclass(frozen=True)
 class Breaker:
     """One breaker record, decoded. A missing item is a CLOSED breaker with zero counts."""
@@ -47,6 +73,9 @@ class Breaker:
     half_open_successes: int = 0
     last_transition_ms: int | None = None
     version: int = 0
+    call_count: int = 0
+    mode: str | None = None
+    """The record's ``mode`` (ENFORCE or SHADOW); None: the stack's ``BreakerMode`` applies."""
     exists: bool = True
 
     @classmethod
@@ -70,6 +99,8 @@ class Breaker:
             half_open_successes=number("halfOpenSuccesses") or 0,
             last_transition_ms=number("lastTransitionMs"),
             version=number("version") or 0,
+            call_count=number("callCount") or 0,
+            mode=item.get("mode", {}).get("S"),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,6 +114,8 @@ class Breaker:
             "halfOpenSuccesses": self.half_open_successes,
             "lastTransitionMs": self.last_transition_ms,
             "version": self.version,
+            "callCount": self.call_count,
+            "mode": self.mode,
         }
 
 
@@ -111,14 +144,26 @@ def _now_ms() -> int:
 
 
 def override(
-    dynamodb: Any, table: str, service: str, state: BreakerState, now_ms: Callable[[], int] = _now_ms
+    dynamodb: Any,
+    table: str,
+    service: str,
+    state: BreakerState,
+    now_ms: Callable[[], int] = _now_ms,
+    *,
+    create: bool = True,
 ) -> tuple[Breaker, Breaker]:
     """Set an operator state (FORCED_OPEN, DISABLED) or reset to CLOSED; returns (before, after).
 
     The write is one UpdateItem whose condition pins the version read, so an
-    override never silently undoes a transition that happened meanwhile.
+    override never silently undoes a transition that happened meanwhile. With
+    ``create`` False a service without a record is refused (:class:`NoSuchBreaker`).
     """
     before = read(dynamodb, table, service)
+    if not before.exists and not create:
+        raise NoSuchBreaker(
+            f"breaker {service} has no record: no order has used it yet. Check the name (breakwater status lists"
+            " the breakers), or give --create to start it"
+        )
     values: dict[str, Any] = {
         ":state": {"S": state.value},
         ":now": {"N": str(now_ms())},
@@ -129,7 +174,7 @@ def override(
     if state is BreakerState.CLOSED:
         update += (
             ", failureCount = :zero, tripCount = :zero, probesInFlight = :zero,"
-            " halfOpenSuccesses = :zero REMOVE openUntilMs, probeLeaseUntilMs, windowStartMs"
+            " halfOpenSuccesses = :zero REMOVE openUntilMs, probeLeaseUntilMs, windowStartMs, callCount"
         )
     if before.exists:
         condition = "version = :seen" if before.version else "attribute_not_exists(version)"
@@ -148,6 +193,81 @@ def override(
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise BreakwaterError(f"breaker {service} changed while being overridden; run the command again") from None
+            raise BreakerChanged(f"breaker {service} changed while being overridden; run the command again") from None
         raise
     return before, read(dynamodb, table, service)
+
+
+class BreakerMode(StrEnum):
+    """How a breaker acts on its decisions (the ``mode`` attribute; none: the stack's ``BreakerMode``)."""
+
+    ENFORCE = "ENFORCE"
+    """Queue where the breaker says so (``circuit_open``, ``probe_busy``)."""
+    SHADOW = "SHADOW"
+    """Decide and record as ENFORCE, but call where ENFORCE would queue, and record nothing for that call."""
+
+
+def set_mode(dynamodb: Any, table: str, service: str, mode: BreakerMode) -> tuple[Breaker, Breaker]:
+    """Set a breaker's mode, leaving its state and counts alone; returns (before, after).
+
+    One conditional UpdateItem: it holds only while the record is as read (the same ``version``, or still
+    absent), so a mode change never lands on a record that moved meanwhile (:class:`BreakerChanged`).
+    """
+    before = read(dynamodb, table, service)
+    values: dict[str, Any] = {":mode": {"S": mode.value}}
+    if not before.exists:
+        condition = "attribute_not_exists(serviceName)"
+    elif before.version:
+        condition, values[":seen"] = "version = :seen", {"N": str(before.version)}
+    else:
+        condition = "attribute_not_exists(version)"
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key={"serviceName": {"S": service}},
+            UpdateExpression="SET #mode = :mode",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#mode": "mode"},
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise BreakerChanged(f"breaker {service} changed while its mode was set; run the command again") from None
+        raise
+    return before, read(dynamodb, table, service)
+
+
+def forget(dynamodb: Any, table: str, service: str) -> Breaker:
+    """Delete a breaker's record, only as it was read: returns what was deleted.
+
+    The DeleteItem's condition requires every attribute to hold the value read
+    (and every other record attribute to be absent), so a failure counted or a
+    transition made meanwhile keeps the record (:class:`BreakerChanged`).
+    """
+    key = {"serviceName": {"S": valid_service(service)}}
+    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    if not item:
+        raise NoSuchBreaker(f"breaker {service} has no record: nothing to forget")
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    clauses = []
+    for i, attribute in enumerate(sorted(set(item) | set(RECORD_ATTRIBUTES))):
+        names[f"#a{i}"] = attribute
+        if attribute in item:
+            values[f":v{i}"] = item[attribute]
+            clauses.append(f"#a{i} = :v{i}")
+        else:
+            clauses.append(f"attribute_not_exists(#a{i})")
+    try:
+        dynamodb.delete_item(
+            TableName=table,
+            Key=key,
+            ConditionExpression=" AND ".join(clauses),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise BreakerChanged(f"breaker {service} changed since it was read; nothing deleted") from None
+        raise
+    return Breaker.from_item(service, item)

@@ -5,38 +5,86 @@ stack through standard boto3 configuration (``--profile``, ``--region``,
 ``AWS_*`` variables), an optional ``--endpoint-url`` (or ``AWS_ENDPOINT_URL``)
 for the local stack, and finds its resources from the outputs of
 ``--stack-name`` (or ``BREAKWATER_STACK``, default ``breakwater``).
+
+Exit codes: 0 done; 1 an error (one line on standard error), a failed
+execution or a function error; 2 a usage error (as argparse reports it: an
+unknown option, a value out of range, JSON that does not parse); 130 stopped by
+Ctrl-C before it was done. Values from the user, AWS or the provider are
+printed literally: no rich markup or emoji codes are read in them.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
+import importlib.util
 import json
+import os
+import re
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType, ModuleType
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from breakwater import __version__
 from breakwater.aws import Target, find_resources, stack_name_from
-from breakwater.breaker import Breaker, BreakerState, override, read, read_all
+from breakwater.breaker import Breaker, BreakerMode, BreakerState, forget, override, read, read_all, set_mode
 from breakwater.errors import BreakwaterError
 from breakwater.executions import ExecutionResult, describe, start, wait
 
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True, highlight=False)
+# markup and emoji off: every value (a service name, an ARN with ":secret:", an error's cause) prints as it is.
+# soft_wrap: a line is never broken at the terminal's width (an error stays one line, an ARN stays whole).
+console = Console(
+    highlight=False,
+    soft_wrap=True,
+    markup=False,
+    emoji=False,
+    width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120,
+)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 DEFAULT_EVENT = Path("events/order.json")
+DEFAULT_GRAPH = "breakwater-graph.svg"
+MERMAID_SUFFIXES = (".mmd", ".mermaid")
 
 
 class UsageError(BreakwaterError):
-    """The command line asks for something that cannot be done."""
+    """The command line asks for something that cannot be done (exit code 2, as argparse's own errors)."""
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port from 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1 to 65535)")
+    return port
+
+
+# arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME (express executions: express:MACHINE:NAME:ID)
+EXECUTION_ARN = re.compile(r"arn:[\w-]+:states:[\w-]+:\d{12}:(execution|express):[^:\s]+:[^:\s]+(:[^:\s]+)?")
+
+
+def execution_arn(text: str) -> str:
+    """argparse type: the ARN of an execution (a clear usage error for anything else)."""
+    if not EXECUTION_ARN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)"
+        )
+    return text
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -97,8 +145,8 @@ STATE_STYLE = {
 }
 
 
-def styled_state(state: str) -> str:
-    return f"[{STATE_STYLE.get(state, 'white')}]{state}[/]"
+def styled_state(state: str) -> Text:
+    return Text(state, style=STATE_STYLE.get(state, "white"))
 
 
 # -- history ---------------------------------------------------------------------------
@@ -134,14 +182,29 @@ def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def print_history(result: ExecutionResult) -> None:
-    table = Table(title=f"{result.name}: {result.status}", title_justify="left")
-    for column in ("ID", "Type", "Step", "Resource", "Started after", "Date and time"):
-        table.add_column(column, justify="right" if column in ("ID", "Started after") else "left")
-    for row in event_rows(result.events):
+    rows = event_rows(result.events)
+    day = f" ({rows[0]['time'][:10]}, times UTC)" if rows else ""
+    table = Table(title=f"{result.name}: {result.status}{day}", title_justify="left")
+    # The key columns (id, type, elapsed, time) keep their width on a narrow terminal; the others fold.
+    # Borders and padding take 19 columns; id, type, "Started after" and time 45: step and resource share the rest.
+    room = max(6, (console.width - 64) // 2)
+    table.add_column("ID", justify="right", no_wrap=True)
+    table.add_column("Type", overflow="fold", min_width=len("ExecutionSucceeded"))
+    table.add_column("Step", overflow="fold", max_width=room)
+    table.add_column("Resource", overflow="fold", max_width=room)
+    table.add_column("Started after", justify="right", overflow="fold", min_width=len("99999 ms"))
+    table.add_column("Time", no_wrap=True, min_width=len("00:00:00.000"))
+    for row in rows:
         kind = row["type"] + (f" ({row['error']})" if row["error"] else "")
         style = "red" if "Failed" in row["type"] or "TimedOut" in row["type"] else None
         table.add_row(
-            str(row["id"]), kind, row["step"], row["resource"], f"{row['elapsedMs']} ms", row["time"], style=style
+            str(row["id"]),
+            kind,
+            row["step"],
+            row["resource"],
+            f"{row['elapsedMs']} ms",
+            row["time"][11:23],  # HH:MM:SS.mmm of the ISO time (its date is in the title)
+            style=style,
         )
     console.print(table)
     console.print("path: " + " -> ".join(result.path))
@@ -170,6 +233,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     order = load_json_argument(args.input, "--input")
     sfn = target.client("stepfunctions")
     if sfn.describe_state_machine(stateMachineArn=resources.state_machine_arn)["type"] == "EXPRESS":
+        if args.no_wait:
+            raise UsageError(
+                "--no-wait: this state machine is EXPRESS; it runs with StartSyncExecution, which returns only at"
+                " the end (drop --no-wait)"
+            )
         return start_express(sfn, resources.state_machine_arn, order, args.name)
     arn = start(sfn, resources.state_machine_arn, order, args.name)
     if args.no_wait:
@@ -209,10 +277,14 @@ def cmd_history(args: argparse.Namespace) -> int:
 def breaker_table(breakers: list[Breaker]) -> Table:
     now = int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000)
     table = Table(title="breakers", title_justify="left")
+    # The key columns (service, state) keep their width on a narrow terminal; the others fold.
+    table.add_column("service", no_wrap=True, min_width=min(max((len(b.service) for b in breakers), default=7), 40))
+    table.add_column("state", no_wrap=True, min_width=len("FORCED_OPEN (no record)"))
+    table.add_column("mode", no_wrap=True, min_width=len("ENFORCE"))
     for column in (
-        "service",
-        "state",
         "failures",
+        "calls",
+        "rate",
         "open until",
         "trips",
         "probes",
@@ -220,12 +292,15 @@ def breaker_table(breakers: list[Breaker]) -> Table:
         "version",
         "last transition",
     ):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for b in breakers:
         table.add_row(
             b.service,
             styled_state(b.state) + ("" if b.exists else " (no record)"),
+            b.mode or "default",
             str(b.failure_count),
+            str(b.call_count) if b.call_count else "-",
+            f"{100 * b.failure_count / b.call_count:.0f}%" if b.call_count else "-",
             fmt_until(b.open_until_ms, now) if b.state in ("OPEN",) else "-",
             str(b.trip_count),
             str(b.probes_in_flight),
@@ -251,7 +326,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         console.print("no breaker records yet: every service is CLOSED with zero counts")
         return 0
     console.print(breaker_table(breakers))
-    recent = recent_transitions(target.client("cloudwatch"), [b.service for b in breakers])
+    # The stack's MetricsNamespace output; a stack deployed before it existed shows no recent transitions.
+    namespace = resources.outputs.get("MetricsNamespace")
+    recent = recent_transitions(target.client("cloudwatch"), [b.service for b in breakers], namespace)
     if recent:
         table = Table(
             title="recent transitions (CircuitState metric, per-minute maximum: the first state seen in the last"
@@ -269,13 +346,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 CIRCUIT_STATES = {0: "CLOSED", 1: "HALF_OPEN", 2: "OPEN"}
 
 
-def recent_transitions(cloudwatch: Any, services: list[str], hours: float = 3) -> list[tuple[Any, str, str]]:
+def recent_transitions(
+    cloudwatch: Any, services: list[str], namespace: str | None, hours: float = 3
+) -> list[tuple[Any, str, str]]:
     """Per-minute maxima of CircuitState where they changed, oldest first, per service.
 
     The transitions function publishes a datapoint at each transition and every breaker's
     state once a minute (its heartbeat); a minute like the one before it is not a change.
     """
-    if not services:
+    if not services or not namespace:
         return []
     now = dt.datetime.now(tz=dt.UTC)
     queries = [
@@ -284,7 +363,7 @@ def recent_transitions(cloudwatch: Any, services: list[str], hours: float = 3) -
             "Label": service,
             "MetricStat": {
                 "Metric": {
-                    "Namespace": "Breakwater",
+                    "Namespace": namespace,
                     "MetricName": "CircuitState",
                     "Dimensions": [{"Name": "ServiceName", "Value": service}],
                 },
@@ -314,25 +393,81 @@ def recent_transitions(cloudwatch: Any, services: list[str], hours: float = 3) -
 OVERRIDES = {"trip": BreakerState.FORCED_OPEN, "reset": BreakerState.CLOSED, "disable": BreakerState.DISABLED}
 
 
+def stack_service_name(target: Target, stack_name: str) -> str | None:
+    """The stack's ``ServiceName`` parameter: the breaker its executions use when the order names none."""
+    try:
+        stack = target.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    except (ClientError, IndexError):
+        return None
+    values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    return values.get("ServiceName")
+
+
 def cmd_override(args: argparse.Namespace) -> int:
     target = target_from(args)
+    stack_name = stack_name_from(args.stack_name)
+    resources = find_resources(target, stack_name)
+    # A breaker with no record yet exists only for the stack's own ServiceName (or on purpose, --create):
+    # anything else is most likely a typo, and an override would create a breaker no order uses.
+    create = args.create or args.service == stack_service_name(target, stack_name)
+    before, after = override(
+        target.client("dynamodb"), resources.table_name, args.service, OVERRIDES[args.command], create=create
+    )
+    console.print(Text.assemble(f"{args.service}: ", styled_state(before.state), " -> ", styled_state(after.state)))
+    return 0
+
+
+MODES = {"shadow": BreakerMode.SHADOW, "enforce": BreakerMode.ENFORCE}
+
+
+def cmd_mode(args: argparse.Namespace) -> int:
+    target = target_from(args)
     resources = find_resources(target, stack_name_from(args.stack_name))
-    before, after = override(target.client("dynamodb"), resources.table_name, args.service, OVERRIDES[args.command])
-    console.print(f"{args.service}: {styled_state(before.state)} -> {styled_state(after.state)}")
+    before, after = set_mode(target.client("dynamodb"), resources.table_name, args.service, MODES[args.command])
+    console.print(
+        Text.assemble(
+            f"{args.service}: mode {before.mode or 'default'} -> {after.mode} (state ", styled_state(after.state), ")"
+        )
+    )
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    target = target_from(args)
+    resources = find_resources(target, stack_name_from(args.stack_name))
+    gone = forget(target.client("dynamodb"), resources.table_name, args.service)
+    console.print(
+        Text.assemble(
+            f"{args.service}: record deleted (was ",
+            styled_state(gone.state),
+            f", version {gone.version}); with no record a breaker is CLOSED with zero counts",
+        )
+    )
     return 0
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from breakwater.invoke import function_spec, run
+    from breakwater.invoke import check_overrides, function_spec, run
+    from breakwater.local.provider import FakeProvider
+    from breakwater.template import load_template
 
     event = load_json_argument(args.event, "--event") if args.event else {}
     env_vars = load_json_argument(args.env_vars, "--env-vars") if args.env_vars else None
-    spec, warnings = function_spec(
-        args.function, overrides=key_values(args.parameter_overrides, "--parameter-overrides"), env_vars=env_vars
-    )
-    for warning in warnings:
-        err_console.print(f"warning: {warning}")
-    result = run(spec, event)
+    overrides = check_overrides(key_values(args.parameter_overrides, "--parameter-overrides"), load_template())
+    provider = None
+    if args.function == "PaymentFunction" and "PaymentApiUrl" not in overrides:
+        # PaymentApiUrl has no default: without one, the documented command charges the fake provider.
+        provider = FakeProvider()
+        overrides["PaymentApiUrl"] = provider.start()
+        err_console.print(f"PaymentApiUrl not given: charging the fake provider at {provider.url}", style="dim")
+    try:
+        spec, warnings = function_spec(args.function, overrides=overrides, env_vars=env_vars)
+        for warning in warnings:
+            err_console.print(f"warning: {warning}")
+        result = run(spec, event)
+    finally:
+        if provider is not None:
+            provider.stop()
     if result.logs:
         sys.stderr.write(result.logs if result.logs.endswith("\n") else result.logs + "\n")
     err_console.print(f"{spec.name}: {result.duration_ms:.0f} ms (timeout {spec.timeout_seconds:g} s)", style="dim")
@@ -344,16 +479,30 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from breakwater import graph
     from breakwater.template import load_definition
 
+    out = Path(args.output) if args.output else None
+    kind = args.format or ("mermaid" if out is not None and out.suffix.lower() in MERMAID_SUFFIXES else "picture")
+    if kind == "picture":
+        out = out or Path(DEFAULT_GRAPH)
+        if out.suffix.lower() not in graph.PICTURE_FORMATS:
+            raise UsageError(
+                f"-o {out}: a picture is {' or '.join(graph.PICTURE_FORMATS)}; for Mermaid text use"
+                f" --format mermaid (or a {' or '.join(MERMAID_SUFFIXES)} file)"
+            )
     definition = load_definition()
     paths: list[list[str]] = []
     if args.execution_arn:
         sfn = target_from(args).client("stepfunctions")
         paths.append(describe(sfn, args.execution_arn).path)
     state_counts, edge_counts = graph.counts_from_paths(paths)
-    if args.format == "mermaid":
-        print(graph.to_mermaid(definition, state_counts or None, highlight=state_counts))
+    if kind == "mermaid":
+        text = graph.to_mermaid(definition, state_counts or None, highlight=state_counts)
+        if out is None:
+            print(text)
+        else:
+            out.write_text(text if text.endswith("\n") else text + "\n")
+            err_console.print(f"wrote {out}")
         return 0
-    out = Path(args.output)
+    assert out is not None
     graph.render(
         definition,
         out,
@@ -367,6 +516,17 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def console_module() -> ModuleType | None:
+    """``breakwater.console`` where it is installed (it adds a command and a page to ``local up``)."""
+    if importlib.util.find_spec("breakwater.console") is None:
+        return None
+    return importlib.import_module("breakwater.console")
+
+
+def print_activity(line: str) -> None:
+    console.print(line)
+
+
 def cmd_local_up(args: argparse.Namespace) -> int:
     from breakwater.local.server import LocalServer
 
@@ -376,34 +536,65 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         stack_name=stack_name_from(args.stack_name),
         parameters=key_values(args.parameter_overrides, "--parameter-overrides"),
         replay=not args.no_replay,
+        lambda_endpoint=args.lambda_endpoint,
+        on_activity=None if args.quiet else print_activity,
     )
-    stop = threading.Event()
+    stop, ready = threading.Event(), threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():  # a second Ctrl-C while stopping: leave now
+            sys.stdout.flush()
+            os._exit(EXIT_INTERRUPTED)
+        stop.set()
+        if not ready.is_set():  # still starting: abandon the start-up where it is
+            raise KeyboardInterrupt
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stack = server.start()
-    console.print(f"Breakwater local stack on [bold]{server.endpoint}[/] (stack {stack.name})")
+        signal.signal(sig, on_signal)
+    console.print(f"Starting the local stack on {server.endpoint}: deploying template.yaml (Ctrl-C stops it)")
+    try:
+        stack = server.start()
+        ready.set()
+        serve_until(stop, server, stack)
+    finally:
+        started = ready.is_set()
+        ready.set()  # from here a signal only asks to stop (a second one leaves at once)
+        server.stop()
+        if started:
+            console.print("stopped")
+    return 0
+
+
+def serve_until(stop: threading.Event, server: Any, stack: Any) -> None:
+    """Print the banner (outputs, exports, links), then serve until ``stop`` is set."""
+    module = console_module()
+    console_url = module.mount_local(server) if module is not None and hasattr(module, "mount_local") else None
+    console.print(Text.assemble("Breakwater local stack on ", (server.endpoint, "bold"), f" (stack {stack.name})"))
     for key, value in stack.outputs.items():
         console.print(f"  {key:<28} {value}")
     console.print(f"  {'FakeProviderUrl':<28} {server.provider.url}")
     console.print(f"  {'PaymentApiKeySecretArn':<28} {server.parameters_used.get('PaymentApiKeySecretArn', '')}")
     console.print(f"  replay of queued orders: {'on (every second)' if server.replay else 'off'}")
     console.print(f'  switch faults: curl -X POST {server.provider.url}/_control -d \'{{"mode": "down"}}\'')
+    if server.lambda_endpoint:
+        console.print(f"  Lambda invokes go to {server.lambda_endpoint}")
+    if console_url:
+        console.print(f"  console: {console_url}")
     console.print("\nPoint the AWS CLI, boto3 and breakwater at it:")
     exports = " ".join(f"{k}={v}" for k, v in server.environment().items())
     print(f"export {exports}", flush=True)
-    console.print("\nReady. Ctrl-C stops it.")
-    try:
-        stop.wait()
-    finally:
-        server.stop()
-        console.print("stopped")
-    return 0
+    console.print("(aws sqs: add --endpoint-url $AWS_ENDPOINT_URL; AWS CLI v1 sends SQS in us-east-1 to AWS itself)")
+    quiet = "" if server.on_activity else " (--quiet: executions are not listed)"
+    console.print(f"\nReady. Ctrl-C stops it.{quiet}")
+    stop.wait()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from breakwater.demo import run_demo
 
-    summary = run_demo(out_dir=Path(args.out), console=console)
+    # The demo prints its own scripted lines, styled with rich markup.
+    demo_console = Console(highlight=False, soft_wrap=True, emoji=False, width=console.width)
+    summary = run_demo(out_dir=Path(args.out), console=demo_console)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=2))
     return 0
@@ -434,11 +625,18 @@ def build_parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="the local stack")
     local_commands = local.add_subparsers(dest="local_command", metavar="ACTION", required=True)
     up = local_commands.add_parser("up", help="serve the local stack on 127.0.0.1 with template.yaml deployed")
-    up.add_argument("--port", type=int, default=4566, help="port of the AWS endpoint (default: 4566)")
-    up.add_argument("--provider-port", type=int, default=4567, help="port of the fake provider (default: 4567)")
+    up.add_argument("--port", type=port_number, default=4566, help="port of the AWS endpoint (default: 4566)")
+    up.add_argument("--provider-port", type=port_number, default=4567, help="port of the fake provider (default: 4567)")
     up.add_argument("--stack-name", help="stack name (default: breakwater)")
     up.add_argument("--parameter-overrides", nargs="+", metavar="KEY=VALUE", help="template parameters")
     up.add_argument("--no-replay", action="store_true", help="do not poll the fallback queue with the replay function")
+    up.add_argument("--quiet", action="store_true", help="do not print a line per execution and per replay batch")
+    up.add_argument(
+        "--lambda-endpoint",
+        metavar="URL",
+        help="send every Lambda invoke of the local stack to this Lambda endpoint, e.g. sam local start-lambda;"
+        " FunctionName is the logical id",
+    )
     up.set_defaults(handler=cmd_local_up)
 
     start_cmd = commands.add_parser("start", parents=[aws], help="start an execution, wait, print output and path")
@@ -446,12 +644,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", default=str(DEFAULT_EVENT), help="JSON, a file, or - (default: events/order.json)"
     )
     start_cmd.add_argument("--name", help="execution name (default: a unique one)")
-    start_cmd.add_argument("--no-wait", action="store_true", help="print the execution ARN and return")
+    start_cmd.add_argument(
+        "--no-wait", action="store_true", help="print the execution ARN and return (STANDARD only: EXPRESS waits)"
+    )
     start_cmd.add_argument("--timeout", type=float, default=120, help="seconds to wait (default: 120)")
     start_cmd.set_defaults(handler=cmd_start)
 
     hist = commands.add_parser("history", parents=[aws], help="an execution's transitions, as the console shows them")
-    hist.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    hist.add_argument("execution_arn", metavar="EXECUTION_ARN", type=execution_arn)
     hist.add_argument("--json", action="store_true", help="machine-readable output")
     hist.set_defaults(handler=cmd_history)
 
@@ -467,7 +667,24 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, parents=[aws], help=text)
         sub.add_argument("service", metavar="SERVICE")
+        sub.add_argument(
+            "--create",
+            action="store_true",
+            help="also when SERVICE has no record yet (without it, only the stack's ServiceName may be new)",
+        )
         sub.set_defaults(handler=cmd_override)
+    for name, text in (
+        ("shadow", "shadow mode: decide and record as usual, but call where enforcing would queue"),
+        ("enforce", "enforce mode: queue where the breaker says so (the usual behaviour)"),
+    ):
+        mode_cmd = commands.add_parser(name, parents=[aws], help=text)
+        mode_cmd.add_argument("service", metavar="SERVICE")
+        mode_cmd.set_defaults(handler=cmd_mode)
+    forget_cmd = commands.add_parser(
+        "forget", parents=[aws], help="delete a breaker's record, unless it changed since it was read"
+    )
+    forget_cmd.add_argument("service", metavar="SERVICE")
+    forget_cmd.set_defaults(handler=cmd_forget)
 
     inv = commands.add_parser("invoke", help="run one function's handler as sam local invoke does, without Docker")
     inv.add_argument("function", metavar="FUNCTION", help="logical id in template.yaml, e.g. PaymentFunction")
@@ -477,31 +694,57 @@ def build_parser() -> argparse.ArgumentParser:
     inv.set_defaults(handler=cmd_invoke)
 
     gr = commands.add_parser("graph", parents=[aws], help="the state machine as a picture, the path taken highlighted")
-    gr.add_argument("execution_arn", nargs="?", metavar="EXECUTION_ARN")
-    gr.add_argument("-o", "--output", default="breakwater-graph.svg", help="SVG or PNG file (default: %(default)s)")
-    gr.add_argument("--format", choices=("picture", "mermaid"), default="picture")
+    gr.add_argument("execution_arn", nargs="?", metavar="EXECUTION_ARN", type=execution_arn)
+    gr.add_argument(
+        "-o",
+        "--output",
+        help=f"an .svg or .png picture (default: {DEFAULT_GRAPH}), or with --format mermaid a text file"
+        " (default: standard output)",
+    )
+    gr.add_argument(
+        "--format", choices=("picture", "mermaid"), help="default: from the -o suffix (.mmd is mermaid), else picture"
+    )
     gr.set_defaults(handler=cmd_graph)
+
+    module = console_module()
+    if module is not None and hasattr(module, "add_parser"):
+        module.add_parser(commands, aws)
     return parser
+
+
+def error(message: object) -> None:
+    """One line on standard error, however long, whatever the message holds (newlines, markup)."""
+    err_console.print("breakwater: error: " + " ".join(str(message).split()), style="red")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # usage errors: argparse prints them and exits 2
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()
+        return code
+    except UsageError as exc:
+        error(exc)
+        return EXIT_USAGE
     except BreakwaterError as exc:
-        err_console.print(f"breakwater: error: {exc}", style="red")
+        error(exc)
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        err_console.print(f"breakwater: error: {error.get('Code')}: {error.get('Message')}", style="red")
+        details = exc.response.get("Error", {})
+        error(f"{details.get('Code')}: {details.get('Message')}")
     except BotoCoreError as exc:
-        err_console.print(f"breakwater: error: {exc}", style="red")
+        error(exc)
+    except BrokenPipeError:
+        # The reader went away (`breakwater history --json | head`): stop quietly, and keep Python
+        # from complaining when it flushes standard output at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except OSError as exc:
-        err_console.print(f"breakwater: error: {exc}", style="red")
+        error(exc)
     except KeyboardInterrupt:
         err_console.print("interrupted")
-        return 130
-    return 1
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":

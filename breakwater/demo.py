@@ -5,8 +5,8 @@ parameters (not a different template): healthy traffic is charged; the
 provider goes down; failures reach the threshold and the breaker trips; later
 orders are queued at once without calling the provider; the cooldown passes
 and a probe fails, so the breaker reopens for twice as long; the provider
-recovers; a burst at the end of the cooldown admits one probe and queues the
-rest; a second probe closes the breaker; traffic flows again.
+answers again, slowly; a burst at the end of the cooldown admits one probe and
+queues the rest; a second probe closes the breaker; traffic flows again.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ STORY = (
     ),
     Step("Still open: queued without a call", {"mode": "down"}, orders=2),
     Step(
-        "The provider recovers; at the end of the cooldown a burst admits one probe",
+        "The provider answers again, slowly; at the end of the cooldown a burst admits one probe",
         {"mode": "slow", "delay_seconds": 1.0},
         orders=3,
         concurrent=True,
@@ -257,6 +257,7 @@ def _picture(run: DemoRun, out_dir: Path) -> list[Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     state_counts, edge_counts = graph.counts_from_paths(row.result.path for row in run.rows)
+    end_counts = Counter(row.result.path[-1] for row in run.rows if row.result.path)
     pictures = []
     for suffix in (".svg", ".png"):
         pictures.append(
@@ -267,6 +268,8 @@ def _picture(run: DemoRun, out_dir: Path) -> list[Path]:
                 edge_counts=edge_counts,
                 timeline=run.timeline,
                 title=f"Breakwater demo: {len(run.rows)} orders through an outage and recovery",
+                end_counts=end_counts,
+                markers=[(row.at, row.outcome) for row in run.rows],
             )
         )
     return pictures

@@ -25,3 +25,7 @@ class FunctionNotFound(BreakwaterError):
 
 class HandlerError(BreakwaterError):
     """A function's handler could not be loaded."""
+
+
+class BuildError(BreakwaterError):
+    """A function could not be built (its requirements could not be installed)."""

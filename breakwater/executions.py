@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -148,8 +149,27 @@ def unique_name(prefix: str = "bw") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:20]}"
 
 
+# Set by the embedded local stack: reads a finished execution's history from this process's moto, in the API's
+# shapes, without serialising it through the API (moto's history serialisation costs more than the execution).
+_in_process_history: list[Callable[[str], list[dict[str, Any]] | None]] = []
+
+
+HistoryReader = Callable[[str], list[dict[str, Any]] | None]
+
+
+def read_history_in_process_with(reader: HistoryReader | None) -> HistoryReader | None:
+    """Install (or, with None, remove) the reader :func:`history` tries before the API; returns the last."""
+    previous = _in_process_history[0] if _in_process_history else None
+    _in_process_history[:] = [reader] if reader else []
+    return previous
+
+
 def history(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
     """Every history event, oldest first, across pages."""
+    for reader in _in_process_history:
+        found = reader(execution_arn)
+        if found is not None:
+            return found
     events: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
     while True:
@@ -161,9 +181,23 @@ def history(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = token
 
 
+# Set by the embedded local stack: waits for an execution of this process's moto without the API, so a
+# waiting test costs no describe_execution round trips (which compete for the GIL with the interpreter).
+_in_process_waiter: list[Callable[[str, float], None]] = []
+
+
+def wait_in_process_with(waiter: Callable[[str, float], None] | None) -> Callable[[str, float], None] | None:
+    """Install (or, with None, remove) the waiter that :func:`wait` tries before polling the API; returns the last."""
+    previous = _in_process_waiter[0] if _in_process_waiter else None
+    _in_process_waiter[:] = [waiter] if waiter else []
+    return previous
+
+
 def wait(sfn: SFNClient, execution_arn: str, timeout: float = 60.0, poll: float = 0.01) -> ExecutionResult:
-    """Poll until the execution ends; raise ExecutionTimeout after ``timeout`` seconds."""
+    """Wait until the execution ends (polling the API); raise ExecutionTimeout after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
+    for waiter in _in_process_waiter:
+        waiter(execution_arn, timeout)
     while True:
         description = sfn.describe_execution(executionArn=execution_arn)
         if description["status"] in TERMINAL:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BREAKER_COLOURS",
+    "OUTCOME_COLOURS",
+    "PICTURE_FORMATS",
+    "box_lines",
     "counts_from_paths",
     "edges",
     "layout",
@@ -58,6 +61,14 @@ _FILL = {"Choice": "#fff1c9", "Succeed": "#dcf2dc", "Fail": "#f9dcdc"}
 _TASK_FILL = "#eaf1fb"
 _TERMINAL_TYPES = ("Succeed", "Fail")
 _TIMES = "\N{MULTIPLICATION SIGN}"
+_FADED_ALPHA = 0.35
+# Order markers on the breaker band: they must stand out on every state colour (a dark edge does that).
+OUTCOME_COLOURS: dict[str, str] = {
+    "charged": "#ffffff",
+    "declined": "#f2d024",
+    "queued": "#1f5fbf",
+    "failed": "#111111",
+}
 
 
 # --------------------------------------------------------------------------- transitions
@@ -547,16 +558,19 @@ def _draw_edges(
         points[(source, source)] = line
         curves[(source, source)] = _loop(x, reach, box.y + box.height / 4, box.y - box.height / 4)
     most = max([count for pair, count in edge_counts.items() if pair in points] or [1])
+    # With a run drawn, the transitions it did not take fade into the background.
+    faded = any(count > 0 for count in edge_counts.values())
     for pair, line in points.items():
         count = edge_counts.get(pair, 0)
         taken = count > 0
-        width = (1.6 + 4.4 * math.sqrt(count / most)) if taken else 0.9
+        width = (1.6 + 4.4 * math.sqrt(count / most)) if taken else (0.6 if faded else 0.9)
         arrow = FancyArrowPatch(
             path=curves[pair],
             arrowstyle=f"-|>,head_length={(6 + width) * scale:.2f},head_width={(3 + width) * scale:.2f}",
             color=_TAKEN if taken else _UNTAKEN_EDGE,
+            alpha=1.0 if taken or not faded else _FADED_ALPHA,
             linewidth=width * scale,
-            linestyle="--" if labels.get(pair, "").startswith("catch") and not taken else "-",
+            linestyle="--" if labels.get(pair, "").startswith("catch") else "-",
             shrinkA=0,
             shrinkB=0,
             zorder=3 if taken else 1,
@@ -576,6 +590,27 @@ def _draw_edges(
                 zorder=5,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9},
             )
+
+
+def box_lines(name: str, kind: str, count: int, ended: int = 0) -> list[str]:
+    """A state's label: its name wrapped, then how often it was entered and, unless it is terminal,
+    how many executions ended in it (a Task with an Output can end the execution itself)."""
+    lines = textwrap.wrap(name, _WRAP, break_on_hyphens=False) or [name]
+    if count > 0:
+        here = f", {ended} ended here" if ended and kind not in _TERMINAL_TYPES else ""
+        lines.append(f"{_TIMES}{count}{here}")
+    return lines
+
+
+def _draw_edge_legend(ax: Axes, scale: float) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=_TAKEN, linewidth=2.5, label="transition taken (thicker: more executions)"),
+        Line2D([], [], color=_UNTAKEN_EDGE, linewidth=1.2, label="transition not taken"),
+        Line2D([], [], color=_TAKEN, linewidth=2.5, linestyle="--", label="error caught (Catch)"),
+    ]
+    ax.legend(handles=handles, loc="lower right", frameon=False, fontsize=9 * scale, handlelength=3)
 
 
 def _draw_box(ax: Axes, box: _Box, scale: float) -> None:
@@ -625,7 +660,10 @@ def _draw_box(ax: Axes, box: _Box, scale: float) -> None:
     )
 
 
-def _draw_timeline(ax: Axes, timeline: Sequence[tuple[float, str]], scale: float) -> None:
+def _draw_timeline(
+    ax: Axes, timeline: Sequence[tuple[float, str]], scale: float, markers: Sequence[tuple[float, str]] = ()
+) -> None:
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     samples = sorted(((float(t), str(state)) for t, state in timeline), key=lambda sample: sample[0])
@@ -636,13 +674,24 @@ def _draw_timeline(ax: Axes, timeline: Sequence[tuple[float, str]], scale: float
         if end > start:
             colour = BREAKER_COLOURS.get(state, BREAKER_COLOURS["UNKNOWN"])
             ax.broken_barh([(start, end - start)], (0, 1), facecolors=colour, edgecolors="none")
+    for outcome, colour in OUTCOME_COLOURS.items():  # one marker per order, when it ended, by outcome
+        times = [float(t) for t, seen in markers if seen == outcome]
+        if times:
+            ax.scatter(times, [0.5] * len(times), s=42 * scale, c=colour, edgecolors="#111111", linewidths=1, zorder=3)
     ax.set_xlim(samples[0][0], samples[-1][0] + tail)
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     ax.set_xlabel("seconds", fontsize=10 * scale)
     ax.tick_params(labelsize=9 * scale)
-    ax.set_title("breaker state", fontsize=10 * scale, loc="left")
-    handles = [Patch(facecolor=colour, label=state) for state, colour in BREAKER_COLOURS.items()]
+    ax.set_title(
+        "breaker state" + (" and orders (dots, by outcome)" if markers else ""), fontsize=10 * scale, loc="left"
+    )
+    handles: list[Any] = [Patch(facecolor=colour, label=state) for state, colour in BREAKER_COLOURS.items()]
+    handles += [
+        Line2D([], [], marker="o", linestyle="", markerfacecolor=colour, markeredgecolor="#111111", label=outcome)
+        for outcome, colour in OUTCOME_COLOURS.items()
+        if any(seen == outcome for _, seen in markers)
+    ]
     ax.legend(
         handles=handles,
         ncol=len(handles),
@@ -681,6 +730,10 @@ def _figure(width: float, height: float, timeline: bool) -> tuple[Figure, Axes, 
     return fig, graph, band, scale
 
 
+# The picture formats render() writes, by file suffix.
+PICTURE_FORMATS = {".svg": "svg", ".png": "png"}
+
+
 def render(
     definition: Mapping[str, Any],
     out: Path,
@@ -688,18 +741,21 @@ def render(
     edge_counts: Mapping[tuple[str, str], int] | None = None,
     timeline: Sequence[tuple[float, str]] | None = None,
     title: str = "",
+    end_counts: Mapping[str, int] | None = None,
+    markers: Sequence[tuple[float, str]] = (),
 ) -> Path:
     """Draw the state machine to ``out`` (``.svg`` or ``.png``) and return ``out``.
 
     Every transition is a light grey arrow (dashed for ``Catch``); states and transitions with a
-    positive count are drawn in a strong colour, thicker with the count, labelled with the count. With a
+    positive count are drawn in a strong colour, thicker with the count, labelled with the count, and
+    the transitions no execution took fade. ``end_counts`` (executions that ended in a state) adds
+    "N ended here" to states that are not terminal, so the ends add up to the executions. With a
     ``timeline`` of ``(seconds since start, breaker state)`` samples, a band below the graph shows
-    the breaker state over time.
+    the breaker state over time, and ``markers`` ``(seconds, outcome)`` a dot per order on it.
     """
     out = Path(out)
-    formats = {".svg": "svg", ".png": "png"}
     suffix = out.suffix.lower()
-    if suffix not in formats:
+    if suffix not in PICTURE_FORMATS:
         raise ValueError(f"cannot render to {out.suffix or 'a file without a suffix'!r}: use .svg or .png")
     state_counts = state_counts or {}
     edge_counts = edge_counts or {}
@@ -708,9 +764,7 @@ def render(
     boxes: dict[str, _Box] = {}
     for name, spec in states.items():
         count = int(state_counts.get(name, 0))
-        lines = textwrap.wrap(name, _WRAP, break_on_hyphens=False) or [name]
-        if count > 0:
-            lines.append(f"{_TIMES}{count}")
+        lines = box_lines(name, str(spec.get("Type", "Task")), count, int((end_counts or {}).get(name, 0)))
         boxes[name] = _Box(name, str(spec.get("Type", "Task")), layered.x[name], layered.y(name), lines, count)
 
     half = NODE_WIDTH / 2
@@ -727,13 +781,14 @@ def render(
         _draw_box(graph, box, scale)
     if title:
         fig.suptitle(title, fontsize=15 * scale, y=1 - 0.2 / fig.get_figheight(), va="top")
+    _draw_edge_legend(graph, scale)
     if band is not None and timeline:
-        _draw_timeline(band, timeline, scale)
+        _draw_timeline(band, timeline, scale, markers)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     metadata: dict[str, Any] = {"Date": None} if suffix == ".svg" else {}
     import matplotlib
 
     with matplotlib.rc_context({"svg.hashsalt": "breakwater"}):
-        fig.savefig(out, format=formats[suffix], dpi=100, metadata=metadata)
+        fig.savefig(out, format=PICTURE_FORMATS[suffix], dpi=100, metadata=metadata)
     return out

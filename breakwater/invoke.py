@@ -1,12 +1,20 @@
-"""``breakwater invoke``: run one function's handler as ``sam local invoke`` does, without Docker."""
+"""``breakwater invoke``: run one function's handler as ``sam local invoke`` does, without Docker.
+
+The function is built as ``sam build`` builds it (``breakwater.local.build``)
+and runs in an execution environment of its own (``lambda_runtime``): its
+handler, environment and timeout from ``template.yaml``, its own code and
+dependencies only.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from breakwater.errors import FunctionNotFound, TemplateError
+from breakwater.local.build import build_function, runtime_dir
 from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, invoke
 from breakwater.template import PROJECT_ROOT, load_template, parameters
 
@@ -21,7 +29,7 @@ def event_prefix(logical_id: str) -> str:
 
 
 def events_for(logical_id: str, folder: Path = EVENTS_DIR) -> list[Path]:
-    """The sample events of one function (``events/<prefix>*.json``), for ``breakwater invoke`` and ``sam local invoke``."""
+    """One function's sample events, ``events/<prefix>*.json``, for ``breakwater invoke`` and ``sam local invoke``."""
     return sorted(folder.glob(f"{event_prefix(logical_id)}*.json"))
 
 
@@ -39,12 +47,21 @@ def _resolve(value: Any, values: dict[str, str], where: str, missing: list[str])
     if isinstance(value, dict) and set(value) == {"Ref"}:
         name = value["Ref"]
         if name not in values:
-            missing.append(f"{where} refers to {name}, which has no value (give it with --parameter-overrides)")
+            missing.append(f"{where} refers to {name}, which has no value here (give it with --env-vars)")
             return ""
         return values[name]
     if isinstance(value, dict | list):
         raise TemplateError(f"{where}: only plain values and Ref can be resolved locally, not {json.dumps(value)}")
     return str(value)
+
+
+def check_overrides(overrides: dict[str, str], template: dict[str, Any]) -> dict[str, str]:
+    """Template parameter values given on the command line, each checked as CloudFormation would check it."""
+    specs = parameters(template)
+    unknown = sorted(set(overrides) - set(specs))
+    if unknown:
+        raise TemplateError(f"unknown parameter(s): {', '.join(unknown)} (the template has {', '.join(specs)})")
+    return {name: specs[name].check(str(value)) for name, value in overrides.items()}
 
 
 def function_spec(
@@ -54,15 +71,16 @@ def function_spec(
     env_vars: dict[str, Any] | None = None,
     root: Path = PROJECT_ROOT,
 ) -> tuple[FunctionSpec, list[str]]:
-    """Build the runtime spec of function ``name`` from the template; returns (spec, warnings)."""
+    """Build function ``name`` as ``sam build`` does and describe it for the runtime; returns (spec, warnings)."""
     template = template if template is not None else load_template()
     available = functions(template)
     if name not in available:
         raise FunctionNotFound(f"no function {name!r} in the template (functions: {', '.join(sorted(available))})")
     props = available[name]
     values = {k: p.default for k, p in parameters(template).items() if p.default is not None}
-    values.update(overrides or {})
-    values.setdefault("AWS::Region", "us-east-1")
+    values.update(check_overrides(overrides or {}, template))
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    values.setdefault("AWS::Region", region)
     warnings: list[str] = []
     environment = {
         key: _resolve(value, values, f"{name} environment {key}", warnings)
@@ -75,18 +93,25 @@ def function_spec(
         if not isinstance(extra, dict):
             raise TemplateError(f"--env-vars: {scope} must map variable names to values")
         environment.update({str(k): str(v) for k, v in extra.items()})
+    # The handler's own AWS calls go where this shell's would (AWS_ENDPOINT_URL: a local stack), as with sam local.
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        environment.setdefault("AWS_ENDPOINT_URL", os.environ["AWS_ENDPOINT_URL"])
     timeout = float(_resolve(props.get("Timeout", 3), values, f"{name} Timeout", warnings) or 3)
     code_uri = props.get("CodeUri")
     if not isinstance(code_uri, str):
         raise TemplateError(f"{name}: CodeUri must be a local folder to invoke locally")
+    artifact = build_function(name, (root / code_uri).resolve())
     spec = FunctionSpec(
         name=name,
         handler=str(props.get("Handler")),
-        code_dir=(root / code_uri).resolve(),
+        code_dir=artifact.code_dir,
         environment=environment,
         timeout_seconds=timeout,
         memory_mb=int(props.get("MemorySize", 128)),
-        arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+        arn=f"arn:aws:lambda:{region}:123456789012:function:{name}",
+        runtime_dir=runtime_dir(),
+        logical_id=name,
+        region=region,
     )
     return spec, warnings
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,11 +75,15 @@ class Parameter:
     min_value: float | None = None
     max_value: float | None = None
     allowed_values: tuple[str, ...] = ()
+    allowed_pattern: str | None = None
 
     def check(self, value: str) -> str:
         """Return ``value`` if it satisfies the constraints, else raise TemplateError naming them."""
         if self.allowed_values and value not in self.allowed_values:
             raise TemplateError(f"parameter {self.name}: {value!r} is not one of {', '.join(self.allowed_values)}")
+        # CloudFormation matches AllowedPattern against the whole value.
+        if self.allowed_pattern is not None and not re.fullmatch(self.allowed_pattern, value):
+            raise TemplateError(f"parameter {self.name}: {value!r} does not match {self.allowed_pattern}")
         if self.type == "Number":
             try:
                 number = float(value)
@@ -104,6 +109,7 @@ def parameters(template: dict[str, Any] | None = None) -> dict[str, Parameter]:
             min_value=spec.get("MinValue"),
             max_value=spec.get("MaxValue"),
             allowed_values=tuple(str(v) for v in spec.get("AllowedValues", ())),
+            allowed_pattern=spec.get("AllowedPattern"),
         )
     return result
 
@@ -122,7 +128,28 @@ def resolve_parameters(overrides: dict[str, Any], template: dict[str, Any] | Non
             values[name] = spec.default
         else:
             raise TemplateError(f"parameter {name} has no default and no value was given")
+    check_combinations(values)
     return values
+
+
+def check_combinations(values: dict[str, str]) -> None:
+    """Rules across parameters (the template's ``Rules`` hold the first; CloudFormation cannot compare numbers)."""
+
+    def number(name: str) -> float | None:
+        return float(values[name]) if values.get(name) not in (None, "") else None
+
+    threshold, rate = number("FailureThreshold"), number("FailureRateThreshold")
+    if threshold == 0 and not rate:
+        raise TemplateError(
+            "parameter FailureThreshold: 0 turns the count rule off; it needs the rate rule on"
+            " (FailureRateThreshold above 0), or the breaker could never trip"
+        )
+    slow, timeout = number("SlowCallSeconds"), number("CallTimeoutSeconds")
+    if slow and timeout is not None and slow >= timeout:
+        raise TemplateError(
+            f"parameter SlowCallSeconds: {values['SlowCallSeconds']} must be below CallTimeoutSeconds"
+            f" ({values['CallTimeoutSeconds']}): a call that slow already fails by timing out"
+        )
 
 
 class _NoManagedPolicies:

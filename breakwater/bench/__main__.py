@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from breakwater.bench import plot, report
-from breakwater.bench.harness import play, throughput
+from breakwater.bench.harness import ENGINE_RUNS, play, throughput
 from breakwater.bench.metrics import Figures, figures
 from breakwater.bench.policies import NoBreaker, Policy, Reference
 from breakwater.bench.records import PolicyRun
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m breakwater.bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("bench"), help="where results go (default: bench)")
     parser.add_argument("--scenario", action="append", dest="scenarios", help="run only this scenario (repeatable)")
-    parser.add_argument("--no-throughput", action="store_true", help="skip the throughput measurement")
+    parser.add_argument("--no-throughput", action="store_true", help="skip the local-engine measurement")
+    parser.add_argument("--engine-only", action="store_true", help="measure the local engine only, write nothing")
     args = parser.parse_args(argv)
     try:
         scenarios = by_name(args.scenarios)
@@ -59,12 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     began = time.time()
     settings = BreakerSettings()
     with EmbeddedStack() as env:
-        runs = _play_all(env, scenarios, settings, began)
         rates = []
         if not args.no_throughput:
-            for workers, orders in ((1, 20), (4, 48)):
+            for workers, orders in ENGINE_RUNS:
                 rates.append(throughput(env, settings, orders, workers))
-                _log(began, f"throughput, {workers} client(s): {rates[-1]['executionsPerSecond']} executions/s")
+                _log(
+                    began,
+                    f"local engine, {workers} concurrent: {rates[-1]['executionsPerSecond']} executions/s, "
+                    f"{rates[-1]['msPerState']} ms per state",
+                )
+        if args.engine_only:
+            return 0
+        runs = _play_all(env, scenarios, settings, began)
     figs = [figures(run, settings) for run in runs]
     pictures = _pictures(scenarios, runs, figs, settings, args.out)
     results = report.Results(

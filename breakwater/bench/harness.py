@@ -9,7 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from breakwater.bench.policies import Policy
+from breakwater.bench.policies import Policy, warm
 from breakwater.bench.records import FAILING_MODES, PolicyRun
 from breakwater.bench.scenarios import Phase, Scenario
 from breakwater.bench.settings import BreakerSettings
@@ -98,24 +98,32 @@ def _settle(env: EmbeddedStack) -> None:
         time.sleep(0.05)
 
 
+ENGINE_RUNS = ((1, 30), (8, 64))  # (concurrent clients, executions): sequential, then 8 at once
+
+
 def throughput(env: EmbeddedStack, settings: BreakerSettings, orders: int, workers: int) -> dict[str, Any]:
     """Executions per second of the healthy path on the local stack, ``workers`` clients back to back."""
     env.provider.reset()
     stack = env.deploy(f"bench-throughput-{workers}", **settings.template_parameters())
     sfn = env.client("stepfunctions")
+    # The payment function's environments start (unpack, import) outside the timing, as provisioned concurrency.
+    warm(env, stack.outputs["PaymentFunctionArn"], max(workers, 1), settings.service)
+    wait(sfn, start(sfn, stack.state_machine_arn, _throughput_order(workers, -1)), 60.0)
 
-    def one(number: int) -> float:
-        order = {"orderId": f"tp{workers}-{number:04d}", "amount": 500, "currency": "USD", "customerId": "cus_tp"}
+    def one(number: int) -> tuple[float, int]:
+        order = _throughput_order(workers, number)
         began = time.time()
         result = wait(sfn, start(sfn, stack.state_machine_arn, order), 60.0, poll=0.01)
         if result.status != "SUCCEEDED":
             raise RuntimeError(f"throughput order {order['orderId']} ended {result.status}")
-        return time.time() - began
+        return time.time() - began, result.cost().states_entered
 
     began = time.time()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        latencies = sorted(pool.map(one, range(orders)))
+        timed = list(pool.map(one, range(orders)))
     elapsed = time.time() - began
+    latencies = sorted(t for t, _ in timed)
+    states = statistics.mean(n for _, n in timed)
     return {
         "workers": workers,
         "executions": orders,
@@ -123,4 +131,10 @@ def throughput(env: EmbeddedStack, settings: BreakerSettings, orders: int, worke
         "executionsPerSecond": round(orders / elapsed, 2),
         "latencyMedianMs": round(statistics.median(latencies) * 1000),
         "latencyP95Ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000),
+        "statesPerExecution": round(states, 2),
+        "msPerState": round(statistics.median(latencies) * 1000 / states, 1),
     }
+
+
+def _throughput_order(workers: int, number: int) -> dict[str, Any]:
+    return {"orderId": f"tp{workers}-{number + 1:04d}", "amount": 500, "currency": "USD", "customerId": "cus_tp"}

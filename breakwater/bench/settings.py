@@ -24,6 +24,9 @@ class BreakerSettings:
     probe_lease_s: int = 5
     call_timeout_s: int = 1
     service: str = "payment-api"
+    # Payment-function environments started before a scenario (as provisioned concurrency would): each is a
+    # process whose cold start (about 0.5 to 1.5 s here) would otherwise land inside a 1 s call timeout.
+    warm_environments: int = 8
 
     def template_parameters(self) -> dict[str, int | str]:
         return {

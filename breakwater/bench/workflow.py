@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from breakwater.bench.policies import WARM_UP_ORDER, Policy
+from breakwater.bench.policies import WARM_UP_ORDER, Policy, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
 from breakwater.breaker import read
@@ -127,6 +127,7 @@ class Breakwater(Policy):
         self._dynamodb = env.client("dynamodb")
         self._sqs = env.client("sqs")
         self._pending, self._results = [], []
+        warm(env, self._stack.outputs["PaymentFunctionArn"], self.settings.warm_environments, self.settings.service)
         env.run(self._stack, WARM_UP_ORDER)  # a healthy success writes nothing to the breaker
 
     @property

@@ -9,21 +9,26 @@ ones; these patches only fill gaps in the emulator.
 ==========================  ===================================================
 patch                       what it fixes
 ==========================  ===================================================
-``jsonata_evaluator``       moto parses JSONata but ships no evaluator; wire in
-                            jsonata-python; evaluation errors carry AWS's
-                            name ``States.QueryEvaluationError`` (moto would
-                            say ``States.Runtime``).
-``jsonata_variables``       moto writes string variables into the expression
-                            text unescaped; a value holding a quote breaks every
-                            later expression. Encode values as JSON.
+``jsonata_evaluator``       moto parses JSONata but ships no evaluator, and it
+                            writes every variable into the expression text
+                            (strings unescaped; parsed again for every
+                            evaluation). Evaluate with ``local.jsonata``
+                            (2.0.6 answers, Step Functions' functions, ``$parse``
+                            as JSON parsing), variables as bindings, each
+                            expression parsed once; errors and undefined
+                            results carry AWS's name
+                            ``States.QueryEvaluationError`` (moto would say
+                            ``States.Runtime``). See docs/local-jsonata.md.
 ``timestamps``              ``Timestamp*`` Choice rules accept only
                             ``...:SSZ``; AWS accepts RFC 3339 with fractions and
                             offsets (``$$.State.EnteredTime`` has both).
 ``start_time``              ``$$.Execution.StartTime`` is a Python datetime; as
                             on AWS it must be an ISO-8601 string.
-``lambda_in_process``       Lambda needs Docker; run the deployed handler
-                            in-process with the function's Handler, Environment
-                            and Timeout, errors named by exception class.
+``lambda_environments``     Lambda needs Docker; run the deployed package (the
+                            ``sam build`` artifact) in execution environments
+                            of its own (``lambda_runtime``): the function's
+                            Handler, Environment and Timeout, errors named as
+                            Lambda names them, ``Sandbox.Timedout`` past it.
 ``dynamodb_atomic_writes``  moto checks a ConditionExpression and then writes
                             without a lock: two threads can both pass
                             ``probesInFlight < :max``. DynamoDB evaluates the
@@ -56,6 +61,16 @@ patch                       what it fixes
                             event and then fails on its Lambda target
                             (NotImplementedError); on AWS such a rule fires on
                             its schedule only (``event_source.ScheduleSource``).
+``execution_names``         an execution started without ``name`` gets the ARN
+                            ``...:None`` (a second one fails with
+                            ExecutionAlreadyExists); AWS names it with a UUID.
+``cloudformation_updates``  a stack update (a second ``sam deploy``) replaced a
+                            resource moto cannot update (a LogGroup) with
+                            nothing, so the next ``Fn::GetAtt`` on it failed,
+                            and updated state machines from ``DefinitionString``
+                            only, in the non-executing backend. Such resources
+                            now stay as they are; state machines take their new
+                            definition, substitutions, role and settings.
 ==========================  ===================================================
 """
 
@@ -64,28 +79,34 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
-import dataclasses
 import datetime as dt
+import functools
+import hashlib
+import io
 import json
 import logging
+import os
+import shutil
 import threading
+import uuid
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from jsonata import jsonata as jsonata_lib
 from moto.awslambda import models as lambda_models
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation import utils as cfn_utils
 from moto.core.config import default_user_config
-from moto.core.models import botocore_stubber
 from moto.dynamodb.models import DynamoDBBackend
 from moto.events import models as events_models
 from moto.settings import moto_server_port
 from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions import responses as sfn_responses
+from moto.stepfunctions.parser import models as sfn_parser_models
 from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -95,17 +116,17 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
+from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguageMode
 from moto.stepfunctions.parser.asl.component.common.string import string_expression
 from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
     is_operator,
 )
-from moto.stepfunctions.parser.asl.eval import states as states_module
 from moto.stepfunctions.parser.asl.eval import variable_store as variable_store_module
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 from moto.stepfunctions.parser.backend import execution_worker
 
-from breakwater.local import lambda_runtime
+from breakwater.local import jsonata, lambda_runtime
 
 _SENTINEL = object()
 _FUNCTION_LOG = logging.getLogger("breakwater.local.functions")
@@ -142,56 +163,79 @@ class Patch:
 
 # --- JSONata evaluation -------------------------------------------------------
 
+_STATES_VARIABLE = "states"
+_STATES_MEMBERS = ("input", "context", "result", "errorOutput")
 
-def evaluate_jsonata(expression: str) -> Any:
-    """Evaluate one complete expression the way Step Functions does."""
+
+@functools.lru_cache(maxsize=4096)
+def _variable_references(expression: str) -> tuple[str, ...]:
+    """The ``$name`` and ``$states.member`` references of an expression (moto's own scan), found once per text."""
+    return tuple(sorted(moto_jsonata.extract_jsonata_variable_references(expression)))
+
+
+def jsonata_bindings(env: Any, expression: str, with_states: bool = True) -> dict[str, Any]:
+    """The variables an expression reads, as Step Functions binds them: ``$states`` and the workflow's variables."""
+    bindings: dict[str, Any] = {}
+    states: dict[str, Any] = {}
+    states_data = env.states._states_data
+    for reference in _variable_references(expression):
+        head, _, rest = reference[1:].partition(".")
+        if head == _STATES_VARIABLE:
+            member = rest.partition(".")[0]
+            if not with_states:
+                continue
+            if not member:
+                states = dict(states_data)
+            elif member in _STATES_MEMBERS and member in states_data:
+                states[member] = states_data[member]
+            continue
+        with contextlib.suppress(variable_store_module.NoSuchVariable):
+            bindings[head] = env.variable_store.get(head)
+    if states:
+        bindings[_STATES_VARIABLE] = states
+    return bindings
+
+
+def _query_evaluation_failure(env: Any, cause: str) -> FailureEventException:
+    """The failure Step Functions reports for an expression: ``States.QueryEvaluationError`` (moto: States.Runtime)."""
+    error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+    details = EvaluationFailedEventDetails(error=error_name.error_name, cause=cause)
+    event = FailureEvent(
+        env=env,
+        error_name=error_name,
+        event_type=HistoryEventType.EvaluationFailed,
+        event_details=EventDetails(evaluationFailedEventDetails=details),  # type: ignore[typeddict-item]
+    )
+    return FailureEventException(failure_event=event)
+
+
+def evaluate_jsonata(env: Any, expression: str, with_states: bool = True) -> Any:
+    """Evaluate one ``{% %}`` expression with its variables as bindings, as Step Functions does."""
     try:
-        return jsonata_lib.Jsonata(expression).evaluate(None)
-    except Exception as exc:  # jsonata-python raises several unrelated types
-        raise moto_jsonata.JSONataException("States.QueryEvaluationError", str(exc)) from exc
-
-
-_original_string_jsonata_body = string_expression.StringJSONata._eval_body
+        result = jsonata.evaluate(expression, jsonata_bindings(env, expression, with_states))
+    except jsonata.JSONataError as exc:
+        cause = f"An error occurred while evaluating the expression '{expression}': {exc}"
+        raise _query_evaluation_failure(env, cause) from exc
+    if result is jsonata.UNDEFINED:
+        raise _query_evaluation_failure(env, f"The JSONata expression '{expression}' returned nothing (undefined).")
+    return result
 
 
 def _string_jsonata_body(self: Any, env: Any) -> None:
-    """Report evaluation errors as AWS does: ``States.QueryEvaluationError``, not ``States.Runtime``."""
-    try:
-        _original_string_jsonata_body(self, env)
-    except moto_jsonata.JSONataException as exc:
-        error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
-        details = EvaluationFailedEventDetails(
-            error=error_name.error_name,
-            cause=f"An error occurred while evaluating the expression '{self.expression}': {exc.details}",
-        )
-        event = FailureEvent(
-            env=env,
-            error_name=error_name,
-            event_type=HistoryEventType.EvaluationFailed,
-            event_details=EventDetails(evaluationFailedEventDetails=details),  # type: ignore[typeddict-item]
-        )
-        raise FailureEventException(failure_event=event) from exc
+    env.stack.append(evaluate_jsonata(env, self.expression))
+
+
+def _variable_sample_body(self: Any, env: Any) -> None:
+    # A ``$var`` reference (JSONPath states too); in JSONata states ``$states`` is bound as well.
+    with_states = self.query_language_mode == QueryLanguageMode.JSONata
+    env.stack.append(evaluate_jsonata(env, self.expression, with_states))
 
 
 def _jsonata_evaluator_targets() -> list[tuple[Any, str, Any]]:
     return [
-        (moto_jsonata, "_eval_jsonata", evaluate_jsonata),
         (string_expression.StringJSONata, "_eval_body", _string_jsonata_body),
+        (string_expression.StringVariableSample, "_eval_body", _variable_sample_body),
     ]
-
-
-def encode_variable_declarations(bindings: dict[str, Any]) -> str:
-    """``$name:=<json>;`` for each binding, every value JSON-encoded (strings escaped)."""
-    parts = []
-    for reference, value in bindings.items():
-        parts.append(f"{reference}:={json.dumps(value, default=_json_default, separators=(',', ':'))};")
-    return "".join(parts)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return iso_timestamp(value)
-    return str(value)
 
 
 # --- timestamps -----------------------------------------------------------------
@@ -296,26 +340,68 @@ def _create_esm_without_sync_trigger(self: Any, spec: dict[str, Any]) -> Any:
 # --- Lambda ------------------------------------------------------------------------
 
 
+_CODE_CACHE = Path(os.environ.get("BREAKWATER_CODE_CACHE", Path.home() / ".cache" / "breakwater" / "code"))
+_FUNCTION_ENDPOINT: list[str] = []  # where the functions' own AWS calls go (the stack that runs them)
+
+
+def serve_functions_at(endpoint: str | None) -> str | None:
+    """The endpoint of the stack whose functions run here (their own AWS calls go there); returns the previous one."""
+    previous = _FUNCTION_ENDPOINT[0] if _FUNCTION_ENDPOINT else None
+    _FUNCTION_ENDPOINT[:] = [endpoint] if endpoint else []
+    return previous
+
+
+def function_endpoint() -> str:
+    return _FUNCTION_ENDPOINT[0] if _FUNCTION_ENDPOINT else f"http://127.0.0.1:{moto_server_port()}"
+
+
+def code_dir_for_zip(code: bytes, digest: str | None = None) -> Path:
+    """Unpack a deployment package once (by its SHA-256) and return its folder: the environment's task root."""
+    name = (digest or hashlib.sha256(code).hexdigest()).replace("/", "_").replace("+", "-")[:43]
+    target = _CODE_CACHE / name
+    if not target.is_dir():
+        staging = _CODE_CACHE / f".{name}.{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            archive.extractall(staging)
+        with contextlib.suppress(OSError):  # another thread unpacked it first
+            staging.rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def logical_id_of(fn: Any) -> str | None:
+    """The logical id of the stack resource that created ``fn`` (what ``sam local start-lambda`` calls it)."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    for stack in cloudformation_backends[fn.account_id][fn.region].stacks.values():
+        for logical_id, resource in stack.resource_map.items():
+            if getattr(resource, "function_name", None) == fn.function_name:
+                return str(logical_id)
+    return None
+
+
 def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
-    """Describe a moto Lambda function for the in-process runtime."""
+    """Describe a moto Lambda function for the local runtime: its deployed package, settings and environment."""
+    from breakwater.local.build import runtime_dir
+
     return lambda_runtime.FunctionSpec(
         name=fn.function_name,
         handler=fn.handler,
-        code_dir=lambda_runtime.code_dir_for_zip(fn.code_bytes),
-        environment=dict(fn.environment_vars or {}),
+        code_dir=code_dir_for_zip(fn.code_bytes, getattr(fn, "code_sha_256", None)),
+        environment={"AWS_ENDPOINT_URL": function_endpoint(), **dict(fn.environment_vars or {})},
         timeout_seconds=float(fn.timeout or 3),
         memory_mb=int(fn.memory_size or 128),
         arn=fn.function_arn,
+        runtime_dir=runtime_dir(),
+        logical_id=logical_id_of(fn) if lambda_runtime.remote_endpoint() else None,
+        region=fn.region,
     )
 
 
-def _invoke_in_process(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+def _invoke_in_environment(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
     event = json.loads(body) if body else {}
     spec = function_spec(self)
-    if not botocore_stubber.enabled:
-        # Served over HTTP (local up): the handler's own AWS calls go to this stack, not to AWS.
-        endpoint = f"http://127.0.0.1:{moto_server_port()}"
-        spec = dataclasses.replace(spec, environment={"AWS_ENDPOINT_URL": endpoint, **spec.environment})
     result = lambda_runtime.invoke(spec, event)
     if result.failed:
         response_headers["x-amz-function-error"] = "Unhandled"
@@ -361,10 +447,7 @@ def _create_state_machine_from_cfn(
 ) -> Any:
     properties = cloudformation_json["Properties"]
     name = properties.get("StateMachineName", resource_name)
-    definition = properties.get("DefinitionString") or properties.get("Definition") or ""
-    if not definition and properties.get("DefinitionS3Location"):
-        definition = _definition_from_s3(properties["DefinitionS3Location"], account_id)
-    definition_string = substitute_definition(definition, properties.get("DefinitionSubstitutions") or {})
+    definition_string = _definition_string(properties, account_id)
     tags = sfn_models.cfn_to_api_tags(properties.get("Tags", []))
     backend = _sfn_backend(account_id, region_name)
     return backend.create_state_machine(
@@ -378,10 +461,69 @@ def _create_state_machine_from_cfn(
     )
 
 
+def _definition_string(properties: dict[str, Any], account_id: str) -> str:
+    """The definition a state machine resource describes, its ``DefinitionSubstitutions`` applied."""
+    definition = properties.get("DefinitionString") or properties.get("Definition") or ""
+    if not definition and properties.get("DefinitionS3Location"):
+        definition = _definition_from_s3(properties["DefinitionS3Location"], account_id)
+    return substitute_definition(definition, properties.get("DefinitionSubstitutions") or {})
+
+
 def _delete_state_machine_from_cfn(
     cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
 ) -> None:
     _sfn_backend(account_id, region_name).delete_state_machine(resource_name)
+
+
+# --- CloudFormation: stack updates ------------------------------------------------------------
+
+_original_parse_and_update_resource = cfn_parsing.parse_and_update_resource
+
+
+def _update_state_machine_from_cfn(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """Update in place (new definition, substitutions, role, logging, tracing); a new name or type replaces it."""
+    properties = cloudformation_json["Properties"]
+    name = properties.get("StateMachineName", original_resource.name)
+    backend = _sfn_backend(account_id, region_name)
+    if name != original_resource.name or properties.get("StateMachineType", "STANDARD") != original_resource.type:
+        replacement = _create_state_machine_from_cfn(cls, name, cloudformation_json, account_id, region_name)
+        backend.delete_state_machine(original_resource.arn)
+        return replacement
+    return backend.update_state_machine(
+        original_resource.arn,
+        definition=_definition_string(properties, account_id),
+        role_arn=properties.get("RoleArn") or None,
+        logging_configuration=properties.get("LoggingConfiguration"),
+        tracing_configuration=properties.get("TracingConfiguration"),
+    )
+
+
+def _update_resource_or_keep(
+    logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+) -> Any:
+    """moto's update answers None for a type it cannot update (e.g. AWS::Logs::LogGroup) and stores that
+    None as the resource: keep the resource that exists instead (its properties stay as created)."""
+    updated = _original_parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    if updated is None:
+        return resources_map._parsed_resources.get(logical_id)
+    return updated
+
+
+# --- Step Functions: execution names ------------------------------------------------------------
+
+_original_parser_start_execution = sfn_parser_models.StepFunctionsParserBackend.start_execution
+
+
+def _start_execution_named(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """StartExecution without a name: the execution is named with a UUID, as on AWS."""
+    return _original_parser_start_execution(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
 
 # --- CloudFormation: the SAM transform, change sets, template URLs ------------------------
@@ -588,14 +730,10 @@ def _send_to_pattern_targets(self: Any, original_event: Any, transform_input: bo
 
 def _build_patches() -> dict[str, Patch]:
     patches = [
-        Patch("jsonata_evaluator", "evaluate JSONata with jsonata-python", _jsonata_evaluator_targets()),
         Patch(
-            "jsonata_variables",
-            "JSON-encode variable values written into JSONata expressions",
-            [
-                (states_module, "encode_jsonata_variable_declarations", encode_variable_declarations),
-                (variable_store_module, "encode_jsonata_variable_declarations", encode_variable_declarations),
-            ],
+            "jsonata_evaluator",
+            "evaluate JSONata as Step Functions does (2.0.6, variables as bindings, each expression parsed once)",
+            _jsonata_evaluator_targets(),
         ),
         Patch(
             "timestamps",
@@ -618,9 +756,9 @@ def _build_patches() -> dict[str, Patch]:
             [(execution_worker.ExecutionWorker, "_get_evaluation_entrypoint", _parsed_entrypoint)],
         ),
         Patch(
-            "lambda_in_process",
-            "run Lambda handlers in-process, errors named by exception class",
-            [(lambda_models.LambdaFunction, "invoke", _invoke_in_process)],
+            "lambda_environments",
+            "run each function from its deployed package in its own processes, errors named as Lambda names them",
+            [(lambda_models.LambdaFunction, "invoke", _invoke_in_environment)],
         ),
         Patch(
             "sqs_event_source",
@@ -667,6 +805,23 @@ def _build_patches() -> dict[str, Patch]:
             "events_schedule_rules",
             "schedule-only EventBridge rules never match PutEvents events",
             [(events_models.Rule, "send_to_targets", _send_to_pattern_targets)],
+        ),
+        Patch(
+            "execution_names",
+            "an execution started without a name is named with a UUID",
+            [(sfn_parser_models.StepFunctionsParserBackend, "start_execution", _start_execution_named)],
+        ),
+        Patch(
+            "cloudformation_updates",
+            "stack updates keep resources moto cannot update and update state machines in place",
+            [
+                (cfn_parsing, "parse_and_update_resource", _update_resource_or_keep),
+                (
+                    sfn_models.StateMachine,
+                    "update_from_cloudformation_json",
+                    classmethod(_update_state_machine_from_cfn),
+                ),
+            ],
         ),
     ]
     return {patch.name: patch for patch in patches}

@@ -1,17 +1,17 @@
 """Deploy the unchanged ``template.yaml`` through CloudFormation, the way ``sam deploy`` does.
 
-``sam build``/``sam package`` upload each function's code and inline nothing;
-here the same happens against whatever endpoint the clients point at: function
-folders are zipped into an artifacts bucket, ``DefinitionUri`` is read from
-disk, the SAM transform runs offline, and the result goes to CloudFormation.
+``sam build`` builds each function (its code and its requirements) and
+``sam package`` uploads the artifacts; here the same happens against whatever
+endpoint the clients point at: each function is built by
+``breakwater.local.build`` and its deployment package uploaded to an artifacts
+bucket, ``DefinitionUri`` is read from disk, the SAM transform runs offline,
+and the result goes to CloudFormation.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
+import functools
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from breakwater.errors import DeployError
+from breakwater.local.build import build_all
 from breakwater.template import PROJECT_ROOT, load_template, resolve_parameters, translate
 
 if TYPE_CHECKING:
@@ -54,38 +55,21 @@ class Stack:
         return self.outputs["FallbackDeadLetterQueueUrl"]
 
 
-def zip_folder(folder: Path) -> bytes:
-    """A reproducible zip of a function folder (fixed timestamps, sorted entries)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_dir() or "__pycache__" in path.parts or path.suffix == ".pyc":
-                continue
-            info = zipfile.ZipInfo(str(path.relative_to(folder)), date_time=(2020, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
-    return buffer.getvalue()
-
-
 def package(template: dict[str, Any], s3: S3Client, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """Upload local code and inline local definitions, as ``sam package`` would."""
+    """Upload each function's built artifact and inline local definitions, as ``sam build && sam package`` would."""
     packaged = json.loads(json.dumps(template))
     try:
         s3.head_bucket(Bucket=ARTIFACT_BUCKET)
     except ClientError:
         s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    artifacts = build_all(template, root)
     for logical_id, resource in packaged["Resources"].items():
         properties = resource.get("Properties", {})
-        if resource.get("Type") == "AWS::Serverless::Function":
-            code_uri = properties.get("CodeUri")
-            if isinstance(code_uri, str) and not code_uri.startswith("s3://"):
-                folder = root / code_uri
-                if not folder.is_dir():
-                    raise DeployError(f"{logical_id}: CodeUri {code_uri} is not a folder under {root}")
-                body = zip_folder(folder)
-                key = f"{logical_id}/{hashlib.sha256(body).hexdigest()}.zip"
-                s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=body)
-                properties["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{key}"
+        if resource.get("Type") == "AWS::Serverless::Function" and logical_id in artifacts:
+            artifact = artifacts[logical_id]
+            key = f"{logical_id}/{artifact.digest}.zip"
+            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=_package_bytes(artifact.zip_path, artifact.digest))
+            properties["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{key}"
         elif resource.get("Type") == "AWS::Serverless::StateMachine":
             uri = properties.get("DefinitionUri")
             if isinstance(uri, str) and not uri.startswith("s3://"):
@@ -95,6 +79,12 @@ def package(template: dict[str, Any], s3: S3Client, root: Path = PROJECT_ROOT) -
                     raise DeployError(f"{logical_id}: cannot read DefinitionUri {uri}: {exc}") from exc
                 del properties["DefinitionUri"]
     return packaged
+
+
+@functools.lru_cache(maxsize=16)
+def _package_bytes(path: Path, digest: str) -> bytes:
+    """A built deployment package, read once per build."""
+    return path.read_bytes()
 
 
 def deploy(

@@ -1,46 +1,65 @@
-"""Run a Lambda handler in-process, the way the Lambda service reports it.
+"""The local Lambda runtime: each function in its own processes, from its built artifact.
 
-The local stack has no Docker, so a function's handler runs in a thread of this
-process. What the workflow can observe is kept faithful:
+What a Lambda execution environment is, and what the workflow can observe of
+it, is kept faithful:
 
-* the template's ``Handler``, ``Environment`` and ``Timeout`` are honoured;
+* an environment is a process of its own (``lambda_bootstrap.py`` run by the
+  runtime's Python, ``python3.13`` where pyenv has it), started with only the
+  function's environment variables plus those Lambda itself sets
+  (``AWS_LAMBDA_FUNCTION_NAME``, ``LAMBDA_TASK_ROOT``, ``_HANDLER``, ...), and
+  with only the function's build (its code and requirements) and the
+  runtime-provided packages on ``sys.path``;
+* the handler module is imported once per environment (the init phase, at
+  most ``INIT_TIMEOUT_SECONDS``) and the environment is reused, warm, by later
+  invocations; an init failure is reported as Lambda reports it
+  (``Runtime.ImportModuleError``, ``Runtime.HandlerNotFound``, ...) and the
+  environment is discarded, so the next invocation initialises again;
 * an exception comes back as ``{"errorType": <class name>, "errorMessage": ...,
   "stackTrace": [...]}`` with the function-error flag set, so a Step Functions
   Catch on ``PaymentServiceUnavailable`` matches exactly as on AWS;
-* a handler still running at ``Timeout`` is reported as ``Sandbox.Timedout``
-  (``Task timed out after N seconds``), as current Lambda runtimes do.
+* an invocation still running at the function's ``Timeout`` is stopped: its
+  process is killed and the invocation is reported as ``Sandbox.Timedout``
+  (``Task timed out after N.00 seconds``);
+* each function has at most ``MAX_ENVIRONMENTS`` environments at once
+  (``BREAKWATER_LAMBDA_MAX_ENVIRONMENTS``, default 16); a further concurrent
+  invocation waits for a free one, where AWS would start another environment
+  up to the account's concurrency. Environments idle for ``IDLE_SECONDS`` are
+  stopped, and at most ``MAX_TOTAL_ENVIRONMENTS`` live across all functions.
 
-Environment variables are process-wide, so invocations whose environments
-differ take turns, while invocations with the same environment (the common
-case: many executions calling one function) run concurrently.
+The invoker's wall clock travels with each invocation (see
+``lambda_bootstrap``), so a clock patch in a test moves the functions' clock
+too. With :func:`route_invocations_to` every invocation goes instead to a
+Lambda endpoint such as ``sam local start-lambda`` (the real runtime in
+Docker), addressed by the function's logical id.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import hashlib
-import importlib.util
-import io
 import json
 import os
-import sys
+import select
+import struct
+import subprocess
 import threading
 import time
-import traceback
 import uuid
-import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from breakwater.errors import HandlerError
-
-Handler = Callable[[Any, Any], Any]
-
 TIMEOUT_ERROR = "Sandbox.Timedout"
-_CODE_CACHE = Path(os.environ.get("BREAKWATER_CODE_CACHE", Path.home() / ".cache" / "breakwater" / "code"))
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+INIT_TIMEOUT_SECONDS = 10.0
+IDLE_SECONDS = 60.0
+MAX_ENVIRONMENTS = int(os.environ.get("BREAKWATER_LAMBDA_MAX_ENVIRONMENTS", "16"))
+MAX_TOTAL_ENVIRONMENTS = 64
+MAX_LOG_BYTES = 1_000_000
+_HEADER = struct.Struct(">Q")
+# Variables the Lambda service gives every function; a function's own Environment cannot override them.
+_PASSED_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,22 @@ class FunctionSpec:
     timeout_seconds: float = 3.0
     memory_mb: int = 128
     arn: str = ""
+    runtime_dir: Path | None = None
+    logical_id: str | None = None
+    region: str = "us-east-1"
+    python: str | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        return (
+            self.name,
+            self.handler,
+            str(self.code_dir),
+            tuple(sorted(self.environment.items())),
+            self.memory_mb,
+            str(self.runtime_dir),
+            self.python,
+            self.region,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,195 +108,334 @@ class InvocationResult:
         return json.dumps(self.payload).encode()
 
 
-class LambdaContext:
-    """The subset of the Lambda context object that handlers use."""
-
-    def __init__(self, spec: FunctionSpec, deadline: float) -> None:
-        self.function_name = spec.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = spec.arn
-        self.memory_limit_in_mb = spec.memory_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{spec.name}"
-        self.log_stream_name = "breakwater-local"
-        self._deadline = deadline
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+class _Stopped(Exception):
+    """The environment's process ended or broke its protocol."""
 
 
-class _EnvironmentLease:
-    """Lets invocations share os.environ when they need the same variables."""
+def _timeout_payload(seconds: float) -> dict[str, str]:
+    return {"errorType": TIMEOUT_ERROR, "errorMessage": f"Task timed out after {seconds:.2f} seconds"}
+
+
+class Environment:
+    """One execution environment: a bootstrap process with the function's code imported."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        from breakwater.local.build import runtime_python
+
+        self.spec = spec
+        self.last_used = time.monotonic()
+        parent_read, child_write = os.pipe()
+        child_read, parent_write = os.pipe()
+        self._read_fd, self._write_fd = parent_read, parent_write
+        self._buffer = bytearray()
+        self.pending_logs = ""  # the init phase's output, shown with the first invocation's log
+        python = spec.python or runtime_python()
+        self.process = subprocess.Popen(  # noqa: S603 - our own bootstrap and interpreter
+            # No -B: the first environment compiles the package's modules once (into the unpacked package's
+            # __pycache__), and later cold starts load the bytecode, as a package shipped with .pyc files would.
+            [python, "-I", "-S", str(BOOTSTRAP), str(child_read), str(child_write)],
+            env=self._variables(),
+            pass_fds=(child_read, child_write),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            close_fds=True,
+        )
+        os.close(child_read)
+        os.close(child_write)
+
+    def _variables(self) -> dict[str, str]:
+        spec = self.spec
+        variables = {str(k): str(v) for k, v in spec.environment.items()}
+        variables.update({k: os.environ[k] for k in _PASSED_CREDENTIALS if k in os.environ})
+        variables.update(
+            {
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "LANG": "en_US.UTF-8",
+                "TZ": ":UTC",
+                "AWS_REGION": spec.region,
+                "AWS_DEFAULT_REGION": spec.region,
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                # As under `sam local invoke`: Powertools' Tracer stays off (no X-Ray daemon here).
+                "AWS_SAM_LOCAL": "true",
+                "LAMBDA_TASK_ROOT": str(spec.code_dir),
+                "LAMBDA_RUNTIME_DIR": str(spec.runtime_dir or spec.code_dir),
+                "_HANDLER": spec.handler,
+                "BREAKWATER_FUNCTION_ARN": spec.arn,
+            }
+        )
+        return variables
+
+    # -- frames ---------------------------------------------------------------------
+
+    def _send(self, message: dict[str, Any]) -> None:
+        body = json.dumps(message).encode()
+        try:
+            os.write(self._write_fd, _HEADER.pack(len(body)) + body)
+        except OSError as exc:
+            raise _Stopped(str(exc)) from None
+
+    def _receive(self, deadline: float) -> dict[str, Any] | None:
+        """The next frame, or None when ``deadline`` (monotonic) passes first."""
+        while True:
+            if len(self._buffer) >= _HEADER.size:
+                size = _HEADER.unpack(self._buffer[: _HEADER.size])[0]
+                if len(self._buffer) >= _HEADER.size + size:
+                    body = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
+                    del self._buffer[: _HEADER.size + size]
+                    return json.loads(body)  # type: ignore[no-any-return]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self._read_fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(self._read_fd, 65536)
+            if not chunk:
+                raise _Stopped(self._exit_reason())
+            self._buffer.extend(chunk)
+
+    def _exit_reason(self) -> str:
+        code = self.process.wait(timeout=5)
+        stderr = self.process.stderr.read().decode(errors="replace").strip() if self.process.stderr else ""
+        return f"exited with status {code}" + (f": {stderr.splitlines()[-1]}" if stderr else "")
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def invoke(self, event: Any, now: float) -> InvocationResult:
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        timeout = self.spec.timeout_seconds
+        self._send({"event": event, "requestId": request_id, "timeoutMs": int(timeout * 1000), "now": now})
+        deadline = started + timeout
+        logs: list[str] = [self.pending_logs] if self.pending_logs else []
+        self.pending_logs = ""
+        size = 0
+        while True:
+            try:
+                frame = self._receive(deadline)
+            except _Stopped as exc:
+                payload = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {exc}"}
+                elapsed = (time.monotonic() - started) * 1000
+                return InvocationResult(payload, "Runtime.ExitError", elapsed, "".join(logs))
+            if frame is None:
+                self.kill()
+                elapsed = (time.monotonic() - started) * 1000
+                return InvocationResult(_timeout_payload(timeout), TIMEOUT_ERROR, elapsed, "".join(logs))
+            if "log" in frame:
+                if size < MAX_LOG_BYTES:
+                    logs.append(frame["log"])
+                    size += len(frame["log"])
+                continue
+            elapsed = (time.monotonic() - started) * 1000
+            if "error" in frame:
+                error = frame["error"]
+                return InvocationResult(error, str(error.get("errorType")), elapsed, "".join(logs))
+            return InvocationResult(frame.get("result"), None, elapsed, "".join(logs))
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        for fd in (self._read_fd, self._write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._read_fd = self._write_fd = -1
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+class _Pool:
+    """The environments of one function: idle ones are reused, at most MAX_ENVIRONMENTS at once."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.spec = spec
+        self.idle: list[Environment] = []
+        self.count = 0
+
+
+class Runtime:
+    """Every function's environments, with their bounds."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._current: dict[str, str] | None = None
-        self._saved: dict[str, str | None] = {}
-        self._holders = 0
+        self._lock = threading.Condition()
+        self._pools: dict[tuple[Any, ...], _Pool] = {}
+        self._reaper: threading.Thread | None = None
+        self._stopping = threading.Event()
 
-    @contextlib.contextmanager
-    def hold(self, variables: Mapping[str, str]) -> Iterator[None]:
-        wanted = {str(k): str(v) for k, v in variables.items()}
-        with self._cond:
-            while self._holders and self._current != wanted:
-                self._cond.wait()
-            if not self._holders:
-                self._saved = {k: os.environ.get(k) for k in wanted}
-                os.environ.update(wanted)
-                self._current = wanted
-            self._holders += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._holders -= 1
-                if not self._holders:
-                    for key, old in self._saved.items():
-                        if old is None:
-                            os.environ.pop(key, None)
-                        else:
-                            os.environ[key] = old
-                    self._current = None
-                    self._cond.notify_all()
+    def _acquire(self, spec: FunctionSpec) -> tuple[_Pool, Environment | None]:
+        with self._lock:
+            pool = self._pools.setdefault(spec.key(), _Pool(spec))
+            while True:
+                while pool.idle:
+                    environment = pool.idle.pop()
+                    if environment.alive:
+                        return pool, environment
+                    pool.count -= 1
+                if pool.count < MAX_ENVIRONMENTS:
+                    pool.count += 1
+                    self._evict_for_new()
+                    return pool, None
+                self._lock.wait(1.0)
 
-
-class _ThreadRoutedStream(io.TextIOBase):
-    """sys.stdout/sys.stderr stand-in: a handler's prints go to its invocation's log, as on Lambda."""
-
-    def __init__(self, original: Any) -> None:
-        self.original = original
-
-    def write(self, text: str) -> int:
-        buffer = getattr(_CAPTURE, "buffer", None)
-        if buffer is not None:
-            buffer.append(text)
-            return len(text)
-        return int(self.original.write(text))
-
-    def flush(self) -> None:
-        self.original.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.original, name)
-
-
-_CAPTURE = threading.local()
-_STREAMS_LOCK = threading.Lock()
-
-
-def _route_output() -> None:
-    with _STREAMS_LOCK:
-        if not isinstance(sys.stdout, _ThreadRoutedStream):
-            sys.stdout = _ThreadRoutedStream(sys.stdout)
-        if not isinstance(sys.stderr, _ThreadRoutedStream):
-            sys.stderr = _ThreadRoutedStream(sys.stderr)
-
-
-_LEASE = _EnvironmentLease()
-_MODULES: dict[tuple[str, str], ModuleType] = {}
-_MODULES_LOCK = threading.Lock()
-
-
-def load_handler(code_dir: Path, handler: str) -> Handler:
-    """Import ``module.function`` from ``code_dir`` once, as a warm container would."""
-    module_name, _, function_name = handler.rpartition(".")
-    if not module_name or not function_name:
-        raise HandlerError(f"handler {handler!r} must look like 'module.function'")
-    source = code_dir / (module_name.replace(".", "/") + ".py")
-    if not source.is_file():
-        raise HandlerError(f"handler module {source} does not exist")
-    key = (str(code_dir.resolve()), module_name)
-    with _MODULES_LOCK:
-        module = _MODULES.get(key)
-        if module is None:
-            digest = hashlib.sha256(key[0].encode()).hexdigest()[:10]
-            spec = importlib.util.spec_from_file_location(f"_bw_fn_{digest}_{module_name}", source)
-            if spec is None or spec.loader is None:
-                raise HandlerError(f"cannot load {source}")
-            module = importlib.util.module_from_spec(spec)
-            if str(code_dir) not in sys.path:
-                sys.path.append(str(code_dir))
-            spec.loader.exec_module(module)
-            _MODULES[key] = module
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise HandlerError(f"{source} has no function {function_name!r}")
-    return function  # type: ignore[no-any-return]
-
-
-def code_dir_for_zip(code: bytes) -> Path:
-    """Unpack a deployment package once and return its folder."""
-    digest = hashlib.sha256(code).hexdigest()[:16]
-    target = _CODE_CACHE / digest
-    if not target.is_dir():
-        staging = _CODE_CACHE / f".{digest}.{uuid.uuid4().hex}"
-        staging.mkdir(parents=True)
-        with zipfile.ZipFile(io.BytesIO(code)) as archive:
-            archive.extractall(staging)
-        with contextlib.suppress(OSError):  # another thread unpacked it first
-            staging.rename(target)
-    return target
-
-
-def _error_payload(exc: BaseException) -> dict[str, Any]:
-    # The handler's own frames, as Lambda shows them (not this runtime's wrapper).
-    frames = traceback.format_tb(exc.__traceback__)
-    frames = [f for f in frames if __file__ not in f] or frames
-    return {
-        "errorType": type(exc).__name__,
-        "errorMessage": str(exc),
-        "requestId": "",
-        "stackTrace": [line.rstrip("\n") for line in frames],
-    }
-
-
-def invoke(spec: FunctionSpec, event: Any) -> InvocationResult:
-    """Run the handler of ``spec`` on ``event`` with the function's timeout."""
-    _route_output()  # before loading: a handler's logger binds sys.stdout when its module loads
-    handler = load_handler(spec.code_dir, spec.handler)
-    started = time.monotonic()
-    deadline = started + spec.timeout_seconds
-    outcome: dict[str, Any] = {}
-    log: list[str] = []
-
-    def run() -> None:
-        _CAPTURE.buffer = log
-        try:
-            with _LEASE.hold(spec.environment):
-                outcome["result"] = handler(event, LambdaContext(spec, deadline))
-        except BaseException as exc:  # the runtime reports every exception, as Lambda does
-            outcome["error"] = exc
-        finally:
-            _CAPTURE.buffer = None
-
-    worker = threading.Thread(target=run, name=f"lambda-{spec.name}", daemon=True)
-    worker.start()
-    worker.join(spec.timeout_seconds)
-    elapsed = (time.monotonic() - started) * 1000
-    if worker.is_alive():
-        seconds = f"{spec.timeout_seconds:g}"
-        return InvocationResult(
-            payload={"errorType": TIMEOUT_ERROR, "errorMessage": f"Task timed out after {seconds} seconds"},
-            error_type=TIMEOUT_ERROR,
-            duration_ms=elapsed,
-            logs="".join(log),
+    def _evict_for_new(self) -> None:
+        """Keep at most MAX_TOTAL_ENVIRONMENTS alive: stop the longest-idle ones (lock held)."""
+        total = sum(pool.count for pool in self._pools.values())
+        idle = sorted(
+            ((env.last_used, pool, env) for pool in self._pools.values() for env in pool.idle), key=lambda t: t[0]
         )
-    if "error" in outcome:
-        payload = _error_payload(outcome["error"])
-        return InvocationResult(
-            payload=payload, error_type=payload["errorType"], duration_ms=elapsed, logs="".join(log)
-        )
-    return InvocationResult(payload=outcome.get("result"), duration_ms=elapsed, logs="".join(log))
+        while total > MAX_TOTAL_ENVIRONMENTS and idle:
+            _, pool, environment = idle.pop(0)
+            pool.idle.remove(environment)
+            pool.count -= 1
+            total -= 1
+            environment.kill()
+
+    def _release(self, pool: _Pool, environment: Environment | None) -> None:
+        with self._lock:
+            if environment is not None and environment.alive:
+                environment.last_used = time.monotonic()
+                pool.idle.append(environment)
+            else:
+                pool.count -= 1
+            self._lock.notify_all()
+
+    def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
+        self._start_reaper()
+        now = time.time()
+        pool, environment = self._acquire(spec)
+        try:
+            if environment is None:
+                environment = Environment(spec)
+                failure = self._initialise(environment, now)
+                if failure is not None:
+                    environment.kill()
+                    return failure
+            return environment.invoke(event, now)
+        finally:
+            self._release(pool, environment)
+
+    def _initialise(self, environment: Environment, now: float) -> InvocationResult | None:
+        """Run the init phase; an InvocationResult when it fails (reported as this invocation's error)."""
+        started = time.monotonic()
+        try:
+            environment._send({"init": True, "now": now})
+            logs: list[str] = []
+            while True:
+                frame = environment._receive(started + INIT_TIMEOUT_SECONDS)
+                if frame is None:
+                    payload = {
+                        "errorType": TIMEOUT_ERROR,
+                        "errorMessage": f"Init phase did not finish in {INIT_TIMEOUT_SECONDS:.2f} seconds",
+                    }
+                    return InvocationResult(payload, TIMEOUT_ERROR, INIT_TIMEOUT_SECONDS * 1000, "".join(logs))
+                if "log" in frame:
+                    logs.append(frame["log"])
+                    continue
+                if "error" in frame:
+                    error = frame["error"]
+                    elapsed = (time.monotonic() - started) * 1000
+                    return InvocationResult(error, str(error.get("errorType")), elapsed, "".join(logs))
+                environment.pending_logs = "".join(logs)
+                return None
+        except _Stopped as exc:
+            payload = {"errorType": "Runtime.ExitError", "errorMessage": f"Error: {exc}"}
+            return InvocationResult(payload, "Runtime.ExitError", (time.monotonic() - started) * 1000)
+
+    def _start_reaper(self) -> None:
+        with self._lock:
+            if self._reaper is not None and self._reaper.is_alive():
+                return
+            self._stopping.clear()
+            self._reaper = threading.Thread(target=self._reap, name="lambda-reaper", daemon=True)
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        while not self._stopping.wait(IDLE_SECONDS / 4):
+            cutoff = time.monotonic() - IDLE_SECONDS
+            with self._lock:
+                for key, pool in list(self._pools.items()):
+                    for environment in [e for e in pool.idle if e.last_used < cutoff]:
+                        pool.idle.remove(environment)
+                        pool.count -= 1
+                        environment.kill()
+                    if not pool.count:
+                        del self._pools[key]
+
+    def environments(self) -> int:
+        """How many environments are alive (busy or idle)."""
+        with self._lock:
+            return sum(pool.count for pool in self._pools.values())
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            for pool in self._pools.values():
+                for environment in pool.idle:
+                    environment.kill()
+                pool.count -= len(pool.idle)
+                pool.idle.clear()
+            self._pools = {key: pool for key, pool in self._pools.items() if pool.count}
 
 
+RUNTIME = Runtime()
+atexit.register(RUNTIME.shutdown)
 _REMOTE_ENDPOINT: str | None = None
 
 
 def route_invocations_to(endpoint: str | None) -> None:
-    """Send every Lambda invoke of the local stack to ``endpoint`` (e.g. ``sam local start-lambda``); None: run here."""
+    """Send every invocation to ``endpoint``'s Lambda Invoke API (e.g. ``sam local start-lambda``); None: run here."""
     global _REMOTE_ENDPOINT
-    _REMOTE_ENDPOINT = endpoint
+    _REMOTE_ENDPOINT = endpoint.rstrip("/") if endpoint else None
+
+
+def remote_endpoint() -> str | None:
+    return _REMOTE_ENDPOINT
+
+
+def _invoke_remote(endpoint: str, spec: FunctionSpec, event: Any) -> InvocationResult:
+    import boto3
+    from botocore.config import Config
+
+    if not spec.logical_id:
+        raise ValueError(f"function {spec.name} has no logical id to address it at {endpoint}")
+    client = boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name=spec.region,
+        config=Config(read_timeout=spec.timeout_seconds + 60, retries={"max_attempts": 0}),
+    )
+    started = time.monotonic()
+    response = client.invoke(FunctionName=spec.logical_id, Payload=json.dumps(event).encode(), LogType="Tail")
+    payload = json.loads(response["Payload"].read() or b"null")
+    error = response.get("FunctionError")
+    logs = ""
+    if response.get("LogResult"):
+        import base64
+
+        logs = base64.b64decode(response["LogResult"]).decode(errors="replace")
+    error_type = str((payload or {}).get("errorType") or "Unhandled") if error else None
+    return InvocationResult(payload, error_type, (time.monotonic() - started) * 1000, logs)
+
+
+def invoke(spec: FunctionSpec, event: Any) -> InvocationResult:
+    """Run the handler of ``spec`` on ``event`` in one of the function's environments (or at the routed endpoint)."""
+    if _REMOTE_ENDPOINT:
+        return _invoke_remote(_REMOTE_ENDPOINT, spec, event)
+    return RUNTIME.invoke(spec, event)
 
 
 def shutdown() -> None:
-    """Stop every execution environment this runtime started."""
+    """Stop every idle execution environment this runtime started (busy ones stop when their invocation ends)."""
+    RUNTIME.shutdown()

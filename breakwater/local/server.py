@@ -2,25 +2,113 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
 import json
 import logging
 import os
+import socket
 import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import BaseWSGIServer, make_server
+
 from breakwater.aws import Target
-from breakwater.local import compat
+from breakwater.errors import BreakwaterError
+from breakwater.local import compat, lambda_runtime
 from breakwater.local.deploy import Stack, deploy
-from breakwater.local.event_source import ScheduleSource, SqsEventSource, StreamEventSource
+from breakwater.local.event_source import PollResult, ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.provider import FakeProvider
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, quiet_moto, seed_api_key
 
 DEFAULT_PORT = 4566
+DEFAULT_PROVIDER_PORT = 4567
 POLL_SECONDS = 1.0
-_LOG = logging.getLogger(__name__)
+ACTIVITY_SECONDS = 1.0
 HOST = "127.0.0.1"
+LISTEN_BACKLOG = 256  # dozens of executions call back into the server at once
+_LOG = logging.getLogger(__name__)
+
+Activity = Callable[[str], None]
+WsgiApp = Callable[..., Any]
+
+
+class PortInUse(BreakwaterError):
+    """A port the local stack must listen on is taken (or cannot be bound)."""
+
+
+def listening_socket(port: int, what: str) -> socket.socket:
+    """Bind and listen on HOST:port now, so a busy port fails at once with a one-line error."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+        raise PortInUse(f"{what} port {port} on {HOST} {reason}; choose another with {option_for(what)}") from None
+    return sock
+
+
+def option_for(what: str) -> str:
+    return "--provider-port" if what == "fake provider" else "--port"
+
+
+def activity_line(description: dict[str, Any]) -> str:
+    """One line for a finished execution: name, outcome, duration (what ``local up`` prints)."""
+    status = description["status"]
+    outcome = status
+    if status == "SUCCEEDED":
+        try:
+            output = json.loads(description.get("output") or "null")
+        except json.JSONDecodeError:
+            output = None
+        if isinstance(output, dict) and output.get("status"):
+            outcome = str(output["status"])
+            if output.get("reason"):
+                outcome += f" ({output['reason']})"
+            elif output.get("breaker"):
+                outcome += f" (breaker {output['breaker']})"
+    elif description.get("error"):
+        outcome = f"{status} {description['error']}"
+    start, stop = description.get("startDate"), description.get("stopDate")
+    took = f"{(stop - start).total_seconds() * 1000:.0f} ms" if isinstance(start, dt.datetime) and stop else "-"
+    return f"execution {description.get('name', '?')}: {outcome}, {took}"
+
+
+def replay_line(result: PollResult) -> str:
+    """One line for a replay batch the queue poller handed to the replay function."""
+    line = f"replay batch: {result.received} received, {result.deleted} done, {len(result.failed)} back on the queue"
+    if result.function_error:
+        line += f" (function error {result.function_error})"
+    return line
+
+
+@dataclass
+class ExecutionWatcher:
+    """Report each execution once it has finished; one ListExecutions per state machine per poll."""
+
+    sfn: Any
+    report: Activity
+    reported: set[str] = field(default_factory=set)
+
+    def poll_once(self) -> int:
+        count = 0
+        for machine in self.sfn.list_state_machines().get("stateMachines", []):
+            executions = self.sfn.list_executions(stateMachineArn=machine["stateMachineArn"], maxResults=100)
+            for execution in reversed(executions.get("executions", [])):  # oldest first
+                arn = execution["executionArn"]
+                if arn in self.reported or execution["status"] == "RUNNING":
+                    continue
+                self.reported.add(arn)
+                self.report(activity_line(self.sfn.describe_execution(executionArn=arn)))
+                count += 1
+        return count
 
 
 @dataclass
@@ -33,30 +121,69 @@ class LocalServer:
     parameters: dict[str, Any] = field(default_factory=dict)
     region: str = REGION
     replay: bool = True
+    lambda_endpoint: str | None = None
+    """Send every Lambda invoke to this endpoint (e.g. ``sam local start-lambda``); None runs them here."""
+    on_activity: Activity | None = None
+    """Called with one line per finished execution and per replay batch; None reports nothing."""
     provider: FakeProvider = field(default_factory=FakeProvider)
     stack: Stack | None = None
-    _server: Any = None
-    _poller: threading.Thread | None = None
     parameters_used: dict[str, Any] = field(default_factory=dict)
+    _server: BaseWSGIServer | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _mounts: dict[str, WsgiApp] = field(default_factory=dict)
 
     @property
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self) -> Stack:
-        from moto.server import ThreadedMotoServer
+    def mount(self, prefix: str, app: WsgiApp) -> str:
+        """Serve the WSGI ``app`` under ``prefix`` (e.g. ``/console``); everything else goes to moto.
 
+        As WSGI mounting does, the app sees ``SCRIPT_NAME`` = the prefix and ``PATH_INFO`` = the rest.
+        Returns the URL of the mounted app. Works before or after :meth:`start`.
+        """
+        if not prefix.startswith("/") or prefix == "/" or prefix.endswith("/"):
+            raise ValueError(f"mount prefix {prefix!r}: must start with / and not end with one, e.g. /console")
+        self._mounts[prefix] = app
+        return self.endpoint + prefix
+
+    def wsgi_app(self, aws: WsgiApp) -> WsgiApp:
+        """What the port serves: the mounted apps under their prefixes, ``aws`` (moto) for the rest."""
+        dispatcher = DispatcherMiddleware(aws)
+        dispatcher.mounts = self._mounts  # the same dict: a mount made later is served too
+        return dispatcher
+
+    def start(self) -> Stack:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+        # Both ports are bound first: a busy one fails before anything else happens.
+        aws_socket = listening_socket(self.port, "AWS endpoint")
+        try:
+            provider_socket = listening_socket(self.provider_port, "fake provider")
+        except PortInUse:
+            aws_socket.close()
+            raise
+        provider_socket.close()  # the provider binds it itself, a moment later (SO_REUSEADDR)
         # The interpreter calls DynamoDB, SQS and Lambda at localhost:$MOTO_PORT: this server.
         os.environ["MOTO_PORT"] = str(self.port)
         for key, value in FAKE_CREDENTIALS.items():
             os.environ.setdefault(key, value)
         compat.apply()
         quiet_moto()
-        self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
-        self._server.start()
+        app = self.wsgi_app(DomainDispatcherApplication(create_backend_app))
+        try:
+            self._server = make_server(
+                HOST, self.port, app, threaded=True, request_handler=MotoRequestHandler, fd=aws_socket.fileno()
+            )
+        finally:
+            aws_socket.close()  # make_server holds its own duplicate of the descriptor
+        self._spawn("moto-server", self._server.serve_forever)
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
-        self.provider.start(self.provider_port)
+        try:
+            self.provider.start(self.provider_port)
+        except OSError as exc:
+            raise PortInUse(f"fake provider port {self.provider_port} on {HOST}: {exc.strerror}") from None
         target = Target(endpoint_url=self.endpoint, region=self.region)
         parameters = {
             "PaymentApiUrl": self.provider.url,
@@ -65,11 +192,29 @@ class LocalServer:
             **self.parameters,
         }
         self.parameters_used = parameters
+        lambda_runtime.route_invocations_to(self.lambda_endpoint)
         self.stack = deploy(
             target.client("cloudformation"), target.client("s3"), self.stack_name, parameters, region=self.region
         )
         self._start_pollers(target)
+        if self.on_activity is not None:
+            watcher = ExecutionWatcher(target.client("stepfunctions"), self.on_activity)
+            self._spawn("execution-watcher", lambda: self._every(ACTIVITY_SECONDS, [watcher.poll_once]))
         return self.stack
+
+    def _spawn(self, name: str, run: Callable[[], Any]) -> None:
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _every(self, seconds: float, jobs: list[Callable[[], Any]]) -> None:
+        while not self._stopping.wait(seconds):
+            for job in jobs:
+                try:
+                    job()
+                except Exception:  # keep polling, as the service does; the function's errors are its own
+                    if not self._stopping.is_set():
+                        _LOG.exception("%s failed", getattr(job, "__qualname__", job))
 
     def _start_pollers(self, target: Target) -> None:
         """Play the Lambda service's event source mappings (the replay queue, the table stream) and the
@@ -82,19 +227,17 @@ class LocalServer:
             sources.append(ScheduleSource.for_function(target.client("events"), lam, transitions, self.region))
         except (LookupError, ValueError) as exc:  # a template without the heartbeat still serves
             _LOG.warning("no heartbeat schedule: %s", exc)
+        jobs: list[Callable[[], Any]] = [source.poll_once for source in sources]
         if self.replay:
-            sources.append(SqsEventSource.for_function(lam, sqs, self.stack.outputs["ReplayFunctionArn"]))
+            replay = SqsEventSource.for_function(lam, sqs, self.stack.outputs["ReplayFunctionArn"])
 
-        def loop() -> None:
-            while not self._stopping.wait(POLL_SECONDS):
-                for source in sources:
-                    try:
-                        source.poll_once()
-                    except Exception:  # keep polling, as the service does; the function's errors are its own
-                        _LOG.exception("event source poll failed")
+            def poll_replay() -> None:
+                result = replay.poll_once()
+                if result.received and self.on_activity is not None:
+                    self.on_activity(replay_line(result))
 
-        self._poller = threading.Thread(target=loop, name="event-sources", daemon=True)
-        self._poller.start()
+            jobs.append(poll_replay)
+        self._spawn("event-sources", lambda: self._every(POLL_SECONDS, jobs))
 
     def _configure_moto(self, config: dict[str, Any]) -> None:
         request = urllib.request.Request(  # noqa: S310 - our own loopback server
@@ -113,14 +256,23 @@ class LocalServer:
             "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             "AWS_DEFAULT_REGION": self.region,
+            # One host serves every API: no "sync-" prefix on StartSyncExecution (AWS CLI, boto3, SAM CLI).
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
             "BREAKWATER_STACK": self.stack_name,
         }
 
     def stop(self) -> None:
+        """Stop everything :meth:`start` started, however far it got (safe to call twice)."""
         self._stopping.set()
-        if self._poller is not None:
-            self._poller.join(5)
-        self.provider.stop()
         if self._server is not None:
-            self._server.stop()
+            # shutdown() waits for serve_forever; bounded, in case it is stopped before it ever served.
+            shutdown = threading.Thread(target=self._server.shutdown, name="moto-server-shutdown", daemon=True)
+            shutdown.start()
+            shutdown.join(5)
+            self._server.server_close()
             self._server = None
+        for thread in self._threads:
+            thread.join(5)
+        self._threads.clear()
+        self.provider.stop()
+        lambda_runtime.shutdown()

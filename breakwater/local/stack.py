@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import logging
 import os
 import secrets
+import threading
+import time
 import uuid
 import warnings
 from types import TracebackType
@@ -12,15 +16,16 @@ from typing import Any
 
 import boto3
 
+from breakwater import executions
 from breakwater.executions import ExecutionResult, run
-from breakwater.local import compat
+from breakwater.local import compat, lambda_runtime
 from breakwater.local.deploy import Stack, deploy
 from breakwater.local.event_source import ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.provider import FakeProvider
 
 REGION = "us-east-1"
-# Lambda keeps moto's default backend: its invoke is replaced by the in-process
-# runtime (compat.lambda_in_process). The "use_docker: False" backend would only
+# Lambda keeps moto's default backend: its invoke is replaced by the local
+# runtime (compat.lambda_environments). The "use_docker: False" backend would only
 # echo the payload back.
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 FAKE_CREDENTIALS = {
@@ -57,17 +62,94 @@ def quiet_moto() -> None:
     warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
 
 
+class FunctionEndpoint:
+    """moto's HTTP front on an ephemeral loopback port, for the functions' own AWS calls.
+
+    The functions run in processes of their own (``lambda_runtime``), so the
+    in-process mock cannot intercept their SDK calls; they reach the same moto
+    backends over HTTP here, as they would reach AWS from a Lambda environment.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        self._server = make_server(host, 0, DomainDispatcherApplication(create_backend_app), threaded=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="function-endpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+def _execution(execution_arn: str) -> Any:
+    """The execution object of this process's moto, or None for an ARN it does not hold."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    parts = execution_arn.split(":")
+    if len(parts) < 8:
+        return None
+    try:
+        return stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn)
+    except Exception:  # not an execution of this process: the API decides
+        return None
+
+
+def _api_shape(value: Any, key: str = "") -> Any:
+    """An event as the API client parses it: enum values as strings, ``timestamp`` as an aware datetime."""
+    if isinstance(value, dict):
+        return {k: _api_shape(v, k) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_api_shape(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if key == "timestamp" and isinstance(value, str):
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
+def read_history(execution_arn: str) -> list[dict[str, Any]] | None:
+    """A finished execution's history from this process's moto (None: not ours, or still running)."""
+    execution = _execution(execution_arn)
+    if execution is None or execution.status == "RUNNING":
+        return None
+    return [_api_shape(event) for event in execution.to_history_output()["events"]]
+
+
+def await_execution(execution_arn: str, timeout: float) -> None:
+    """Wait for an execution of this process's moto to leave RUNNING, reading its status directly.
+
+    Returns at once for an execution this process does not hold (the caller then polls the API).
+    """
+    execution = _execution(execution_arn)
+    if execution is None:
+        return
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while execution.status == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.02)
+
+
 class EmbeddedStack:
     """moto (with the compatibility layer) and a fake provider, inside this process.
 
-    Use as a context manager. Nothing leaves the process: AWS calls are
-    intercepted in-process and the provider listens on 127.0.0.1.
+    Use as a context manager. Nothing leaves the machine: AWS calls are
+    intercepted in-process, the functions run in processes of their own and
+    reach the same moto over loopback HTTP, and the provider listens on 127.0.0.1.
     """
 
     def __init__(self, region: str = REGION, provider: FakeProvider | None = None) -> None:
         self.region = region
         self.provider = provider or FakeProvider()
         self._mock: Any = None
+        self._endpoint: FunctionEndpoint | None = None
+        self._clients: dict[str, Any] = {}
+        self._previous: tuple[Any, Any, Any] = (None, None, None)
+        self._clients_lock = threading.Lock()
         self._saved_env: dict[str, str | None] = {}
 
     def __enter__(self) -> EmbeddedStack:
@@ -80,6 +162,13 @@ class EmbeddedStack:
         self._mock.start()
         compat.apply()
         quiet_moto()
+        self._endpoint = FunctionEndpoint()
+        # A stack opened inside another (the soak or the demo run from a test) hands these back when it closes.
+        self._previous = (
+            compat.serve_functions_at(self._endpoint.url),
+            executions.wait_in_process_with(await_execution),
+            executions.read_history_in_process_with(read_history),
+        )
         self.provider.start()
         return self
 
@@ -87,6 +176,13 @@ class EmbeddedStack:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.provider.stop()
+        lambda_runtime.shutdown()
+        endpoint, waiter, reader = self._previous
+        executions.wait_in_process_with(waiter)
+        executions.read_history_in_process_with(reader)
+        compat.serve_functions_at(endpoint)
+        if self._endpoint is not None:
+            self._endpoint.stop()
         if self._mock is not None:
             self._mock.stop()
         for key, old in self._saved_env.items():
@@ -96,7 +192,11 @@ class EmbeddedStack:
                 os.environ[key] = old
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+        """A client of this stack (one per service, shared: boto3 clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+            return self._clients[service]
 
     def deploy(self, stack_name: str | None = None, **parameters: Any) -> Stack:
         """Deploy ``template.yaml``; the provider URL and API key secret default to the fake provider's."""

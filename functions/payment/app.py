@@ -18,7 +18,15 @@ raised                         when                                     breaker 
                                card error; the message is the reason
 ``InvalidOrder``               the order is malformed: HTTP 400/422,    no (Fail InvalidOrder)
                                or an event without the order fields
+``SlowCall``                   the charge succeeded, but took longer    yes (status charged,
+                               than the event's ``slowCallMs``; the     ``"slow": true``)
+                               message is the chargeId
 =============================  =======================================  ====================
+
+The workflow sends ``slowCallMs`` (a positive integer) only for CLOSED
+calls when ``SlowCallSeconds`` > 0; the provider request is timed here, so a
+slow success reaches the workflow as its own error name, which no Retry
+matches, and the healthy path needs no extra state to tell it apart.
 """
 
 from __future__ import annotations
@@ -40,7 +48,9 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 SERVICE = "breakwater-payment"
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
-METRICS_NAMESPACE = "Breakwater"
+NAMESPACE_ENV = "METRICS_NAMESPACE"
+# Only for a handler run outside a stack (a unit test); tests/template/test_namespace.py pins it to the template's.
+DEFAULT_METRICS_NAMESPACE = "Breakwater"
 
 API_URL_ENV = "PAYMENT_API_URL"
 TIMEOUT_ENV = "PAYMENT_TIMEOUT_SECONDS"
@@ -53,10 +63,28 @@ SAFETY_MARGIN_SECONDS = 0.25
 UNAVAILABLE_STATUSES = frozenset({408, 429})
 INVALID_STATUSES = frozenset({400, 422})
 ORDER_FIELDS = ("orderId", "amount", "currency", "customerId")
+# Set by the workflow (SlowCallSeconds > 0, CLOSED calls only): a success slower than this raises SlowCall.
+SLOW_CALL_FIELD = "slowCallMs"
 ORDER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 _api_keys: dict[str, tuple[str, float]] = {}
+_clients: dict[str, Any] = {}
+
+
+def _secrets_client() -> Any:
+    """Secrets Manager, created once per environment (boto3 is imported only when a key is configured)."""
+    if "secretsmanager" not in _clients:
+        import boto3
+
+        _clients["secretsmanager"] = boto3.client("secretsmanager")
+    return _clients["secretsmanager"]
+
+
+# In the init phase, which on Lambda has a budget of its own, not inside the first call's CallTimeoutSeconds:
+# importing boto3 and creating a client can take longer than a short call timeout on a cold environment.
+if os.environ.get(API_KEY_SECRET_ENV):
+    _secrets_client()
 
 
 class PaymentError(Exception):
@@ -73,6 +101,10 @@ class PaymentDeclined(PaymentError):
 
 class InvalidOrder(PaymentError):
     """The order is malformed; retrying it cannot help."""
+
+
+class SlowCall(PaymentError):
+    """The charge succeeded but took longer than the event's ``slowCallMs``; the message is the chargeId."""
 
 
 def handler(event: Any, context: Any) -> dict[str, str]:
@@ -96,7 +128,7 @@ def _record(outcome: str, detail: str) -> None:
         name="PaymentCalls",
         unit=MetricUnit.Count,
         value=1,
-        namespace=METRICS_NAMESPACE,
+        namespace=os.environ.get(NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE,
         default_dimensions={"service": SERVICE},
     ) as metric:
         metric.add_dimension(name="outcome", value=outcome)
@@ -110,8 +142,26 @@ def _charge(event: Any, context: Any) -> dict[str, str]:
     url = os.environ.get(API_URL_ENV, "").rstrip("/")
     if not url.startswith(("https://", "http://")):
         raise PaymentServiceUnavailable(f"{API_URL_ENV} must be an http(s) URL, got {url!r}")
-    status, headers, body = _post_charge(f"{url}/charges", order, _timeout(context), _api_key())
-    return _classify(status, headers, body)
+    slow_call_ms = _slow_call_ms(event)
+    timeout, api_key = _timeout(context), _api_key()
+    started = time.monotonic()
+    status, headers, body = _post_charge(f"{url}/charges", order, timeout, api_key)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    result = _classify(status, headers, body)
+    if slow_call_ms is not None and elapsed_ms > slow_call_ms:
+        logger.thread_safe_append_keys(elapsedMs=round(elapsed_ms), slowCallMs=slow_call_ms)
+        raise SlowCall(result["chargeId"])
+    return result
+
+
+def _slow_call_ms(event: dict[str, Any]) -> int | None:
+    """The workflow's slow-call limit for this call (``slowCallMs``), or None when slow calls are not counted."""
+    value = event.get(SLOW_CALL_FIELD)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise InvalidOrder(f"{SLOW_CALL_FIELD}: must be a positive number of milliseconds")
+    return int(value)
 
 
 def _api_key() -> str | None:
@@ -122,10 +172,8 @@ def _api_key() -> str | None:
     cached = _api_keys.get(secret)
     if cached and time.monotonic() - cached[1] < API_KEY_TTL_SECONDS:
         return cached[0]
-    import boto3  # only when a key is configured: keeps the cold start small otherwise
-
     try:
-        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+        value = _secrets_client().get_secret_value(SecretId=secret)["SecretString"]
     except Exception as exc:  # any failure to read the key means the provider cannot be called
         raise PaymentServiceUnavailable(f"cannot read the provider API key: {type(exc).__name__}") from exc
     _api_keys[secret] = (value, time.monotonic())

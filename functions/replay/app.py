@@ -1,28 +1,67 @@
 """Replay function: bring queued orders back once the breaker lets calls through.
 
 Triggered by the fallback queue (SQS event source, partial batch responses,
-bounded concurrency). For each message:
+bounded concurrency). The breaker is read once per service per batch
+(eventually consistent); each message then gets one decision (:func:`decide`,
+pure, over the message, the breaker and what the batch already started):
 
-* the breaker is read once per service per batch (eventually consistent);
-* while it is CLOSED (or DISABLED) the order is started again as a new
-  execution whose name is derived from the message, so a redelivered message
-  never starts a second execution (StartExecution with the same name and input
-  is idempotent);
-* while it is OPEN, HALF_OPEN or FORCED_OPEN the message is reported as a batch
-  item failure and hidden for an exponentially growing, jittered time, so it
-  comes back later without hammering the queue;
-* except that once an OPEN breaker's cooldown has passed, or a HALF_OPEN one
-  has no probe in flight, one order per service per batch is started: the
+* **Dead-letter** an order whose counted attempts reached
+  ``MAX_REPLAY_ATTEMPTS``, or a message that is not a queued order.
+* **Start** it again, as a new execution whose name is derived from the
+  message, so a redelivered message never starts a second execution
+  (StartExecution with the same name and input is idempotent), while the
+  breaker is CLOSED (or DISABLED), and only when:
+
+  - a ``call_failed`` order's retry delay has passed. Its first retry waits
+    too, even while the breaker is CLOSED: a queued order coming straight back
+    is another failing call in the first seconds of an outage. The delay is
+    ``RETRY_DELAY_BASE_SECONDS * 2**spent`` (``spent``: the order's counted
+    attempts so far), at most ``RETRY_DELAY_MAX_SECONDS``, times a jitter
+    between 0.5 and 1 drawn from the message id, counted from the message's
+    ``queuedAtMs``. A message seen before its time is hidden
+    (ChangeMessageVisibility) until then;
+  - the batch leaves the breaker headroom: replays never make the call that
+    could trip a breaker. While CLOSED, a batch starts at most
+    ``FailureThreshold - 1 - live failures`` replays per service (``live``:
+    the failures of a window that has not expired; with
+    ``FailureWindowSeconds`` 0, failures older than ``RETRY_DELAY_MAX_SECONDS``
+    are taken as stale), and at least one when the window holds no failure.
+    The others are hidden until the window expires. So a breaker trips on the
+    users' own orders, not on their replays;
+  - right after the breaker closes (``RAMP_SECONDS``), at most ``RAMP_LIMIT``
+    per batch: a provider that just recovered is not stampeded by the backlog.
+
+* **Probe**: while the breaker is OPEN past its cooldown, or HALF_OPEN with no
+  probe holding its slot, one order per service per batch is started, and the
   backlog itself probes the provider. Without it a breaker that opened just
-  before traffic went quiet would stay OPEN until the next new order, and the
-  queued orders would wait (and finally be dead-lettered by the redrive policy)
-  without a single probe. The workflow still admits probes atomically, so a
-  replay that finds the slot taken is queued again, never called twice;
-* right after the breaker closes (``RAMP_SECONDS``), at most ``RAMP_LIMIT``
-  orders per batch are replayed: a provider that just recovered is not
-  stampeded by the backlog;
-* an order that has been replayed ``MAX_REPLAY_ATTEMPTS`` times, or a message
-  that is not a queued order, goes to the dead-letter queue with the reason.
+  before traffic went quiet would stay OPEN until the next new order. The
+  workflow still admits probes atomically; a FORCED_OPEN breaker waits for an
+  operator.
+* **Defer** everything else (the breaker OPEN, HALF_OPEN or FORCED_OPEN): a
+  batch item failure, hidden for an exponentially growing, jittered time.
+
+Attempts. The workflow writes ``attempt`` into a queued message: the number in
+the name of the replay execution that queued it (``replay-<n>-...``), 0 for an
+order's first execution. Each replay is named with ``n = spent + 1``; an order
+*spends* that attempt only when the replay's call failed (``call_failed``) and
+it was not started as a probe (its name ends in ``-probe<hash>``). A replay
+that found the breaker open (``circuit_open``, ``probe_busy``,
+``forced_open``) made no call, and a failed probe is the breaker's own
+business: neither counts, so a long outage never drains an order to the
+dead-letter queue. Deferrals and receives count nothing either (the queue's
+redrive policy is a safety net only).
+
+Failures are per record. A record whose AWS call fails (a throttled
+StartExecution, a failed send to the dead-letter queue, an unreadable breaker)
+is a batch item failure and comes back; the rest of the batch is done.
+
+Dead-letter moves are delete-after-move: the message is sent to the dead-letter
+queue, then deleted from the fallback queue at once, so a batch redelivered
+after a crash or a timeout no longer holds it. The moved message carries the
+fallback message's id as the ``sourceMessageId`` attribute: should the
+function stop between the send and the delete (the only window in which a
+standard queue could get a second copy), the copies share that key, and
+whoever drains the dead-letter queue keeps one per key.
 
 The payment provider sees ``Idempotency-Key: <orderId>`` on every attempt, so
 an order whose first charge was taken but timed out is charged exactly once.
@@ -33,20 +72,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import random
 import re
 import time
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 SERVICE = "breakwater-replay"
 logger = Logger(service=SERVICE)
-METRICS_NAMESPACE = "Breakwater"
 
 TABLE_ENV = "BREAKER_TABLE"
 STATE_MACHINE_ENV = "STATE_MACHINE_ARN"
@@ -54,13 +95,27 @@ QUEUE_ENV = "FALLBACK_QUEUE_URL"
 DEAD_LETTER_ENV = "DEAD_LETTER_QUEUE_URL"
 MAX_ATTEMPTS_ENV = "MAX_REPLAY_ATTEMPTS"
 SERVICE_ENV = "SERVICE_NAME"
+THRESHOLD_ENV = "FAILURE_THRESHOLD"
+WINDOW_ENV = "FAILURE_WINDOW_SECONDS"
+NAMESPACE_ENV = "METRICS_NAMESPACE"
+# Only for a handler run outside a stack (a unit test); tests/template/test_namespace.py pins it to the template's.
+DEFAULT_METRICS_NAMESPACE = "Breakwater"
 
 CALLS_ALLOWED = frozenset({"CLOSED", "DISABLED"})
+# Reasons for which the queuing execution made no call: its attempt is not spent.
+NO_CALL_REASONS = frozenset({"circuit_open", "probe_busy", "forced_open"})
+CALL_FAILED = "call_failed"
 RAMP_SECONDS = 30.0
 RAMP_LIMIT = 2
+RETRY_DELAY_BASE_SECONDS = 30
+RETRY_DELAY_MAX_SECONDS = 900
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 900
+SHORT_BACKOFF_BASE_SECONDS = 2
+MAX_VISIBILITY_SECONDS = 43200  # SQS's limit for ChangeMessageVisibility
+PROBE_MARK = "probe"
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_REPLAY_NAME = re.compile(r"^replay-[0-9]+-")
 
 _clients: dict[str, Any] = {}
 
@@ -80,16 +135,24 @@ def _client(service: str) -> Any:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    """Replay what may be replayed; report the rest as batch item failures."""
-    replay = Replay(now_ms=int(time.time() * 1000))
+    """Replay what may be replayed; report the rest, and each record that failed, as batch item failures."""
+    replay = Replay(Settings.from_environment(), now_ms=int(time.time() * 1000))
     failures = []
     try:
         for record in event.get("Records", []):
-            if not replay.handle(record):
+            try:
+                done = replay.handle(record)
+            except (ClientError, BotoCoreError) as exc:
+                # This record only: it comes back after its visibility timeout; the rest of the batch is done.
+                replay.counts["RecordsFailed"] += 1
+                logger.warning("replay record failed", extra={"messageId": record.get("messageId"), "error": str(exc)})
+                done = False
+            if not done:
                 failures.append({"itemIdentifier": record["messageId"]})
     finally:
         # EphemeralMetrics: this invocation's counts only, nothing shared with another invocation.
-        metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+        namespace = os.environ.get(NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE
+        metrics = EphemeralMetrics(namespace=namespace, service=SERVICE)
         for name, count in replay.counts.items():
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
         metrics.flush_metrics()
@@ -97,14 +160,55 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     return {"batchItemFailures": failures}
 
 
-def execution_name(order_id: str, origin: str, attempt: int) -> str:
-    """``replay-<attempt>-<orderId>-<hash of the execution that queued it>``, at most 80 characters."""
+def execution_name(order_id: str, origin: str, attempt: int, probe: bool = False) -> str:
+    """``replay-<attempt>-<orderId>-[probe]<hash of the execution that queued it>``, at most 80 characters."""
     digest = hashlib.sha256(origin.encode()).hexdigest()[:12]
     safe = _NAME_UNSAFE.sub("_", order_id)[:48]
-    return f"replay-{attempt}-{safe}-{digest}"
+    return f"replay-{attempt}-{safe}-{PROBE_MARK if probe else ''}{digest}"
 
 
-def parse(record: dict[str, Any]) -> dict[str, Any]:
+def started_as_probe(execution: str) -> bool:
+    """Whether ``execution`` is a replay this function started as a probe (the hash is hex: no clash)."""
+    return bool(_REPLAY_NAME.match(execution)) and execution.rsplit("-", 1)[-1].startswith(PROBE_MARK)
+
+
+def _non_negative_int(body: dict[str, Any], name: str) -> int:
+    value = body.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise NotAnOrder(f"{name} must be a non-negative integer")
+    return value
+
+
+@dataclass(frozen=True)
+class QueuedOrder:
+    """One message of the fallback queue, as the workflow's "Queue order for later" state wrote it."""
+
+    message_id: str
+    order: dict[str, Any]
+    reason: str
+    attempt: int
+    execution: str
+    queued_at_ms: int
+    receive_count: int = 1
+
+    @property
+    def spent(self) -> int:
+        """Replay attempts this order has spent: only replays whose own call failed, probes excepted."""
+        if self.reason in NO_CALL_REASONS or started_as_probe(self.execution):
+            return max(0, self.attempt - 1)
+        return self.attempt
+
+    def retry_due_ms(self) -> int:
+        """When a ``call_failed`` order may be retried: a delay growing with ``spent``, jittered per message."""
+        if self.reason != CALL_FAILED:
+            return self.queued_at_ms
+        ceiling = min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_BASE_SECONDS * 2 ** min(self.spent, 16))
+        fraction = int(hashlib.sha256(self.message_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return self.queued_at_ms + int(ceiling * (0.5 + 0.5 * fraction) * 1000)
+
+
+def parse(record: dict[str, Any]) -> QueuedOrder:
+    """A queued order from an SQS record; :class:`NotAnOrder` says what is wrong with anything else."""
     try:
         body = json.loads(record["body"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -114,108 +218,249 @@ def parse(record: dict[str, Any]) -> dict[str, Any]:
     order = body["order"]
     if not isinstance(order.get("orderId"), str):
         raise NotAnOrder("order has no orderId")
-    attempt = body.get("attempt", 0)
-    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
-        raise NotAnOrder("attempt must be a non-negative integer")
-    return body
+    reason, execution = body.get("reason", ""), body.get("execution", "")
+    if not isinstance(reason, str) or not isinstance(execution, str):
+        raise NotAnOrder("reason and execution must be strings")
+    receives = str(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    return QueuedOrder(
+        message_id=str(record.get("messageId", "")),
+        order=order,
+        reason=reason,
+        attempt=_non_negative_int(body, "attempt"),
+        execution=execution,
+        queued_at_ms=_non_negative_int(body, "queuedAtMs"),
+        receive_count=int(receives) if receives.isdigit() else 1,
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the template gives the function (``from_environment``: its variables, each required)."""
+
+    max_attempts: int
+    failure_threshold: int
+    failure_window_seconds: int
+    default_service: str
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        missing = [n for n in (MAX_ATTEMPTS_ENV, THRESHOLD_ENV, WINDOW_ENV, SERVICE_ENV) if not os.environ.get(n)]
+        if missing:
+            raise ReplayError(f"environment variable(s) not set: {', '.join(missing)} (template.yaml sets them)")
+        return cls(
+            max_attempts=int(os.environ[MAX_ATTEMPTS_ENV]),
+            failure_threshold=int(os.environ[THRESHOLD_ENV]),
+            failure_window_seconds=int(os.environ[WINDOW_ENV]),
+            default_service=os.environ[SERVICE_ENV],
+        )
+
+
+@dataclass(frozen=True)
+class BreakerView:
+    """The fields of a breaker record that replay decides on (a missing record is CLOSED)."""
+
+    state: str = "CLOSED"
+    failure_count: int = 0
+    window_start_ms: int = 0
+    open_until_ms: int = 0
+    probes_in_flight: int = 0
+    probe_lease_until_ms: int = 0
+    last_transition_ms: int | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> BreakerView:
+        def number(name: str) -> int:
+            return int(item.get(name, {}).get("N") or 0)
+
+        last = item.get("lastTransitionMs", {}).get("N")
+        return cls(
+            state=item.get("state", {}).get("S") or "CLOSED",
+            failure_count=number("failureCount"),
+            window_start_ms=number("windowStartMs"),
+            open_until_ms=number("openUntilMs"),
+            probes_in_flight=number("probesInFlight"),
+            probe_lease_until_ms=number("probeLeaseUntilMs"),
+            last_transition_ms=int(last) if last is not None else None,
+        )
+
+    def window_end_ms(self, settings: Settings) -> int:
+        """When the failures counted now stop counting (see the module docstring for window 0)."""
+        window = settings.failure_window_seconds or RETRY_DELAY_MAX_SECONDS
+        return self.window_start_ms + window * 1000
+
+    def live_failures(self, settings: Settings, now_ms: int) -> int:
+        return self.failure_count if now_ms < self.window_end_ms(settings) else 0
+
+    def replay_budget(self, settings: Settings, now_ms: int) -> int | None:
+        """Replays a batch may start without being able to trip the breaker; None: no limit (DISABLED)."""
+        if self.state == "DISABLED":
+            return None
+        live = self.live_failures(settings, now_ms)
+        if live == 0:
+            return max(1, settings.failure_threshold - 1)
+        return max(0, settings.failure_threshold - 1 - live)
+
+    def awaits_probe(self, now_ms: int) -> bool:
+        """An OPEN breaker past its cooldown, or a HALF_OPEN one with a free (or expired) probe slot."""
+        if self.state == "OPEN":
+            return self.open_until_ms <= now_ms
+        if self.state == "HALF_OPEN":
+            return self.probes_in_flight == 0 or self.probe_lease_until_ms <= now_ms
+        return False  # FORCED_OPEN waits for an operator
+
+    def in_ramp(self, now_ms: int) -> bool:
+        return self.last_transition_ms is not None and now_ms - self.last_transition_ms < RAMP_SECONDS * 1000
+
+
+class Action(Enum):
+    """What becomes of one message."""
+
+    START = "start"
+    """Start the order again as a replay execution; the message is done."""
+    PROBE = "probe"
+    """Start it as the probe of a breaker that awaits one; the attempt is not spent."""
+    DEFER = "defer"
+    """Hide the message for ``hide_seconds`` and report it as a batch item failure."""
+    DEAD_LETTER = "dead_letter"
+    """Move the message to the dead-letter queue with ``reason``."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    hide_seconds: int = 0
+    reason: str = ""
+
+
+@dataclass
+class BatchState:
+    """What one batch has started so far, per service."""
+
+    started: dict[str, int] = field(default_factory=dict)
+    probed: set[str] = field(default_factory=set)
+
+
+def _backoff_seconds(receives: int, base: int) -> int:
+    ceiling = min(BACKOFF_MAX_SECONDS, base * 2 ** min(max(receives, 1) - 1, 16))
+    return random.randint(max(1, ceiling // 2), max(1, ceiling))
+
+
+def _seconds_until(at_ms: int, now_ms: int) -> int:
+    return min(MAX_VISIBILITY_SECONDS, max(1, math.ceil((at_ms - now_ms) / 1000)))
+
+
+def decide(
+    queued: QueuedOrder, service: str, breaker: BreakerView, batch: BatchState, settings: Settings, now_ms: int
+) -> Decision:
+    """The decision for one queued order (pure: the caller carries it out and updates ``batch``)."""
+    if queued.spent >= settings.max_attempts:
+        return Decision(Action.DEAD_LETTER, reason="replay_attempts_exhausted")
+    if breaker.state not in CALLS_ALLOWED:
+        if service not in batch.probed and breaker.awaits_probe(now_ms):
+            return Decision(Action.PROBE)
+        return Decision(Action.DEFER, hide_seconds=_backoff_seconds(queued.receive_count, BACKOFF_BASE_SECONDS))
+    due_ms = queued.retry_due_ms()
+    if now_ms < due_ms:
+        return Decision(Action.DEFER, hide_seconds=_seconds_until(due_ms, now_ms))
+    started = batch.started.get(service, 0)
+    if breaker.in_ramp(now_ms) and started >= RAMP_LIMIT:
+        return Decision(Action.DEFER, hide_seconds=_backoff_seconds(queued.receive_count, SHORT_BACKOFF_BASE_SECONDS))
+    budget = breaker.replay_budget(settings, now_ms)
+    if budget is not None and started >= budget:
+        if breaker.live_failures(settings, now_ms):
+            wait_ms = breaker.window_end_ms(settings) + random.randint(0, SHORT_BACKOFF_BASE_SECONDS * 1000)
+            return Decision(Action.DEFER, hide_seconds=_seconds_until(wait_ms, now_ms))
+        return Decision(Action.DEFER, hide_seconds=_backoff_seconds(queued.receive_count, SHORT_BACKOFF_BASE_SECONDS))
+    return Decision(Action.START)
 
 
 class Replay:
-    """The decisions for one batch (the breaker is read once per service)."""
+    """Carries out the decisions for one batch (the breaker is read once per service)."""
 
-    def __init__(self, now_ms: int) -> None:
+    def __init__(self, settings: Settings, now_ms: int) -> None:
+        self.settings = settings
         self.now_ms = now_ms
-        self.max_attempts = int(os.environ.get(MAX_ATTEMPTS_ENV, "5"))
-        self.default_service = os.environ.get(SERVICE_ENV, "payment-api")
-        self.breakers: dict[str, dict[str, Any]] = {}
-        self.started_in_ramp = 0
-        self.probed: set[str] = set()
-        self.counts = {"OrdersReplayed": 0, "OrdersDeferred": 0, "OrdersDeadLettered": 0, "ProbesStarted": 0}
+        self.breakers: dict[str, BreakerView] = {}
+        self.batch = BatchState()
+        self.counts = {
+            "OrdersReplayed": 0,
+            "OrdersDeferred": 0,
+            "OrdersDeadLettered": 0,
+            "ProbesStarted": 0,
+            "RecordsFailed": 0,
+        }
 
     def handle(self, record: dict[str, Any]) -> bool:
         """True when the message is done with (replayed or dead-lettered); False to see it again."""
         try:
-            body = parse(record)
+            queued = parse(record)
         except NotAnOrder as exc:
-            self.dead_letter(record.get("body", ""), f"not_an_order: {exc}")
+            self.dead_letter(record, f"not_an_order: {exc}")
             return True
-        order = body["order"]
-        if body.get("attempt", 0) >= self.max_attempts:
-            self.dead_letter(record["body"], "replay_attempts_exhausted")
+        service = queued.order.get("serviceName") or self.settings.default_service
+        decision = decide(queued, service, self.breaker(service), self.batch, self.settings, self.now_ms)
+        if decision.action is Action.DEAD_LETTER:
+            self.dead_letter(record, decision.reason)
             return True
-        service = order.get("serviceName") or self.default_service
-        breaker = self.breaker(service)
-        if breaker.get("state", "CLOSED") not in CALLS_ALLOWED:
-            if not self.may_probe(service, breaker):
-                self.back_off(record)
-                return False
-            self.probed.add(service)
+        if decision.action is Action.DEFER:
+            self.defer(record, decision.hide_seconds)
+            return False
+        probe = decision.action is Action.PROBE
+        self.start(queued, probe)
+        if probe:
+            self.batch.probed.add(service)
             self.counts["ProbesStarted"] += 1
-        elif self.in_ramp(breaker):
-            if self.started_in_ramp >= RAMP_LIMIT:
-                self.back_off(record, base=2)
-                return False
-            self.started_in_ramp += 1
-        self.start(order, body)
+        else:
+            self.batch.started[service] = self.batch.started.get(service, 0) + 1
         self.counts["OrdersReplayed"] += 1
         return True
 
-    def breaker(self, service: str) -> dict[str, Any]:
+    def breaker(self, service: str) -> BreakerView:
         if service not in self.breakers:
             item = (
                 _client("dynamodb")
                 .get_item(TableName=os.environ[TABLE_ENV], Key={"serviceName": {"S": service}})
                 .get("Item", {})
             )
-            self.breakers[service] = {k: v.get("S", v.get("N")) for k, v in item.items()}
+            self.breakers[service] = BreakerView.from_item(item)
         return self.breakers[service]
 
-    def may_probe(self, service: str, breaker: dict[str, Any]) -> bool:
-        """One order per service per batch may go through as the probe of a breaker that awaits one."""
-        if service in self.probed:
-            return False
-        state = breaker.get("state")
-        if state == "OPEN":
-            return int(breaker.get("openUntilMs") or 0) <= self.now_ms
-        if state == "HALF_OPEN":
-            lease_expired = int(breaker.get("probeLeaseUntilMs") or 0) <= self.now_ms
-            return int(breaker.get("probesInFlight") or 0) == 0 or lease_expired
-        return False  # FORCED_OPEN waits for an operator
-
-    def in_ramp(self, breaker: dict[str, Any]) -> bool:
-        last = breaker.get("lastTransitionMs")
-        return last is not None and self.now_ms - int(last) < RAMP_SECONDS * 1000
-
-    def start(self, order: dict[str, Any], body: dict[str, Any]) -> None:
-        attempt = int(body.get("attempt", 0)) + 1
-        name = execution_name(order["orderId"], str(body.get("execution", "")), attempt)
+    def start(self, queued: QueuedOrder, probe: bool) -> None:
+        name = execution_name(queued.order["orderId"], queued.execution, queued.spent + 1, probe)
         try:
             _client("stepfunctions").start_execution(
-                stateMachineArn=os.environ[STATE_MACHINE_ENV], name=name, input=json.dumps(order, sort_keys=True)
+                stateMachineArn=os.environ[STATE_MACHINE_ENV], name=name, input=json.dumps(queued.order, sort_keys=True)
             )
         except ClientError as exc:
             # Already started for this message (a redelivery): nothing to do.
             if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
 
-    def back_off(self, record: dict[str, Any], base: int = BACKOFF_BASE_SECONDS) -> None:
+    def defer(self, record: dict[str, Any], hide_seconds: int) -> None:
         self.counts["OrdersDeferred"] += 1
-        receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        ceiling = min(BACKOFF_MAX_SECONDS, base * 2 ** min(receives - 1, 16))
-        hide = random.randint(max(1, ceiling // 2), max(1, ceiling))
         queue_url = os.environ.get(QUEUE_ENV)
         if queue_url and record.get("receiptHandle"):
             # On failure the queue's own visibility timeout still brings the message back.
-            with contextlib.suppress(ClientError):
+            with contextlib.suppress(ClientError, BotoCoreError):
                 _client("sqs").change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=hide
+                    QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=hide_seconds
                 )
 
-    def dead_letter(self, body: str, reason: str) -> None:
-        self.counts["OrdersDeadLettered"] += 1
-        logger.warning("order dead-lettered", extra={"reason": reason})
+    def dead_letter(self, record: dict[str, Any], reason: str) -> None:
+        """Move the message to the dead-letter queue, then delete it here (see the module docstring)."""
+        body = record.get("body", "")
+        attributes = {"reason": {"DataType": "String", "StringValue": reason}}
+        if record.get("messageId"):
+            attributes["sourceMessageId"] = {"DataType": "String", "StringValue": str(record["messageId"])}
         _client("sqs").send_message(
             QueueUrl=os.environ[DEAD_LETTER_ENV],
-            MessageBody=body if isinstance(body, str) else json.dumps(body),
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason}},
+            MessageBody=body if isinstance(body, str) and body else json.dumps(body),
+            MessageAttributes=attributes,
         )
+        self.counts["OrdersDeadLettered"] += 1
+        logger.warning("order dead-lettered", extra={"reason": reason, "messageId": record.get("messageId")})
+        queue_url = os.environ.get(QUEUE_ENV)
+        if queue_url and record.get("receiptHandle"):
+            # Moved: a redelivered batch must not hold it. Should this fail, the event source deletes it too.
+            with contextlib.suppress(ClientError, BotoCoreError):
+                _client("sqs").delete_message(QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"])

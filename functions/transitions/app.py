@@ -1,4 +1,4 @@
-"""Transitions function: publish every breaker transition, exactly once, off the hot path.
+"""Transitions function: publish every breaker transition (at least once), off the hot path.
 
 Triggered by the breaker table's DynamoDB stream (new and old images). A record
 whose ``state`` differs between the old and the new image is a transition
@@ -6,12 +6,22 @@ whose ``state`` differs between the old and the new image is a transition
 failure, a probe slot) is ignored. For each transition it publishes
 
 * an EventBridge event: source ``breakwater``, detail-type
-  ``Breaker state changed``, detail ``{serviceName, from, to, version, atMs}``;
-* a CloudWatch metric ``Breakwater/CircuitState`` (0 closed or disabled,
-  1 half-open, 2 open or forced open) with dimension ``ServiceName``.
+  ``Breaker state changed``, detail ``{serviceName, from, to, version, atMs,
+  dedupKey}``;
+* the CloudWatch metric ``CircuitState`` (0 closed or disabled, 1 half-open,
+  2 open or forced open) with dimension ``ServiceName``, in the namespace the
+  template's ``MetricsNamespace`` gives (``METRICS_NAMESPACE``).
 
-Because the stream carries each item change once, in order per item, each
-transition is published once, and the workflow pays no extra state for it.
+Delivery is at least once. The stream carries each item change once, in order
+per item, and the workflow pays no extra state for it; but a batch that fails
+is delivered again whole (the Lambda service retries it, bisects it, and after
+``MaximumRetryAttempts`` sends it to the failure queue), so an event already
+published may be published again. PutEvents answers 200 even when some entries
+failed (``FailedEntryCount`` > 0): that is a failure here
+(:class:`EventsNotPublished`), so the batch is retried rather than partly lost.
+Consumers deduplicate on ``dedupKey`` (``<serviceName>#<version>``): a
+breaker's ``version`` goes up by one at each transition, so the key names one
+transition. Republishing the metric is harmless (its alarm reads a Maximum).
 
 Also triggered once a minute by an EventBridge schedule (the heartbeat): it
 reads every breaker record and publishes each one's current ``CircuitState``
@@ -38,6 +48,8 @@ logger = Logger(service="breakwater-transitions")
 EVENT_SOURCE = "breakwater"
 DETAIL_TYPE = "Breaker state changed"
 NAMESPACE_ENV = "METRICS_NAMESPACE"
+# Only for a handler run outside a stack (a unit test); tests/template/test_namespace.py pins it to the template's.
+DEFAULT_METRICS_NAMESPACE = "Breakwater"
 BUS_ENV = "EVENT_BUS_NAME"
 TABLE_ENV = "BREAKER_TABLE"
 SERVICE_ENV = "SERVICE_NAME"
@@ -48,10 +60,23 @@ CIRCUIT_STATE = {"CLOSED": 0, "DISABLED": 0, "HALF_OPEN": 1, "OPEN": 2, "FORCED_
 _clients: dict[str, Any] = {}
 
 
+class TransitionsError(Exception):
+    """Base class of the transitions function's own errors."""
+
+
+class EventsNotPublished(TransitionsError):
+    """PutEvents accepted the request but failed some entries: the batch must be delivered again."""
+
+
 def _client(service: str) -> Any:
     if service not in _clients:
         _clients[service] = boto3.client(service)  # type: ignore[call-overload]
     return _clients[service]
+
+
+def dedup_key(service: str | None, version: int) -> str:
+    """The key a consumer deduplicates transition events on: one breaker, one version."""
+    return f"{service}#{version}"
 
 
 def _value(image: dict[str, Any], name: str) -> str | None:
@@ -129,7 +154,8 @@ def put_circuit_states(data: list[dict[str, Any]]) -> None:
     """PutMetricData in requests within the API's limit."""
     for start in range(0, len(data), METRIC_DATA_PER_CALL):
         _client("cloudwatch").put_metric_data(
-            Namespace=os.environ.get(NAMESPACE_ENV, "Breakwater"), MetricData=data[start : start + METRIC_DATA_PER_CALL]
+            Namespace=os.environ.get(NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE,
+            MetricData=data[start : start + METRIC_DATA_PER_CALL],
         )
 
 
@@ -138,17 +164,28 @@ def publish_transitions(event: dict[str, Any]) -> dict[str, int]:
     moves = transitions(event)
     if not moves:
         return {"published": 0}
-    _client("events").put_events(
+    details = [{**move, "dedupKey": dedup_key(move["serviceName"], move["version"])} for move in moves]
+    answer = _client("events").put_events(
         Entries=[
             {
                 "Source": EVENT_SOURCE,
                 "DetailType": DETAIL_TYPE,
-                "Detail": json.dumps(move),
+                "Detail": json.dumps(detail),
                 "EventBusName": os.environ.get(BUS_ENV, "default"),
             }
-            for move in moves
+            for detail in details
         ]
     )
+    failed = [
+        {"dedupKey": detail["dedupKey"], "error": entry.get("ErrorCode"), "message": entry.get("ErrorMessage")}
+        for detail, entry in zip(details, answer.get("Entries", []), strict=False)
+        if entry.get("ErrorCode")
+    ]
+    if answer.get("FailedEntryCount", 0) or failed:
+        logger.error("transition events not published", extra={"failed": failed})
+        raise EventsNotPublished(
+            f"PutEvents failed {answer.get('FailedEntryCount') or len(failed)} of {len(moves)} entries: {failed}"
+        )
     # Stamped when the breaker moved, not when the stream was read.
     put_circuit_states([circuit_state(move["serviceName"] or "unknown", move["to"], move["atMs"]) for move in moves])
     logger.info("breaker transitions published", extra={"transitions": moves})

@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def local_up_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "breakwater.cli", "local", "up", *args]
+
+
+def local_up_env() -> dict[str, str]:
+    """A user's shell before the exports: fake credentials, no endpoint yet."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    return env
+
+
 def tool(name: str) -> Path:
     path = AWS_VENV / name
     if not path.exists():
@@ -49,6 +60,24 @@ class LocalUp:
     provider_url: str
     lines: list[str]
     api_key_secret_arn: str
+    later: queue.Queue[str] = field(default_factory=queue.Queue)
+    """What local up prints after "Ready." (its activity lines), as it prints it."""
+
+    def wait_for_line(self, predicate: Any, timeout: float = 30) -> str:
+        """The first later line for which ``predicate`` holds (kept in ``lines``); fails after ``timeout``."""
+        for line in self.lines:
+            if predicate(line):
+                return line
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.later.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self.lines.append(line)
+            if predicate(line):
+                return line
+        raise AssertionError("local up printed no such line; it printed:\n" + "\n".join(self.lines[-40:]))
 
     @property
     def endpoint(self) -> str:
@@ -98,23 +127,16 @@ def _reader(stream: Any, lines: queue.Queue[str]) -> None:
 @pytest.fixture(scope="session")
 def local_up() -> Iterator[LocalUp]:
     port, provider_port = free_port(), free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
-    env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "breakwater.cli",
-            "local",
-            "up",
+        local_up_command(
             "--port",
             str(port),
             "--provider-port",
             str(provider_port),
             "--no-replay",  # the tests read the fallback queue and the counts as the workflow left them
-        ],
+        ),
         cwd=PROJECT_ROOT,
-        env=env,
+        env=local_up_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -134,7 +156,7 @@ def local_up() -> Iterator[LocalUp]:
     export = next(line for line in seen if line.startswith("export "))
     exported = dict(item.split("=", 1) for item in shlex.split(export[len("export ") :]))
     secret = next(line.split()[-1] for line in seen if line.strip().startswith("PaymentApiKeySecretArn"))
-    up = LocalUp(process, exported, f"http://127.0.0.1:{provider_port}", seen, secret)
+    up = LocalUp(process, exported, f"http://127.0.0.1:{provider_port}", seen, secret, lines)
     yield up
     process.send_signal(signal.SIGINT)
     try:

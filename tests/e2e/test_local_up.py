@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -182,7 +185,7 @@ def test_cli_overrides_and_status(local_up):
         return json.loads(local_up.breakwater("status", service, "--json").stdout)[0]["state"]
 
     assert state() == "CLOSED"
-    assert f"{service}: CLOSED -> FORCED_OPEN" in local_up.breakwater("trip", service).stdout
+    assert f"{service}: CLOSED -> FORCED_OPEN" in local_up.breakwater("trip", service, "--create").stdout
     queued = local_up.breakwater("start", "--input", unique_order(serviceName=service)).stdout
     assert '"reason": "forced_open"' in queued
     assert local_up.breakwater("disable", service).stdout.strip() == f"{service}: FORCED_OPEN -> DISABLED"
@@ -237,8 +240,8 @@ def test_cli_errors_are_one_clear_line(local_up):
     bad_stack = local_up.breakwater("status", "--stack-name", "missing-stack", check=False)
     bad_json = local_up.breakwater("start", "--input", "{nope", check=False)
 
-    for result in (bad_service, bad_stack, bad_json):
-        assert result.returncode == 1
+    for result, code in ((bad_service, 1), (bad_stack, 1), (bad_json, 2)):
+        assert result.returncode == code
         assert result.stderr.startswith("breakwater: error: ")
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -259,14 +262,16 @@ def python313() -> Path:
     pytest.fail("sam build needs python3.13 (the function runtime) on this machine, e.g. from pyenv")
 
 
-def test_sam_build_and_deploy_with_the_local_config_env(local_up):
-    """Exactly the README's `sam build && sam deploy --config-env local`, with this run's ports."""
+def test_sam_build_and_deploy_with_the_local_config_env_twice_in_a_row(local_up, tmp_path):
+    """Exactly the README's `sam build && sam deploy --config-env local`, with this run's ports; the second
+    deploy (an update through a change set) must work as the first, and its new parameter take effect."""
     sam = tool("sam")
     env_path = f"{python313()}:{Path(sam).parent}:/usr/bin:/bin"
+    build_dir = tmp_path / "sam-build"
 
     env = {**os.environ, **local_up.env, "PATH": env_path, "SAM_CLI_TELEMETRY": "0"}
     build = subprocess.run(
-        [str(sam), "build"],
+        [str(sam), "build", "--build-dir", str(build_dir)],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -274,30 +279,44 @@ def test_sam_build_and_deploy_with_the_local_config_env(local_up):
         timeout=300,
     )
     assert build.returncode == 0, build.stdout + build.stderr
-    deploy = subprocess.run(
-        [
-            str(sam),
-            "deploy",
-            "--config-env",
-            "local",
-            "--stack-name",
-            "breakwater-sam-e2e",
-            "--no-progressbar",
-            "--parameter-overrides",
-            f"PaymentApiUrl={local_up.provider_url} FailureThreshold=2",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
 
+    def sam_deploy(threshold: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                str(sam),
+                "deploy",
+                "--config-file",
+                str(PROJECT_ROOT / "samconfig.toml"),
+                "--config-env",
+                "local",
+                "--template-file",
+                str(build_dir / "template.yaml"),
+                "--stack-name",
+                "breakwater-sam-e2e",
+                "--no-progressbar",
+                "--parameter-overrides",
+                f"PaymentApiUrl={local_up.provider_url} FailureThreshold={threshold}",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    deploys = [sam_deploy(2), sam_deploy(3)]
+    for deploy in deploys:
+        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+        assert "Successfully created/updated stack - breakwater-sam-e2e" in deploy.stdout
+
+    outputs = local_up.outputs("breakwater-sam-e2e")
+    definition = local_up.aws(
+        "stepfunctions", "describe-state-machine", "--state-machine-arn", outputs["StateMachineArn"]
+    )
     result = local_up.breakwater("start", "--stack-name", "breakwater-sam-e2e", "--input", unique_order())
 
+    assert re.search(r"\$failures >= 3\b", definition["definition"])  # the second deploy's FailureThreshold
     assert '"status": "charged"' in result.stdout
-    assert "Successfully created/updated stack - breakwater-sam-e2e" in deploy.stdout
 
 
 def test_cli_starts_an_express_workflow_synchronously(local_up):
@@ -317,3 +336,145 @@ def test_cli_starts_an_express_workflow_synchronously(local_up):
     assert "(EXPRESS, synchronous)" in result.stdout
     assert '"status": "charged"' in result.stdout
     assert "status:    SUCCEEDED" in result.stdout
+
+
+# -- issue 10: what a new user met ---------------------------------------------------------------------
+
+
+def test_readme_aws_cli_commands_work_as_written(local_up):
+    """The README's commands, unnamed executions included (AWS names them with a UUID)."""
+    arn = local_up.aws(
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        "breakwater",
+        "--query",
+        "Stacks[0].Outputs[?OutputKey=='StateMachineArn'].OutputValue",
+    )[0]
+    table = local_up.aws(
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        "breakwater",
+        "--query",
+        "Stacks[0].Outputs[?OutputKey=='BreakerTableName'].OutputValue",
+    )[0]
+    started = [
+        local_up.aws(
+            "stepfunctions", "start-execution", "--state-machine-arn", arn, "--input", "file://events/order.json"
+        )
+        for _ in range(2)
+    ]
+    described = [wait_for(local_up, s["executionArn"]) for s in started]
+    item = local_up.aws("dynamodb", "get-item", "--table-name", table, "--key", '{"serviceName": {"S": "payment-api"}}')
+    history = local_up.breakwater("history", started[0]["executionArn"])
+    graph = local_up.breakwater("graph", started[0]["executionArn"], "--format", "mermaid")
+
+    assert started[0]["executionArn"] != started[1]["executionArn"]
+    assert not started[0]["executionArn"].endswith(":None")
+    assert [d["status"] for d in described] == ["SUCCEEDED", "SUCCEEDED"]
+    assert item is None or "Item" not in item or item["Item"]["serviceName"] == {"S": "payment-api"}
+    assert "ExecutionSucceeded" in history.stdout
+    assert graph.stdout.startswith("flowchart TD")
+
+
+def test_aws_cli_runs_an_express_workflow_with_the_exported_environment(local_up):
+    """StartSyncExecution has a "sync-" host prefix; the exports turn host prefixes off."""
+    from breakwater.aws import Target
+    from breakwater.local.deploy import deploy
+
+    assert local_up.env["AWS_DISABLE_HOST_PREFIX_INJECTION"] == "true"
+    target = Target(endpoint_url=local_up.endpoint, region="us-east-1")
+    stack = deploy(
+        target.client("cloudformation"),
+        target.client("s3"),
+        "breakwater-express-cli-e2e",
+        {"PaymentApiUrl": local_up.provider_url, "WorkflowType": "EXPRESS"},
+    )
+
+    result = local_up.aws(
+        "stepfunctions",
+        "start-sync-execution",
+        "--state-machine-arn",
+        stack.state_machine_arn,
+        "--input",
+        unique_order(),
+    )
+
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["output"])["status"] == "charged"
+
+
+def test_aws_cli_sqs_works_with_the_endpoint_flag(local_up):
+    queue_url = local_up.outputs()["FallbackQueueUrl"]
+
+    attributes = local_up.aws(
+        "sqs",
+        "get-queue-attributes",
+        "--queue-url",
+        queue_url,
+        "--attribute-names",
+        "QueueArn",
+        "--endpoint-url",
+        local_up.endpoint,
+    )
+
+    assert attributes["Attributes"]["QueueArn"].endswith(queue_url.rsplit("/", 1)[-1])
+
+
+def test_local_up_prints_a_line_per_execution(local_up):
+    arn = local_up.breakwater("start", "--no-wait", "--input", unique_order()).stdout.strip()
+    name = arn.rsplit(":", 1)[-1]
+
+    line = local_up.wait_for_line(lambda text: text.startswith(f"execution {name}:"))
+
+    assert re.fullmatch(rf"execution {name}: charged \(breaker CLOSED\), \d+ ms", line)
+
+
+def test_the_banner_prints_the_secret_arn_literally(local_up):
+    assert ":secret:breakwater/payment-api-key-" in local_up.api_key_secret_arn
+    assert "\u3299" not in "\n".join(local_up.lines)
+
+
+def test_markup_in_arguments_is_printed_literally(local_up):
+    result = local_up.breakwater("trip", "[red]x", check=False)
+
+    assert result.returncode == 1
+    assert "'[red]x'" in result.stderr
+
+
+def test_a_typo_creates_no_breaker_and_forget_deletes_one(local_up):
+    service = f"e2e-forget-{uuid.uuid4().hex[:6]}"
+
+    typo = local_up.breakwater("trip", service, check=False)
+    created = local_up.breakwater("trip", service, "--create")
+    forgotten = local_up.breakwater("forget", service)
+    after = json.loads(local_up.breakwater("status", service, "--json").stdout)
+
+    assert typo.returncode == 1
+    assert "has no record" in typo.stderr
+    assert created.stdout.strip() == f"{service}: CLOSED -> FORCED_OPEN"
+    assert forgotten.stdout.startswith(f"{service}: record deleted (was FORCED_OPEN, version 1)")
+    assert after[0]["state"] == "CLOSED"
+
+
+def test_history_json_into_head_prints_no_broken_pipe(local_up):
+    arn = local_up.breakwater("start", "--no-wait", "--input", unique_order()).stdout.strip()
+    wait_for(local_up, arn)
+    history = f"{shlex.quote(sys.executable)} -m breakwater.cli history --json {shlex.quote(arn)}"
+
+    # `true` exits before the history is written: every write meets a closed pipe.
+    closed = local_up.run("bash", "-c", f"{history} | true", check=False)
+    head = local_up.run("bash", "-c", f"{history} | head -c 20", check=False)
+
+    assert closed.stderr == ""
+    assert head.stdout == '{"status": "SUCCEEDE'
+    assert head.stderr == ""
+
+
+def test_graph_refuses_a_pdf_in_one_line(local_up, tmp_path):
+    result = local_up.breakwater("graph", "-o", str(tmp_path / "x.pdf"), check=False)
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr

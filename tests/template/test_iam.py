@@ -163,4 +163,4 @@ def test_cloudwatch_metrics_are_limited_to_the_breakwater_namespace(translated):
         if s["Action"] == "cloudwatch:PutMetricData"
     )
 
-    assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Breakwater"}}
+    assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": {"Ref": "MetricsNamespace"}}}

@@ -332,7 +332,7 @@ SMOKE = Scenario(
     declined_every=5,
     invalid_every=7,
 )
-SMOKE_SETTINGS = BreakerSettings(threshold=2, cooldown_s=1, max_cooldown_s=1)
+SMOKE_SETTINGS = BreakerSettings(threshold=2, cooldown_s=1, max_cooldown_s=1, warm_environments=2)
 
 
 @pytest.mark.parametrize("policy", [NoBreaker, Reference, Breakwater])

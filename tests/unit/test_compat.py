@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from typing import Any
 from unittest import mock
 
@@ -11,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from breakwater.executions import run, unique_name
-from breakwater.local import compat
+from breakwater.local import compat, jsonata
 from tests.workflow.helpers import order
 
 ROLE = "arn:aws:iam::123456789012:role/breakwater-test"
@@ -64,14 +66,14 @@ def test_jsonata_errors_use_the_aws_error_name(embedded):
     assert result.error == "States.QueryEvaluationError"
 
 
-# -- jsonata_variables ---------------------------------------------------------------
+# -- jsonata_evaluator: variables as bindings ---------------------------------------
 
 QUOTED = {
     "QueryLanguage": "JSONata",
     "StartAt": "Remember",
     "States": {
         "Remember": {"Type": "Pass", "Assign": {"said": "{% $states.input.text %}"}, "Next": "Repeat"},
-        "Repeat": {"Type": "Pass", "Output": "{% {'said': $said} %}", "End": True},
+        "Repeat": {"Type": "Pass", "Output": "{% {'said': $said, 'length': $length($said)} %}", "End": True},
     },
 }
 
@@ -81,15 +83,87 @@ def test_string_variables_with_quotes_and_backslashes_survive(embedded):
 
     result = run(embedded.client("stepfunctions"), machine(embedded, QUOTED), {"text": text})
 
+    assert result.output == {"said": text, "length": len(text)}
+
+
+def test_an_astral_character_in_a_variable_counts_once(embedded):
+    # moto wrote variables into the expression as JSON text: an emoji became two escaped UTF-16 halves.
+    text = "\U0001f600" * 100
+
+    result = run(embedded.client("stepfunctions"), machine(embedded, QUOTED), {"text": text})
+
+    assert result.output == {"said": text, "length": 100}
+
+
+def test_a_variable_read_by_a_jsonpath_state_survives_quotes_and_astral_characters(embedded):
+    definition = {
+        "StartAt": "Remember",
+        "States": {
+            "Remember": {"Type": "Pass", "Assign": {"said.$": "$.text"}, "Next": "Repeat"},
+            "Repeat": {"Type": "Pass", "Parameters": {"said.$": "$said"}, "End": True},
+        },
+    }
+    text = 'she said "hi" \\U0001f600'
+
+    result = run(embedded.client("stepfunctions"), machine(embedded, definition), {"text": text})
+
     assert result.output == {"said": text}
 
 
-def test_without_encoding_a_quoted_variable_breaks_later_expressions(embedded):
+def test_each_expression_is_parsed_once_for_many_executions(embedded):
     arn = machine(embedded, QUOTED)
-    with compat.disabled("jsonata_variables"):
-        result = run(embedded.client("stepfunctions"), arn, {"text": 'she said "hi"'})
+    sfn = embedded.client("stepfunctions")
+    run(sfn, arn, {"text": "warm"})
+    with mock.patch.object(jsonata.jsonata_lib.Jsonata, "__init__", autospec=True) as parse:
+        results = [run(sfn, arn, {"text": f"text {i}"}) for i in range(3)]
+
+    assert [r.output["said"] for r in results] == ["text 0", "text 1", "text 2"]
+    assert parse.call_count == 0
+
+
+@pytest.mark.parametrize("expression", ["{% $states.input.a ?? 1 %}", "{% $states.input.a ?: 1 %}", "{% $eval('1') %}"])
+def test_what_aws_does_not_have_fails_with_the_aws_error_name(embedded, expression):
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Shape",
+        "States": {"Shape": {"Type": "Pass", "Output": expression, "End": True}},
+    }
+
+    result = run(embedded.client("stepfunctions"), machine(embedded, definition), {"a": 2})
 
     assert result.status == "FAILED"
+    assert result.error == "States.QueryEvaluationError"
+
+
+def test_an_expression_that_returns_nothing_fails_with_the_aws_error_name(embedded):
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Shape",
+        "States": {"Shape": {"Type": "Pass", "Output": "{% $states.input.missing %}", "End": True}},
+    }
+
+    result = run(embedded.client("stepfunctions"), machine(embedded, definition), {"a": 2})
+
+    assert result.status == "FAILED"
+    assert result.error == "States.QueryEvaluationError"
+    assert "returned nothing" in (result.cause or "")
+
+
+def test_parse_is_json_parsing_and_fails_on_text_that_is_not_json(embedded):
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Shape",
+        "States": {"Shape": {"Type": "Pass", "Output": "{% $parse($states.input.text) %}", "End": True}},
+    }
+    arn = machine(embedded, definition)
+    sfn = embedded.client("stepfunctions")
+
+    parsed = run(sfn, arn, {"text": '{"a": [1, null]}'})
+    expression = run(sfn, arn, {"text": "1 + 1"})
+
+    assert parsed.output == {"a": [1, None]}
+    assert expression.status == "FAILED"
+    assert expression.error == "States.QueryEvaluationError"
 
 
 # -- timestamps -----------------------------------------------------------------------
@@ -236,10 +310,10 @@ def test_each_definition_is_parsed_once_for_many_executions(embedded):
     assert parse.call_count == 1  # only the execution run without the patch
 
 
-# -- lambda_in_process ---------------------------------------------------------------------
+# -- lambda_environments -------------------------------------------------------------------
 
 
-def test_payment_function_runs_in_process(embedded, provider):
+def test_payment_function_runs_from_its_deployed_package(embedded, provider):
     stack = embedded.deploy()
 
     result = embedded.run(stack, order())
@@ -259,13 +333,28 @@ def test_handler_exceptions_become_error_names(embedded, provider):
     assert json.loads(failed["cause"])["errorType"] == "PaymentServiceUnavailable"
 
 
-def test_without_the_in_process_runtime_nothing_is_charged(embedded, provider):
+def test_without_the_local_runtime_nothing_is_charged(embedded, provider):
     stack = embedded.deploy()
-    with compat.disabled("lambda_in_process"):
+    with compat.disabled("lambda_environments"):
         result = embedded.run(stack, order())
 
     assert result.output is None or result.output.get("status") != "charged"
     assert provider.calls == []
+
+
+def test_a_deployment_package_is_unpacked_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(compat, "_CODE_CACHE", tmp_path / "cache")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(e, c):\n    return 'zipped'\n")
+    code = buffer.getvalue()
+
+    first = compat.code_dir_for_zip(code)
+    second = compat.code_dir_for_zip(code)
+
+    assert first == second
+    assert (first / "app.py").read_text().startswith("def handler")
+    assert len(list((tmp_path / "cache").iterdir())) == 1
 
 
 # -- cloudformation_sfn --------------------------------------------------------------------
@@ -352,3 +441,83 @@ def test_without_the_rule_patch_a_scheduled_lambda_rule_breaks_put_events(embedd
 
     with compat.disabled("events_schedule_rules"), pytest.raises(NotImplementedError):
         embedded.client("events").put_events(Entries=[EVENT])
+
+
+# -- execution_names -----------------------------------------------------------------------
+
+
+def test_unnamed_executions_get_distinct_uuid_names(embedded):
+    sfn = embedded.client("stepfunctions")
+    arn = machine(embedded, JSONATA)
+
+    first = sfn.start_execution(stateMachineArn=arn, input='{"a": 1, "b": 2}')["executionArn"]
+    second = sfn.start_execution(stateMachineArn=arn, input='{"a": 1, "b": 2}')["executionArn"]
+
+    names = [a.rsplit(":", 1)[-1] for a in (first, second)]
+    assert names[0] != names[1]
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", n) for n in names)
+    assert sfn.describe_execution(executionArn=first)["name"] == names[0]
+
+
+def test_without_the_name_patch_an_unnamed_execution_is_called_none(embedded):
+    sfn = embedded.client("stepfunctions")
+    arn = machine(embedded, JSONATA)
+
+    with compat.disabled("execution_names"):
+        started = sfn.start_execution(stateMachineArn=arn, input='{"a": 1, "b": 2}')["executionArn"]
+
+    assert started.endswith(":None")
+
+
+# -- cloudformation_updates ------------------------------------------------------------------
+
+
+def change_set_deploy(embedded: Any, stack_name: str, kind: str, **parameters: str) -> dict[str, Any]:
+    """What `sam deploy` does: a change set of the packaged template (SAM transform left to the service)."""
+    from breakwater.local.deploy import CAPABILITIES, package
+    from breakwater.local.stack import seed_api_key
+    from breakwater.template import load_template
+
+    cfn = embedded.client("cloudformation")
+    name = unique_name("cs")
+    parameters.setdefault("PaymentApiKeySecretArn", seed_api_key(embedded.client("secretsmanager"), embedded.provider))
+    cfn.create_change_set(
+        StackName=stack_name,
+        ChangeSetName=name,
+        ChangeSetType=kind,
+        TemplateBody=json.dumps(package(load_template(), embedded.client("s3"))),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=CAPABILITIES,
+    )
+    cfn.execute_change_set(ChangeSetName=name, StackName=stack_name)
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
+def test_a_stack_updates_twice_in_a_row_with_new_parameters(embedded, provider):
+    # given: a stack created with two parameters, as a first `sam deploy` makes it
+    stack_name = unique_name("upd")
+    first = change_set_deploy(embedded, stack_name, "CREATE", PaymentApiUrl=provider.url, FailureThreshold="2")
+
+    # when: the second deploy also names a parameter the log groups use (they must be updated)
+    second = change_set_deploy(
+        embedded, stack_name, "UPDATE", PaymentApiUrl=provider.url, FailureThreshold="3", LogRetentionDays="30"
+    )
+    third = change_set_deploy(embedded, stack_name, "UPDATE", PaymentApiUrl=provider.url, FailureThreshold="4")
+
+    # then: the same state machine, its definition carrying the newest threshold, still runs
+    definition = embedded.client("stepfunctions").describe_state_machine(stateMachineArn=third["StateMachineArn"])
+    assert first["StateMachineArn"] == second["StateMachineArn"] == third["StateMachineArn"]
+    assert re.search(r"\$failures >= 4\b", definition["definition"])  # the newest FailureThreshold
+    result = run(embedded.client("stepfunctions"), third["StateMachineArn"], order())
+    assert result.output["status"] == "charged"
+
+
+def test_without_the_update_patch_the_second_deploy_fails(embedded, provider):
+    stack_name = unique_name("upd")
+    change_set_deploy(embedded, stack_name, "CREATE", PaymentApiUrl=provider.url, FailureThreshold="2")
+
+    with compat.disabled("cloudformation_updates"), pytest.raises(ClientError, match="StateMachineLogs"):
+        change_set_deploy(
+            embedded, stack_name, "UPDATE", PaymentApiUrl=provider.url, FailureThreshold="3", LogRetentionDays="30"
+        )

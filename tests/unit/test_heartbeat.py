@@ -75,12 +75,14 @@ def test_many_breakers_are_published_in_requests_within_the_api_limit(transition
     monkeypatch.setattr(transitions, "_clients", {"dynamodb": table, "cloudwatch": cloudwatch})
     monkeypatch.setenv("BREAKER_TABLE", "breakers")
     monkeypatch.setenv("SERVICE_NAME", "default-api")
+    monkeypatch.setenv(transitions.NAMESPACE_ENV, "Team/Payments")
 
     result = transitions.handler({"detail-type": "Scheduled Event", "source": "aws.events"}, None)
 
     published = [d for call in cloudwatch.calls for d in call["MetricData"]]
     assert result == {"published": 1201}
     assert [len(call["MetricData"]) for call in cloudwatch.calls] == [500, 500, 201]
+    assert {call["Namespace"] for call in cloudwatch.calls} == {"Team/Payments"}
     assert {d["Dimensions"][0]["Value"] for d in published} == {"default-api", *(f"svc-{i:04d}" for i in range(1200))}
     assert {d["Value"] for d in published if d["Dimensions"][0]["Value"] != "default-api"} == {1}
 

@@ -1,25 +1,28 @@
-"""The in-process Lambda runtime reports results, errors and timeouts as Lambda does."""
+"""The local Lambda runtime: a process per execution environment, reporting as Lambda does."""
 
 from __future__ import annotations
 
-import io
+import datetime as dt
+import json
 import textwrap
 import threading
-import zipfile
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+import time_machine
 
-from breakwater.errors import HandlerError
 from breakwater.local import lambda_runtime
 from breakwater.local.lambda_runtime import FunctionSpec, invoke
 
 
-def function(tmp_path: Path, body: str, name: str = "fn", **spec: object) -> FunctionSpec:
+def function(tmp_path: Path, body: str, name: str = "fn", **spec: Any) -> FunctionSpec:
     folder = tmp_path / name
     folder.mkdir()
     (folder / "app.py").write_text(textwrap.dedent(body))
-    return FunctionSpec(name=name, handler="app.handler", code_dir=folder, **spec)  # type: ignore[arg-type]
+    return FunctionSpec(name=f"{name}-{tmp_path.name}", handler="app.handler", code_dir=folder, **spec)
 
 
 def test_result_is_returned_as_the_payload(tmp_path):
@@ -31,7 +34,7 @@ def test_result_is_returned_as_the_payload(tmp_path):
     assert result.payload == {"echo": 42}
 
 
-def test_exception_is_reported_by_class_name_with_message_and_trace(tmp_path):
+def test_exception_is_reported_by_class_name_with_message_and_its_own_frames(tmp_path):
     spec = function(
         tmp_path,
         """
@@ -49,104 +52,217 @@ def test_exception_is_reported_by_class_name_with_message_and_trace(tmp_path):
     assert result.payload["errorType"] == "PaymentServiceUnavailable"
     assert result.payload["errorMessage"] == "provider answered HTTP 503"
     assert any("app.py" in line for line in result.payload["stackTrace"])
+    assert not any("lambda_bootstrap" in line for line in result.payload["stackTrace"])
 
 
-def test_handler_running_past_the_timeout_is_reported_as_sandbox_timeout(tmp_path):
+def test_handler_running_past_the_timeout_is_stopped_and_reported_as_sandbox_timeout(tmp_path):
+    marker = tmp_path / "finished"
     spec = function(
         tmp_path,
-        """
-        import threading
-        RELEASE = threading.Event()
-
+        f"""
+        import os, time
         def handler(event, context):
-            RELEASE.wait(5)
-            return "too late"
+            time.sleep(event["sleep"])
+            open({str(marker)!r}, "w").write(str(os.getpid()))
+            return os.getpid()
         """,
-        timeout_seconds=0.2,
+        timeout_seconds=0.5,
     )
 
-    result = invoke(spec, {})
+    result = invoke(spec, {"sleep": 3})
+    time.sleep(3)  # longer than the handler would have slept: it must not have finished
 
     assert result.error_type == "Sandbox.Timedout"
-    assert result.payload["errorMessage"] == "Task timed out after 0.2 seconds"
-    lambda_runtime.load_handler(spec.code_dir, "app.handler").__globals__["RELEASE"].set()
+    assert result.payload["errorMessage"] == "Task timed out after 0.50 seconds"
+    assert not marker.exists()
+    assert invoke(spec, {"sleep": 0}).payload != result.payload  # a new environment answers the next call
 
 
 def test_context_reports_the_time_left_before_the_timeout(tmp_path):
     spec = function(
         tmp_path,
-        "def handler(event, context):\n    return context.get_remaining_time_in_millis()\n",
+        "def handler(event, context):\n    return [context.get_remaining_time_in_millis(), context.function_name]\n",
         timeout_seconds=3,
     )
 
-    result = invoke(spec, {})
+    remaining, name = invoke(spec, {}).payload
 
-    assert 2500 < result.payload <= 3000
+    assert 2500 < remaining <= 3000
+    assert name == spec.name
 
 
-def test_environment_is_set_for_the_handler_and_restored_after(tmp_path, monkeypatch):
+def test_the_handler_sees_its_own_environment_only(tmp_path, monkeypatch):
     monkeypatch.setenv("PAYMENT_API_URL", "http://outer")
+    monkeypatch.setenv("SOMETHING_OF_THE_CALLER", "secret")
     spec = function(
         tmp_path,
-        "import os\ndef handler(event, context):\n    return os.environ['PAYMENT_API_URL']\n",
+        """
+        import os
+        def handler(event, context):
+            return {k: os.environ.get(k) for k in
+                    ("PAYMENT_API_URL", "SOMETHING_OF_THE_CALLER", "AWS_LAMBDA_FUNCTION_NAME", "_HANDLER")}
+        """,
         environment={"PAYMENT_API_URL": "http://inner"},
     )
 
     result = invoke(spec, {})
 
-    assert result.payload == "http://inner"
-    import os
+    assert result.payload == {
+        "PAYMENT_API_URL": "http://inner",
+        "SOMETHING_OF_THE_CALLER": None,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "_HANDLER": "app.handler",
+    }
 
-    assert os.environ["PAYMENT_API_URL"] == "http://outer"
 
-
-def test_functions_with_different_environments_never_see_each_others_variables(tmp_path):
+def test_functions_running_at_once_never_see_each_others_variables(tmp_path):
     body = """
     import os, time
     def handler(event, context):
-        seen = []
+        seen = set()
         for _ in range(20):
-            seen.append(os.environ['WHO'])
+            seen.add(os.environ['WHO'])
             time.sleep(0.002)
-        return sorted(set(seen))
+        return sorted(seen)
     """
     first = function(tmp_path, body, name="first", environment={"WHO": "first"})
     second = function(tmp_path, body, name="second", environment={"WHO": "second"})
-    results: dict[str, object] = {}
+    results: dict[str, Any] = {}
 
-    def call(spec: FunctionSpec) -> None:
-        results[spec.name] = invoke(spec, {}).payload
+    def call(spec: FunctionSpec, label: str) -> None:
+        results[label] = invoke(spec, {}).payload
 
-    threads = [threading.Thread(target=call, args=(spec,)) for spec in (first, second, first, second)]
+    threads = [threading.Thread(target=call, args=(s, f"{s.name}-{i}")) for i, s in enumerate((first, second) * 2)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
+        thread.join(20)
 
-    assert results == {"first": ["first"], "second": ["second"]}
-
-
-def test_bad_handler_strings_are_named(tmp_path):
-    spec = function(tmp_path, "def handler(event, context):\n    return 1\n")
-
-    with pytest.raises(HandlerError, match=r"module\.function"):
-        lambda_runtime.load_handler(spec.code_dir, "handler")
-    with pytest.raises(HandlerError, match="does not exist"):
-        lambda_runtime.load_handler(spec.code_dir, "missing.handler")
-    with pytest.raises(HandlerError, match="no function 'nope'"):
-        lambda_runtime.load_handler(spec.code_dir, "app.nope")
+    assert sorted(map(tuple, results.values())) == [("first",), ("first",), ("second",), ("second",)]
 
 
-def test_deployment_package_is_unpacked_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(lambda_runtime, "_CODE_CACHE", tmp_path / "cache")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(e, c):\n    return 'zipped'\n")
-    code = buffer.getvalue()
+def test_only_the_task_root_and_the_runtime_folder_are_importable(tmp_path):
+    # yaml is installed where these tests run, but not in the function's build: it must not import.
+    spec = function(tmp_path, "import yaml\ndef handler(event, context):\n    return 1\n")
 
-    first = lambda_runtime.code_dir_for_zip(code)
-    second = lambda_runtime.code_dir_for_zip(code)
+    result = invoke(spec, {})
 
-    assert first == second
-    assert (first / "app.py").read_text().startswith("def handler")
-    assert len(list((tmp_path / "cache").iterdir())) == 1
+    assert result.error_type == "Runtime.ImportModuleError"
+    assert result.payload["errorMessage"] == "Unable to import module 'app': No module named 'yaml'"
+
+
+def test_the_runtime_folder_is_importable_beside_the_task_root(tmp_path):
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    (runtime / "providedlib.py").write_text("VALUE = 'from the runtime'\n")
+    spec = function(
+        tmp_path,
+        "import providedlib\ndef handler(event, context):\n    return providedlib.VALUE\n",
+        runtime_dir=runtime,
+    )
+
+    assert invoke(spec, {}).payload == "from the runtime"
+
+
+def test_init_failures_are_named_as_the_python_runtime_names_them(tmp_path):
+    missing = function(tmp_path, "def other(event, context):\n    return 1\n", name="missing")
+    broken = function(tmp_path, "def handler(event, context)\n    return 1\n", name="broken")
+    crashing = function(tmp_path, "raise KeyError('CONFIG')\ndef handler(e, c):\n    return 1\n", name="crashing")
+
+    assert invoke(missing, {}).payload["errorType"] == "Runtime.HandlerNotFound"
+    assert invoke(broken, {}).payload["errorType"] == "Runtime.UserCodeSyntaxError"
+    assert invoke(crashing, {}).payload["errorType"] == "KeyError"
+
+
+def test_a_result_that_is_not_json_is_a_marshal_error(tmp_path):
+    spec = function(tmp_path, "def handler(event, context):\n    return {1, 2}\n")
+
+    result = invoke(spec, {})
+
+    assert result.error_type == "Runtime.MarshalError"
+
+
+def test_a_warm_environment_keeps_its_module_state(tmp_path):
+    spec = function(
+        tmp_path,
+        """
+        import os
+        CALLS = []
+        def handler(event, context):
+            CALLS.append(1)
+            return [os.getpid(), len(CALLS)]
+        """,
+    )
+
+    first, second = invoke(spec, {}).payload, invoke(spec, {}).payload
+
+    assert first[0] == second[0]
+    assert (first[1], second[1]) == (1, 2)
+
+
+def test_concurrent_invocations_use_at_most_the_bounded_number_of_environments(tmp_path, monkeypatch):
+    monkeypatch.setattr(lambda_runtime, "MAX_ENVIRONMENTS", 2)
+    spec = function(tmp_path, "import os, time\ndef handler(e, c):\n    time.sleep(0.2)\n    return os.getpid()\n")
+    pids: list[int] = []
+    threads = [threading.Thread(target=lambda: pids.append(invoke(spec, {}).payload)) for _ in range(6)]
+
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    assert len(pids) == 6
+    assert len(set(pids)) <= 2
+
+
+def test_the_invokers_clock_reaches_the_function(tmp_path):
+    spec = function(tmp_path, "import time\ndef handler(event, context):\n    return time.time()\n")
+    moment = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
+
+    with time_machine.travel(moment, tick=False):
+        seen = invoke(spec, {}).payload
+
+    assert abs(seen - moment.timestamp()) < 1.0
+    assert abs(invoke(spec, {}).payload - time.time()) < 1.0  # back to the real clock
+
+
+class _InvokeApi(BaseHTTPRequestHandler):
+    """The Lambda Invoke API of a routed endpoint (e.g. sam local start-lambda), recording what it was asked."""
+
+    calls: list[tuple[str, Any]] = []
+
+    def do_POST(self) -> None:
+        name = self.path.split("/functions/", 1)[1].split("/", 1)[0]
+        event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.calls.append((name, event))
+        body = json.dumps({"errorType": "PaymentDeclined", "errorMessage": "card_declined"}).encode()
+        self.send_response(200)
+        self.send_header("X-Amz-Function-Error", "Unhandled")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return None
+
+
+@pytest.fixture
+def routed() -> Any:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _InvokeApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    lambda_runtime.route_invocations_to(f"http://127.0.0.1:{server.server_port}")
+    _InvokeApi.calls = []
+    yield _InvokeApi.calls
+    lambda_runtime.route_invocations_to(None)
+    server.shutdown()
+    server.server_close()
+
+
+def test_routed_invocations_go_to_the_endpoint_by_logical_id(tmp_path, routed):
+    spec = function(tmp_path, "def handler(e, c):\n    return 'ran here'\n", logical_id="PaymentFunction")
+
+    result = invoke(spec, {"orderId": "ord-1"})
+
+    assert routed == [("PaymentFunction", {"orderId": "ord-1"})]
+    assert result.error_type == "PaymentDeclined"

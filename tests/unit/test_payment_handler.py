@@ -514,3 +514,41 @@ def test_a_log_line_never_carries_an_earlier_orders_id(fake_provider: FakeProvid
     (finished,) = [json.loads(line) for line in stream.getvalue().splitlines() if "payment call finished" in line]
     assert finished["outcome"] == "InvalidOrder"
     assert "orderId" not in finished
+
+
+# -- 7. the workflow's slow-call limit (slowCallMs) ----------------------------------------------------------
+
+
+def test_success_slower_than_the_slow_call_limit_raises_slow_call_with_the_charge_id(
+    slow_provider: FakeProvider,
+) -> None:
+    with pytest.raises(app.SlowCall) as caught:
+        app.handler(order(orderId="ord-slow-1", slowCallMs=300), None)
+
+    assert str(caught.value) == slow_provider.charges["ord-slow-1"]["id"]
+    assert len(slow_provider.calls) == 1  # charged once: the error only reports how long it took
+
+
+def test_success_within_the_slow_call_limit_is_a_plain_charge(fake_provider: FakeProvider) -> None:
+    result = app.handler(order(slowCallMs=1500), None)
+
+    assert result == {"chargeId": fake_provider.charges["ord-1001"]["id"], "status": "succeeded"}
+
+
+def test_without_a_slow_call_limit_a_slow_success_is_a_plain_charge(slow_provider: FakeProvider) -> None:
+    result = app.handler(order(orderId="ord-slow-2"), None)
+
+    assert result["chargeId"] == slow_provider.charges["ord-slow-2"]["id"]
+
+
+def test_a_slow_failure_stays_the_failure_it_is(slow_provider: FakeProvider) -> None:
+    slow_provider.configure(mode="slow", delay_seconds=1)
+    with pytest.raises(app.PaymentDeclined):
+        app.handler(order(orderId="ord-slow-3", customerId="cus_card_declined", slowCallMs=300), None)
+
+
+@pytest.mark.parametrize("limit", [0, -5, "500", True, float("nan")])
+def test_a_slow_call_limit_that_is_not_a_positive_number_is_refused(fake_provider: FakeProvider, limit: Any) -> None:
+    with pytest.raises(InvalidOrder, match="slowCallMs"):
+        app.handler(order(slowCallMs=limit), None)
+    assert fake_provider.calls == []

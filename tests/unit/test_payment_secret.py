@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import uuid
 
 import pytest
 
+from breakwater.local import compat
+from breakwater.local.build import build_function, runtime_dir
+from breakwater.local.lambda_runtime import FunctionSpec, invoke
 from breakwater.local.provider import FakeProvider
 from breakwater.template import PROJECT_ROOT
 
@@ -44,42 +48,32 @@ def test_the_key_from_secrets_manager_authorizes_the_charge(secret, keyed_provid
     assert keyed_provider.calls[0].status == 200
 
 
-def test_the_function_logs_json_and_a_metric_but_never_the_key(keyed_provider):
-    # A fresh interpreter, as a Lambda container: the handler's logger binds its stream when it loads.
-    import json
-    import subprocess
-    import sys
-
-    script = """
-import json, os, sys
-from unittest import mock
-from breakwater.local.lambda_runtime import FunctionSpec, invoke
-from breakwater.template import PROJECT_ROOT
-url, key = sys.argv[1], sys.argv[2]
-spec = FunctionSpec(name="PaymentFunction", handler="app.handler", code_dir=PROJECT_ROOT / "functions/payment",
-                    environment={"PAYMENT_API_URL": url, "PAYMENT_API_KEY_SECRET_ARN": "arn:test"}, timeout_seconds=10)
-with mock.patch("boto3.client") as client:
-    client.return_value.get_secret_value.return_value = {"SecretString": key}
-    result = invoke(spec, {"orderId": "ord-logged", "amount": 5, "currency": "USD", "customerId": "cus_1"})
-print(json.dumps({"payload": result.payload, "logs": result.logs}))
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", script, keyed_provider.url, keyed_provider._required_key],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+def test_the_function_logs_json_and_a_metric_but_never_the_key(embedded, secret, keyed_provider):
+    # The built function in an execution environment of its own, as on Lambda: its logger binds its own stream.
+    artifact = build_function("PaymentFunction", PROJECT_ROOT / "functions/payment")
+    spec = FunctionSpec(
+        name=f"PaymentFunction-{uuid.uuid4().hex[:6]}",
+        handler="app.handler",
+        code_dir=artifact.code_dir,
+        runtime_dir=runtime_dir(),
+        environment={
+            "PAYMENT_API_URL": keyed_provider.url,
+            "PAYMENT_API_KEY_SECRET_ARN": secret,
+            "AWS_ENDPOINT_URL": compat.function_endpoint(),
+        },
+        timeout_seconds=10,
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert result["payload"]["status"] == "succeeded"
-    lines = [json.loads(line) for line in result["logs"].splitlines() if line.startswith("{")]
+    result = invoke(spec, {"orderId": "ord-logged", "amount": 5, "currency": "USD", "customerId": "cus_1"})
+
+    assert result.payload["status"] == "succeeded"
+    lines = [json.loads(line) for line in result.logs.splitlines() if line.startswith("{")]
     finished = next(line for line in lines if line.get("message") == "payment call finished")
     assert (finished["outcome"], finished["orderId"]) == ("Charged", "ord-logged")
     emf = next(line for line in lines if "_aws" in line)
     assert emf["PaymentCalls"] == [1.0]
     assert emf["outcome"] == "Charged"
-    assert keyed_provider._required_key not in result["logs"]
+    assert keyed_provider._required_key not in result.logs
 
 
 def test_the_key_is_read_once_and_cached(embedded, secret, keyed_provider, monkeypatch):

@@ -36,7 +36,7 @@ def test_minutes_like_the_one_before_are_not_transitions():
     # The heartbeat adds a datapoint every minute: CLOSED, CLOSED, OPEN, OPEN, HALF_OPEN, CLOSED, CLOSED.
     cloudwatch = MetricData({"api": [0, 0, 2, 2, 1, 0, 0], "other": [2, 2]})
 
-    found = recent_transitions(cloudwatch, ["api", "other"])
+    found = recent_transitions(cloudwatch, ["api", "other"], "Breakwater")
 
     assert [(moment.minute, service, state) for moment, service, state in found] == [
         (0, "api", "CLOSED"),
@@ -49,5 +49,5 @@ def test_minutes_like_the_one_before_are_not_transitions():
 
 
 def test_without_permission_to_read_metrics_there_is_nothing_to_show():
-    assert recent_transitions(MetricData({}, error=True), ["api"]) == []
-    assert recent_transitions(MetricData({}), []) == []
+    assert recent_transitions(MetricData({}, error=True), ["api"], "Breakwater") == []
+    assert recent_transitions(MetricData({}), [], "Breakwater") == []

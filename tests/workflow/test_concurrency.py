@@ -49,6 +49,9 @@ def test_concurrent_orders_at_cooldown_expiry_admit_exactly_the_probe_limit(embe
         while sum(status(sfn, arn) != "RUNNING" for arn in arns) < CONCURRENT - 3:
             assert time.monotonic() < deadline, "the orders without a probe slot did not finish"
             time.sleep(0.05)
+        # The admitted probes reach the provider once their function environments have started.
+        while len([o for o in provider.in_flight_orders() if o in ours]) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
         in_flight_while_held = len([o for o in provider.in_flight_orders() if o in ours])
     results = [wait(sfn, arn, 60) for arn in arns]
 

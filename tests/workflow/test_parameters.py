@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from breakwater.template import parameters
+from tests.template import test_namespace
 from tests.workflow.helpers import breaker, order, put_breaker
 
 PARAMETER_TESTS: dict[str, Callable[..., None]] = {}
@@ -19,6 +20,10 @@ def proves(parameter: str) -> Callable[[Callable[..., None]], Callable[..., None
         return test
 
     return register
+
+
+# Proved where the rest of the namespace's wiring is tested (every function, the grant, the alarm, the CLI).
+PARAMETER_TESTS["MetricsNamespace"] = test_namespace.test_changing_the_namespace_changes_every_place_that_uses_it
 
 
 def test_every_template_parameter_has_a_behaviour_test():

@@ -11,6 +11,8 @@ from breakwater.executions import wait
 from tests.workflow.helpers import breaker, order, put_breaker, queued
 
 HOUR = 3600
+# Past the first retry delay of any call_failed order (functions/replay/app.py: 15 to 30 s, jittered).
+FIRST_RETRY_DUE = 31
 
 
 @pytest.fixture
@@ -57,14 +59,48 @@ def test_while_the_breaker_is_open_queued_orders_wait_and_nothing_is_started(emb
     assert queue_depth(embedded, stack.queue_url) == 3
 
 
+def replay_until_empty(embedded, stack, clock, step: float = 30, rounds: int = 100) -> list[dict]:
+    """Poll as the Lambda service would, moving the clock ``step`` seconds between rounds, until the
+    fallback queue is empty; the outputs of the replay executions, each waited for."""
+    source, seen, outputs = embedded.replay_source(stack), set(), []
+    for _ in range(rounds):
+        source.drain()
+        outputs += wait_for_replays(embedded, stack, seen)
+        if queue_depth(embedded, stack.queue_url) == 0:
+            return outputs
+        clock.advance(step)
+    raise AssertionError(f"the fallback queue still holds {queue_depth(embedded, stack.queue_url)} messages")
+
+
+def test_a_failed_order_is_not_replayed_at_once_even_while_the_breaker_is_closed(embedded, stack, provider, clock):
+    provider.configure(mode="down")
+    embedded.run(stack, order(orderId="ord-wait"))
+    provider.configure(mode="healthy")
+    close_long_ago(embedded, stack, clock)
+    source = embedded.replay_source(stack)
+
+    at_once = source.poll_once()
+    started_at_once = [e for e in executions(embedded, stack) if e["name"].startswith("replay-")]
+    clock.advance(FIRST_RETRY_DUE)
+    later = source.drain()
+
+    assert (at_once.received, at_once.deleted, started_at_once) == (1, 0, [])
+    assert sum(p.deleted for p in later) == 1
+    replays = [e["name"] for e in executions(embedded, stack) if e["name"].startswith("replay-")]
+    assert len(replays) == 1 and replays[0].startswith("replay-1-ord-wait-")
+
+
 def test_once_the_breaker_is_closed_queued_orders_are_replayed_and_charged(embedded, stack, provider, clock):
     provider.configure(mode="down")
     first = embedded.run(stack, order(orderId="ord-replay-1"))
     embedded.run(stack, order(orderId="ord-replay-2"))
     provider.configure(mode="healthy")
     close_long_ago(embedded, stack, clock)
+    clock.advance(FIRST_RETRY_DUE)
 
     polls = embedded.replay_source(stack).drain()
+    clock.advance(HOUR)  # FailureThreshold 2: one replay per batch may go, the other comes back later
+    polls += embedded.replay_source(stack).drain()
 
     assert sum(p.deleted for p in polls) == 2
     replays = [e for e in executions(embedded, stack) if e["name"].startswith("replay-1-ord-replay-")]
@@ -152,6 +188,7 @@ def test_a_redelivered_message_starts_nothing_twice(embedded, stack, provider, c
     embedded.run(stack, order(orderId="ord-redelivered"))
     provider.configure(mode="healthy")
     close_long_ago(embedded, stack, clock)
+    clock.advance(FIRST_RETRY_DUE)
     sqs = embedded.client("sqs")
     message = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"])["Messages"][0]
     event = {
@@ -182,6 +219,7 @@ def test_a_replayed_order_that_fails_again_is_queued_with_its_attempt(embedded, 
     provider.configure(mode="down")
     embedded.run(stack, order(orderId="ord-again"))
     close_long_ago(embedded, stack, clock)
+    clock.advance(FIRST_RETRY_DUE)
 
     embedded.replay_source(stack).drain()
 
@@ -222,13 +260,13 @@ def test_a_message_that_is_not_an_order_goes_to_the_dead_letter_queue(embedded, 
     assert dead[0]["MessageAttributes"]["reason"]["StringValue"].startswith("not_an_order")
 
 
-def test_right_after_recovery_replay_ramps_up_instead_of_stampeding(embedded, stack, provider, clock):
+def test_right_after_recovery_replay_ramps_up_instead_of_stampeding(embedded, provider, clock):
+    stack = embedded.deploy(FailureThreshold=10)  # headroom for 9 replays a batch: the ramp is what limits
     provider.configure(mode="down")
-    for _ in range(2):
+    for _ in range(8):
         embedded.run(stack, order())
-    for _ in range(6):
-        embedded.run(stack, order())  # circuit_open
     provider.configure(mode="healthy")
+    clock.advance(FIRST_RETRY_DUE)
     put_breaker(embedded, stack, state="CLOSED", failureCount=0, lastTransitionMs=clock.now_ms(), version=3)
 
     result = embedded.replay_source(stack).poll_once()
@@ -240,13 +278,15 @@ def test_right_after_recovery_replay_ramps_up_instead_of_stampeding(embedded, st
 
 def test_a_charge_taken_after_the_call_timeout_is_charged_exactly_once(embedded, provider, clock):
     # The worst case: the provider takes the charge but answers after CallTimeoutSeconds.
-    stack = embedded.deploy(CallTimeoutSeconds=1, FailureThreshold=5)
-    provider.configure(mode="slow", delay_seconds=1.5)
+    # 3 s: a cold payment function (a process of its own) starts well within it on a loaded machine.
+    stack = embedded.deploy(CallTimeoutSeconds=3, FailureThreshold=5)
+    provider.configure(mode="slow", delay_seconds=4)
 
     first = embedded.run(stack, order(orderId="ord-late"))
     taken = [c for c in provider.charges.values() if c["idempotencyKey"] == "ord-late"]
     provider.configure(mode="healthy")
     close_long_ago(embedded, stack, clock)
+    clock.advance(FIRST_RETRY_DUE)
     embedded.replay_source(stack).drain()
     replay = next(e for e in executions(embedded, stack) if e["name"].startswith("replay-1-ord-late"))
     replayed = wait(embedded.client("stepfunctions"), replay["executionArn"]).output
@@ -263,3 +303,106 @@ def test_a_charge_taken_after_the_call_timeout_is_charged_exactly_once(embedded,
     assert replayed["chargeId"] == charges[0]["id"] == taken[0]["id"]
     assert len(provider.calls_for("ord-late")) == 2
     assert breaker(embedded, stack)["failureCount"] == 0
+
+
+def dead_letters(embedded, stack) -> list[dict]:
+    sqs, found = embedded.client("sqs"), []
+    receive = {"MaxNumberOfMessages": 10, "MessageAttributeNames": ["All"], "VisibilityTimeout": 600}
+    while messages := sqs.receive_message(QueueUrl=stack.dead_letter_queue_url, **receive).get("Messages", []):
+        found += messages
+    return found
+
+
+def test_a_ten_minute_outage_without_new_traffic_ends_with_every_order_charged_once(embedded, provider, clock):
+    # given: the breaker trips on the third failure; an order may spend 2 replay attempts
+    stack = embedded.deploy(FailureThreshold=3, CooldownSeconds=30, MaxReplayAttempts=2)
+    provider.configure(mode="down")
+    orders, reasons = [order() for _ in range(3)], []
+    source, seen, outputs = embedded.replay_source(stack), set(), []
+    for o in orders:  # the poller runs while the orders arrive, as it does under `breakwater local up`
+        reasons.append(embedded.run(stack, o).output["reason"])
+        source.drain()
+        outputs += wait_for_replays(embedded, stack, seen)
+        clock.advance(1)
+
+    # when: the poller runs every 5 s through 10 minutes of outage, with no new order
+    for _ in range(120):
+        clock.advance(5)
+        source.drain()
+        outputs += wait_for_replays(embedded, stack, seen)
+    during_outage = [o["status"] for o in outputs]
+    provider.configure(mode="healthy")
+    outputs += replay_until_empty(embedded, stack, clock)
+
+    # then
+    assert dead_letters(embedded, stack) == []
+    assert reasons == ["call_failed"] * 3  # the third trips the breaker
+    assert "charged" not in during_outage and len(during_outage) >= 4  # the backlog probed, and kept failing
+    assert queue_depth(embedded, stack.queue_url) == 0
+    assert breaker(embedded, stack)["state"] == "CLOSED"
+    charged = sorted(o["orderId"] for o in outputs if o["status"] == "charged")
+    assert charged == sorted(o["orderId"] for o in orders)  # each order charged by exactly one execution
+    for o in orders:
+        assert len([c for c in provider.charges.values() if c["idempotencyKey"] == o["orderId"]]) == 1
+
+
+def test_replays_do_not_trip_a_breaker_the_users_orders_would_not_have_tripped(embedded, provider, clock):
+    # given: threshold 5 in a 60 s window, and 4 of the user's orders failing: not enough to trip
+    stack = embedded.deploy(FailureThreshold=5, FailureWindowSeconds=60, MaxReplayAttempts=5)
+    provider.configure(mode="down")
+    reasons = []
+    for _ in range(4):
+        reasons.append(embedded.run(stack, order()).output["reason"])
+        clock.advance(1)
+    source, seen, outputs = embedded.replay_source(stack), set(), []
+
+    # when: the poller runs every second for 3 minutes of outage, as `breakwater local up` runs it
+    for _ in range(180):
+        source.drain()
+        outputs += wait_for_replays(embedded, stack, seen)
+        clock.advance(1)
+    record = breaker(embedded, stack)
+    provider.configure(mode="healthy")
+    outputs += replay_until_empty(embedded, stack, clock)
+
+    # then
+    assert reasons == ["call_failed"] * 4
+    assert [o["reason"] for o in outputs if o["status"] == "queued"]  # replays were tried during the outage
+    assert (record["state"], record.get("version", 0), record.get("tripCount", 0)) == ("CLOSED", 0, 0)
+    assert len([o for o in outputs if o["status"] == "charged"]) == 4
+    assert dead_letters(embedded, stack) == []
+
+
+def test_a_message_moved_to_the_dead_letter_queue_is_not_moved_again_when_its_batch_comes_back(
+    embedded, stack, provider, clock
+):
+    body = {"order": order(orderId="ord-moved"), "reason": "call_failed", "attempt": 3, "execution": "replay-3-x"}
+    sqs = embedded.client("sqs")
+    sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(body))
+    message = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"])["Messages"][0]
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+            }
+        ]
+    }
+
+    # when: the function moves it, but its batch is never deleted by the poller (a timeout, a crash)
+    answer = json.loads(
+        embedded.client("lambda")
+        .invoke(FunctionName=stack.outputs["ReplayFunctionArn"], Payload=json.dumps(event))["Payload"]
+        .read()
+    )
+    clock.advance(HOUR)  # past the queue's visibility timeout: an unhandled message would come back
+    redelivered = embedded.replay_source(stack).poll_once()
+
+    # then
+    assert answer == {"batchItemFailures": []}
+    assert redelivered.received == 0
+    (moved,) = dead_letters(embedded, stack)
+    assert json.loads(moved["Body"])["order"]["orderId"] == "ord-moved"
+    assert moved["MessageAttributes"]["sourceMessageId"]["StringValue"] == message["MessageId"]
