@@ -594,7 +594,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     # The demo prints its own scripted lines, styled with rich markup.
     demo_console = Console(highlight=False, soft_wrap=True, emoji=False, width=console.width)
-    summary = run_demo(out_dir=Path(args.out), console=demo_console)
+    if getattr(args, "story", "outage") == "rate":
+        from breakwater.demo import run_rate_demo
+
+        summary = run_rate_demo(console=demo_console)
+    else:
+        summary = run_demo(out_dir=Path(args.out), console=demo_console)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=2))
     return 0
@@ -620,6 +625,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="an outage scenario on the embedded local stack, as a live timeline")
     demo.add_argument("--out", default="demo-output", help="folder for the picture of the run (default: demo-output)")
     demo.add_argument("--summary-json", help="also write the summary figures as JSON to this file")
+    demo.add_argument(
+        "--story",
+        choices=("outage", "rate"),
+        default="outage",
+        help="outage (default): trip, probes, recovery; rate: a failure-rate trip the count rule would not make",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     local = commands.add_parser("local", help="the local stack")

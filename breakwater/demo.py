@@ -297,4 +297,70 @@ def run_demo(out_dir: Path = Path("demo-output"), console: Console | None = None
     return summary
 
 
-__all__ = ["PARAMETERS", "STORY", "run_demo", "summarize"]
+# --story rate: the same flaky traffic through a count-rule breaker and a rate-rule breaker, side by side.
+COUNT_RULE = {"FailureThreshold": 3, "FailureWindowSeconds": 60, "CooldownSeconds": 30}
+RATE_RULE = {**COUNT_RULE, "FailureRateThreshold": 50, "MinimumCalls": 6}
+# Every other call fails: a success between failures clears the count rule's count, so it never sees 3 in a row.
+RATE_TRAFFIC = ("down", "healthy") * 5
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One order of the rate story, on both breakers."""
+
+    number: int
+    provider: str
+    count: tuple[str, int, int]
+    rate: tuple[str, int, int]
+
+
+def play_rate_story(env: EmbeddedStack, count_stack: Stack, rate_stack: Stack) -> list[RateRow]:
+    """Send RATE_TRAFFIC through both stacks; each row holds (state, failures, calls) after the order."""
+    dynamodb = env.client("dynamodb")
+    rows = []
+    for number, mode in enumerate(RATE_TRAFFIC, start=1):
+        env.provider.configure(mode=mode)
+        seen = []
+        for stack in (count_stack, rate_stack):
+            env.run(stack, _order(number, ""))
+            b = read(dynamodb, stack.table_name, "payment-api")
+            seen.append((b.state, b.failure_count, b.call_count))
+        rows.append(RateRow(number, mode, seen[0], seen[1]))
+    return rows
+
+
+def first_trip(rows: list[RateRow], which: str) -> int | None:
+    """The order number after which that breaker ("count" or "rate") was first OPEN; None: it never tripped."""
+    return next((row.number for row in rows if getattr(row, which)[0] == "OPEN"), None)
+
+
+def run_rate_demo(console: Console | None = None) -> dict[str, Any]:
+    """``breakwater demo --story rate``: a rate trip that the count rule at the same traffic does not make."""
+    console = console or Console(width=None if Console().is_terminal else 110)
+    console.print("[bold]Breakwater demo, rate story[/]: every other call fails, on two breakers side by side")
+    console.print(f"[dim]count rule: {' '.join(f'{k}={v}' for k, v in COUNT_RULE.items())}[/]")
+    console.print(f"[dim]rate rule:  {' '.join(f'{k}={v}' for k, v in RATE_RULE.items())}[/]")
+    with EmbeddedStack() as env:
+        rows = play_rate_story(
+            env, env.deploy("breakwater-count", **COUNT_RULE), env.deploy("breakwater-rate", **RATE_RULE)
+        )
+    table = Table(title="after each order: state (failures / calls counted)", title_justify="left")
+    for column in ("#", "provider", "count rule", "rate rule"):
+        table.add_column(column)
+    for row in rows:
+        cells = [
+            f"[{STATE_STYLE.get(state, 'white')}]{state}[/] ({failures} / {calls or '-'})"
+            for state, failures, calls in (row.count, row.rate)
+        ]
+        table.add_row(str(row.number), row.provider, *cells)
+    console.print(table)
+    summary = {"countRuleTripAt": first_trip(rows, "count"), "rateRuleTripAt": first_trip(rows, "rate")}
+    count_text = f"after order {summary['countRuleTripAt']}" if summary["countRuleTripAt"] else "never"
+    console.print(
+        f"The rate rule tripped after order {summary['rateRuleTripAt']} (50 % of {RATE_RULE['MinimumCalls']} calls);"
+        f" the count rule at the same traffic tripped {count_text}: each success cleared its count."
+    )
+    return summary
+
+
+__all__ = ["PARAMETERS", "RATE_RULE", "STORY", "play_rate_story", "run_demo", "run_rate_demo", "summarize"]

@@ -217,7 +217,7 @@ def result_from(sfn: SFNClient, execution_arn: str, description: Any) -> Executi
     raw_output = description.get("output")
     return ExecutionResult(
         arn=execution_arn,
-        name=description["name"],
+        name=description.get("name") or execution_arn.rsplit(":", 1)[-1],
         status=description["status"],
         output=json.loads(raw_output) if raw_output else None,
         error=description.get("error"),

@@ -161,6 +161,10 @@ def timeline(
     """Strips from ``(time, service, state)`` transitions (oldest first); None when there are none."""
     if not transitions:
         return None
+    # The metric is per minute: the axis ends at the next whole minute, so the picture changes once a
+    # minute rather than at every refresh of the page.
+    whole = end.replace(second=0, microsecond=0)
+    end = whole if whole == end else whole + dt.timedelta(minutes=1)
     # At least _MIN_SPAN back from ``end``, so a recent first transition is not stretched over the axis.
     start = min(min(moment for moment, _, _ in transitions), end - _MIN_SPAN)
     span = (end - start).total_seconds()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+import time_machine
 
 from breakwater.breaker import BreakerState, read
 from breakwater.console.app import CONFIRM_FIELD
@@ -366,6 +369,31 @@ def test_an_override_for_a_service_no_order_uses_is_refused_not_created(
     assert not read(embedded.client("dynamodb"), console.stack.table_name, "paymnet-api").exists
 
 
+def fragment_fetches(browser: Any) -> int:
+    return int(
+        browser.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('fragment=1')).length;"
+        )
+    )
+
+
+def test_a_live_part_is_replaced_only_when_it_changed(browser: Any, console: Console, embedded: EmbeddedStack) -> None:
+    # The server's clock stands still: the timeline of other tests' breakers (they share the metric)
+    # would otherwise move on at the turn of a minute.
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC), tick=False):
+        # given: the breakers page, its table tagged in the DOM
+        browser.get(console.page("/breakers"))
+        browser.execute_script("document.getElementById('breakers').dataset.probe = 'kept';")
+        # when: the page has fetched its live part twice with nothing changed
+        wait_until(browser, lambda d: fragment_fetches(d) >= 2)
+        # then: the table is the same element
+        assert browser.execute_script("return document.getElementById('breakers').dataset.probe;") == "kept"
+        # and when the breaker changes, the next fetch shows it
+        put_breaker(embedded, console.stack, state="DISABLED", version=1)
+        wait_until(browser, lambda d: breaker_state(d, DEFAULT_SERVICE) == "DISABLED")
+        assert browser.execute_script("return document.getElementById('breakers').dataset.probe;") is None
+
+
 def test_an_open_breaker_counts_down_to_its_open_until_time(
     browser: Any, console: Console, embedded: EmbeddedStack, clock: Any
 ) -> None:
@@ -423,7 +451,8 @@ def test_user_data_renders_as_text_everywhere(
     assert charged.output["status"] == "charged"
     assert invalid.error == "InvalidOrder"
     put_breaker(embedded, console.stack, service="<b>bold</b>", state="OPEN", openUntilMs=1, version=1)
-    for url in (execution_page(console, charged.arn), execution_page(console, invalid.arn), console.page("/breakers")):
+    pages = (execution_page(console, charged.arn), execution_page(console, invalid.arn), console.page("/breakers"))
+    for url in (*pages, execution_page(console, XSS)):  # the last: a not-found page that quotes the "ARN"
         # when
         browser.get(url)
         # then: the markup is on the page as text, and no element was made of it
@@ -439,6 +468,8 @@ def test_user_data_renders_as_text_everywhere(
     assert XSS in css(browser, "#execution-input").text
     browser.get(console.page("/breakers"))
     assert "<b>bold</b>" in css(browser, 'tr.breaker[data-service="<b>bold</b>"] td').text
+    browser.get(execution_page(console, XSS))
+    assert XSS in css(browser, "#error-message").text
 
 
 def test_a_foreign_host_is_refused_even_when_it_resolves_to_loopback(browser: Any, console: Console) -> None:

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -14,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from breakwater.executions import run, unique_name
 from breakwater.local import compat, jsonata
+from breakwater.local.compat import lambda_environments  # noqa: F401 - the module the cache test patches
 from tests.workflow.helpers import order
 
 ROLE = "arn:aws:iam::123456789012:role/breakwater-test"
@@ -343,7 +345,7 @@ def test_without_the_local_runtime_nothing_is_charged(embedded, provider):
 
 
 def test_a_deployment_package_is_unpacked_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(compat, "_CODE_CACHE", tmp_path / "cache")
+    monkeypatch.setattr(compat.lambda_environments, "_CODE_CACHE", tmp_path / "cache")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "def handler(e, c):\n    return 'zipped'\n")
@@ -521,3 +523,117 @@ def test_without_the_update_patch_the_second_deploy_fails(embedded, provider):
         change_set_deploy(
             embedded, stack_name, "UPDATE", PaymentApiUrl=provider.url, FailureThreshold="3", LogRetentionDays="30"
         )
+
+
+# -- task_clients_reused ------------------------------------------------------------------------
+
+
+def test_tasks_share_one_client_per_service(embedded, provider):
+    import boto3
+    from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
+
+    stack = embedded.deploy()
+    embedded.run(stack, order())  # the clients of this stack's tasks exist from now on
+    real = boto3.client
+
+    def created_during(runs: int) -> int:
+        with mock.patch.object(boto_client_module.boto3, "client", side_effect=real) as client:
+            results = [embedded.run(stack, order()) for _ in range(runs)]
+        assert {r.output["status"] for r in results} == {"charged"}
+        return client.call_count
+
+    assert created_during(3) == 0
+    with compat.disabled("task_clients_reused"):
+        assert created_during(3) >= 6  # a GetItem client and a Lambda client for every execution
+
+
+# -- cloudformation_sam ----------------------------------------------------------------------------
+
+
+def test_a_change_set_of_the_sam_template_deploys_the_application(embedded, provider):
+    outputs = change_set_deploy(embedded, unique_name("sam"), "CREATE", PaymentApiUrl=provider.url)
+
+    assert outputs["StateMachineArn"].startswith("arn:aws:states:")
+    assert run(embedded.client("stepfunctions"), outputs["StateMachineArn"], order()).output["status"] == "charged"
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS..Serverless")  # what moto says of the untranslated template
+def test_without_the_sam_patch_a_change_set_stack_has_no_application(embedded, provider):
+    stack_name = unique_name("sam")
+    with compat.disabled("cloudformation_sam"):
+        try:
+            outputs = change_set_deploy(embedded, stack_name, "CREATE", PaymentApiUrl=provider.url)
+        except (ClientError, KeyError):  # the transform never ran: the Serverless resources are not there
+            outputs = {}
+
+    assert "StateMachineArn" not in outputs
+
+
+# -- sqs_event_source --------------------------------------------------------------------------------
+
+
+def queued_now(embedded: Any, url: str) -> int:
+    attributes = embedded.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_a_queued_order_waits_on_the_queue_for_the_poller(embedded, provider):
+    stack = embedded.deploy()
+    provider.configure(mode="down")
+
+    result = embedded.run(stack, order())
+
+    assert result.output["status"] == "queued"
+    assert queued_now(embedded, stack.queue_url) == 1  # nobody consumed it inside SendMessage
+
+
+def test_without_the_event_source_patch_moto_consumes_the_order_inside_send_message(embedded, provider):
+    with compat.disabled("sqs_event_source"):
+        stack = embedded.deploy()
+    provider.configure(mode="down")
+
+    embedded.run(stack, order())
+
+    assert queued_now(embedded, stack.queue_url) == 0
+
+
+# -- start_sync_execution ------------------------------------------------------------------------------
+
+
+def sync_client(embedded: Any) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # The in-process mock answers only hosts it knows: no "sync-" host prefix (local up serves one endpoint too).
+    return boto3.client("stepfunctions", region_name=embedded.region, config=Config(inject_host_prefix=False))
+
+
+def test_an_express_workflow_runs_synchronously(embedded, provider):
+    stack = embedded.deploy(WorkflowType="EXPRESS")
+
+    answer = sync_client(embedded).start_sync_execution(
+        stateMachineArn=stack.state_machine_arn, input=json.dumps(order())
+    )
+
+    assert answer["status"] == "SUCCEEDED"
+    assert json.loads(answer["output"])["status"] == "charged"
+
+
+def test_without_the_sync_patch_start_sync_execution_is_not_implemented(embedded, provider):
+    stack = embedded.deploy(WorkflowType="EXPRESS")
+
+    with compat.disabled("start_sync_execution"), pytest.raises((ClientError, NotImplementedError)):
+        sync_client(embedded).start_sync_execution(stateMachineArn=stack.state_machine_arn, input=json.dumps(order()))
+
+
+# -- the registry ------------------------------------------------------------------------------------------
+
+
+def test_every_patch_has_a_test_that_runs_without_it():
+    sources = "\n".join(path.read_text() for path in Path(__file__).parent.parent.rglob("test_*.py"))
+    proven = set(re.findall(r'compat\.disabled\("([a-z_]+)"\)', sources))
+
+    assert proven == set(compat.PATCHES)
+    assert set(compat.PATCHES) == {name for name in compat.MODULES if name != "task_clients"} | {"task_clients_reused"}

@@ -193,6 +193,8 @@ def test_a_timeline_strip_per_breaker_runs_from_its_first_transition_to_now() ->
     recent = timeline([(T0, "a", "OPEN")], end=T0 + minute, width=100)
     assert recent is not None  # the axis reaches back 10 minutes: one minute of OPEN is a tenth of it
     assert [(g.x, g.width) for g in recent.strips[0].segments] == [(90.0, 10.0)]
+    later = timeline(changes, end=T0 + 9 * minute + dt.timedelta(seconds=1), width=100)
+    assert later == drawn  # the axis ends at the next whole minute: the picture moves once a minute
 
 
 def test_the_provider_form_is_checked_before_it_is_sent() -> None:

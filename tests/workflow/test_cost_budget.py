@@ -15,7 +15,14 @@ BUDGET = {
     "closed, failure below threshold": PathCost(6, 1, 1, 1, 1),
     "closed, failure that trips": PathCost(7, 1, 2, 1, 1),
     "invalid input": PathCost(3, 1, 0, 0, 0),
+    # Issue 13: failure rate, slow calls, shadow mode.
+    "closed, success inside a window with failures (rate rule)": PathCost(6, 1, 1, 1, 0),
+    "closed, slow success": PathCost(6, 1, 1, 1, 0),
+    "closed, rate trip": PathCost(7, 1, 2, 1, 1),
+    "closed, trip by a charged call": PathCost(7, 1, 2, 1, 0),
+    "open, shadow call": PathCost(3, 1, 0, 1, 0),
 }
+HEALTHY = PathCost(3, 1, 0, 1, 0)  # the healthy path, whatever the parameters
 
 
 def within_budget(row: str, cost: PathCost) -> None:
@@ -109,3 +116,81 @@ def test_concurrent_first_failures_each_stay_within_budget(embedded, provider):
     from tests.workflow.helpers import breaker
 
     assert breaker(embedded, stack)["failureCount"] == 10
+
+
+# -- issue 13: failure rate, slow calls, shadow mode ---------------------------------------------------------
+
+RATE = {"FailureThreshold": 0, "FailureRateThreshold": 50, "MinimumCalls": 4}
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, RATE, {**RATE, "SlowCallSeconds": 5}, {"BreakerMode": "SHADOW", "SlowCallSeconds": 5, **RATE}],
+    ids=["defaults", "rate rule", "rate rule and slow calls", "shadow, rate rule and slow calls"],
+)
+def test_healthy_path_stays_three_states_one_read_no_write_whatever_the_new_parameters(
+    embedded, provider, clock, settings
+):
+    stack = embedded.deploy(**settings)
+
+    result = embedded.run(stack, order())
+
+    assert result.output["status"] == "charged"
+    assert result.cost() == HEALTHY
+
+
+def test_success_inside_a_window_with_failures_is_within_budget(embedded, provider, clock):
+    from tests.workflow.helpers import breaker
+
+    stack = embedded.deploy(**RATE)
+    provider.configure(mode="down")
+    embedded.run(stack, order())
+    provider.configure(mode="healthy")
+
+    result = embedded.run(stack, order())
+
+    assert result.output["status"] == "charged"
+    assert breaker(embedded, stack)["callCount"] == 2
+    within_budget("closed, success inside a window with failures (rate rule)", result.cost())
+
+
+def test_slow_success_is_within_budget(embedded, provider, clock):
+    stack = embedded.deploy(FailureThreshold=3, SlowCallSeconds=1)
+    provider.configure(mode="slow", delay_seconds=1.6)
+
+    result = embedded.run(stack, order())
+
+    assert result.output["slow"] is True
+    within_budget("closed, slow success", result.cost())
+
+
+def test_rate_trip_is_within_budget(embedded, provider, clock):
+    stack = embedded.deploy(**RATE)
+    put_breaker(embedded, stack, state="CLOSED", failureCount=1, callCount=3, windowStartMs=clock.now_ms())
+    provider.configure(mode="down")
+
+    result = embedded.run(stack, order())
+
+    assert "Open the circuit" in result.path
+    within_budget("closed, rate trip", result.cost())
+
+
+def test_trip_by_a_slow_charged_call_is_within_budget(embedded, provider, clock):
+    stack = embedded.deploy(FailureThreshold=1, SlowCallSeconds=1)
+    provider.configure(mode="slow", delay_seconds=1.6)
+
+    result = embedded.run(stack, order())
+
+    assert (result.output["status"], result.output["slow"]) == ("charged", True)
+    assert "Open the circuit after a charged call" in result.path
+    within_budget("closed, trip by a charged call", result.cost())
+
+
+def test_shadow_call_while_open_is_within_budget(embedded, provider, clock):
+    stack = embedded.deploy(BreakerMode="SHADOW")
+    put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() + 60_000, tripCount=1, version=1)
+
+    result = embedded.run(stack, order())
+
+    assert result.output["shadow"] == {"wouldQueue": True, "reason": "circuit_open"}
+    within_budget("open, shadow call", result.cost())

@@ -251,3 +251,60 @@ def test_workflow_type_sets_the_state_machine_type(embedded, provider, clock):
 
     assert description["type"] == "EXPRESS"
     assert result.output["status"] == "charged"
+
+
+def run_modes(embedded, stacks, provider, modes) -> None:  # type: ignore[no-untyped-def]
+    """The same traffic, one provider mode per order, on each stack."""
+    for mode in modes:
+        provider.configure(mode=mode)
+        for stack in stacks:
+            embedded.run(stack, order())
+
+
+@proves("FailureRateThreshold")
+def test_failure_rate_threshold_sets_the_failure_percentage_that_trips(embedded, provider, clock):
+    half = embedded.deploy(FailureThreshold=100, FailureRateThreshold=50, MinimumCalls=4)
+    most = embedded.deploy(FailureThreshold=100, FailureRateThreshold=75, MinimumCalls=4)
+
+    run_modes(embedded, (half, most), provider, ["down", "healthy", "down", "healthy"])
+
+    assert breaker(embedded, half)["state"] == "OPEN"
+    assert (breaker(embedded, most)["state"], breaker(embedded, most)["callCount"]) == ("CLOSED", 4)
+
+
+@proves("MinimumCalls")
+def test_minimum_calls_sets_how_many_calls_the_rate_rule_waits_for(embedded, provider, clock):
+    two = embedded.deploy(FailureThreshold=0, FailureRateThreshold=50, MinimumCalls=2)
+    three = embedded.deploy(FailureThreshold=0, FailureRateThreshold=50, MinimumCalls=3)
+
+    run_modes(embedded, (two, three), provider, ["down", "down"])
+
+    assert breaker(embedded, two)["state"] == "OPEN"
+    assert breaker(embedded, three)["state"] == "CLOSED"
+
+
+@proves("SlowCallSeconds")
+def test_slow_call_seconds_sets_which_successes_count_as_failures(embedded, provider, clock):
+    counted = embedded.deploy(SlowCallSeconds=1)
+    ignored = embedded.deploy(SlowCallSeconds=0)
+    provider.configure(mode="slow", delay_seconds=1.6)
+
+    slow, plain = embedded.run(counted, order()), embedded.run(ignored, order())
+
+    assert (slow.output["status"], slow.output.get("slow")) == ("charged", True)
+    assert breaker(embedded, counted)["failureCount"] == 1
+    assert (plain.output["status"], plain.output.get("slow")) == ("charged", None)
+    assert breaker(embedded, ignored) == {}
+
+
+@proves("BreakerMode")
+def test_breaker_mode_sets_what_a_breaker_without_a_mode_does_while_open(embedded, provider, clock):
+    shadow, enforce = embedded.deploy(BreakerMode="SHADOW"), embedded.deploy(BreakerMode="ENFORCE")
+    for stack in (shadow, enforce):
+        put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() + 60_000, tripCount=1, version=1)
+
+    called, queued_order = embedded.run(shadow, order()), embedded.run(enforce, order())
+
+    assert called.output["shadow"] == {"wouldQueue": True, "reason": "circuit_open"}
+    assert called.output["status"] == "charged"
+    assert queued_order.output["reason"] == "circuit_open"

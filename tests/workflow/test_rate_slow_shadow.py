@@ -66,7 +66,9 @@ def test_a_local_deploy_rejects_a_bad_parameter_combination_with_a_clear_message
 
 
 def test_the_count_rule_may_be_off_while_the_rate_rule_is_on():
-    values = resolve_parameters({"PaymentApiUrl": URL, "FailureThreshold": 0, "FailureRateThreshold": 1, "SlowCallSeconds": 9.5})
+    values = resolve_parameters(
+        {"PaymentApiUrl": URL, "FailureThreshold": 0, "FailureRateThreshold": 1, "SlowCallSeconds": 9.5}
+    )
 
     assert (values["FailureThreshold"], values["FailureRateThreshold"], values["SlowCallSeconds"]) == ("0", "1", "9.5")
 
@@ -407,9 +409,7 @@ def test_shadow_calls_where_enforce_would_queue_probe_busy_and_records_nothing(e
     assert breaker(embedded, stack) == before
 
 
-def test_shadow_a_failed_call_where_enforce_would_queue_is_queued_as_failed_and_not_recorded(
-    embedded, provider, clock
-):
+def test_shadow_a_failed_call_where_enforce_would_queue_is_queued_as_failed_and_not_recorded(embedded, provider, clock):
     stack = embedded.deploy()
     put_breaker(embedded, stack, state="OPEN", openUntilMs=clock.now_ms() + 60_000, mode="SHADOW", version=1)
     before = breaker(embedded, stack)
@@ -489,3 +489,16 @@ def test_every_transition_keeps_a_records_mode(embedded, provider, clock):
 
     assert [(r["state"], r["version"]) for r in seen] == [("OPEN", 1), ("OPEN", 3), ("CLOSED", 5)]
     assert {r["mode"] for r in seen} == {"SHADOW"}
+
+
+# -- breakwater demo --story rate --------------------------------------------------------------------------
+
+
+def test_the_rate_story_trips_by_the_rate_rule_where_the_count_rule_never_does(embedded, provider, clock):
+    from breakwater.demo import COUNT_RULE, RATE_RULE, first_trip, play_rate_story
+
+    rows = play_rate_story(embedded, embedded.deploy(**COUNT_RULE), embedded.deploy(**RATE_RULE))
+
+    assert first_trip(rows, "rate") == RATE_RULE["MinimumCalls"]
+    assert first_trip(rows, "count") is None
+    assert rows[RATE_RULE["MinimumCalls"] - 1].rate == ("OPEN", 3, 6)

@@ -51,7 +51,7 @@
           return response.text().then(function (html) {
             // The fragment is the server's own escaped HTML. Compare it as this browser serialises it
             // with what was last shown (before any script touched it), and replace only what changed.
-            const probe = document.createElement("div");
+            const probe = document.createElement("template"); // inert: nothing in it loads or runs
             probe.innerHTML = html;
             element.classList.remove("stale");
             if (probe.innerHTML !== shown.get(element)) {

@@ -1,0 +1,185 @@
+"""The compatibility layer: what moto 5.2.5 lacks to run Breakwater faithfully.
+
+One module per patch, each declaring its :class:`~breakwater.local.compat.base.Patch` as ``PATCH``
+beside the code it installs; this package collects them in ``MODULES`` order.
+
+Each patch is a named, reversible :class:`Patch`; :func:`apply` installs them
+all and :func:`disabled` removes one for the length of a ``with`` block, which
+is how the tests show that every patch is needed. Nothing here fakes the
+project's own behaviour: the workflow, the handlers and the table are the real
+ones; these patches only fill gaps in the emulator.
+
+==========================  ===================================================
+patch                       what it fixes
+==========================  ===================================================
+``jsonata_evaluator``       moto parses JSONata but ships no evaluator, and it
+                            writes every variable into the expression text
+                            (strings unescaped; parsed again for every
+                            evaluation). Evaluate with ``local.jsonata``
+                            (2.0.6 answers, Step Functions' functions, ``$parse``
+                            as JSON parsing), variables as bindings, each
+                            expression parsed once; errors and undefined
+                            results carry AWS's name
+                            ``States.QueryEvaluationError`` (moto would say
+                            ``States.Runtime``). See docs/local-jsonata.md.
+``timestamps``              ``Timestamp*`` Choice rules accept only
+                            ``...:SSZ``; AWS accepts RFC 3339 with fractions and
+                            offsets (``$$.State.EnteredTime`` has both).
+``start_time``              ``$$.Execution.StartTime`` is a Python datetime; as
+                            on AWS it must be an ISO-8601 string.
+``lambda_environments``     Lambda needs Docker; run the deployed package (the
+                            ``sam build`` artifact) in execution environments
+                            of its own (``lambda_runtime``): the function's
+                            Handler, Environment and Timeout, errors named as
+                            Lambda names them, ``Sandbox.Timedout`` past it.
+``dynamodb_atomic_writes``  moto checks a ConditionExpression and then writes
+                            without a lock: two threads can both pass
+                            ``probesInFlight < :max``. DynamoDB evaluates the
+                            condition and the write atomically; so do we.
+``task_clients_reused``     moto creates a boto3 client for every task it runs
+                            (more CPU than the call itself); tasks share one
+                            client per service, region and endpoint.
+``parse_once``              moto parses the whole definition with ANTLR for
+                            every execution (about 0.2 s for this workflow);
+                            parse each definition once and hand every execution
+                            its own copy (unpickled: 3x faster than a deep copy).
+``sqs_event_source``        moto invokes a queue's (or a table stream's) function
+                            synchronously inside SendMessage (or inside the
+                            UpdateItem) and ignores partial batch responses;
+                            turned off, and ``event_source.SqsEventSource`` and
+                            ``event_source.StreamEventSource`` poll as the
+                            Lambda service does.
+``cloudformation_sfn``      moto's CloudFormation ignores ``Definition`` and
+                            ``DefinitionSubstitutions`` and creates the machine
+                            in the non-executing backend, without its type.
+``start_sync_execution``    StartSyncExecution (EXPRESS) answers "Not yet
+                            implemented"; it starts, waits and returns the
+                            result. Served by ``local up`` (clients send it to
+                            the same endpoint, without the ``sync-`` prefix).
+``cloudformation_sam``      for ``sam deploy``: moto's CloudFormation skips the
+                            SAM transform, leaves stacks made by change sets
+                            without Outputs, and reads path-style TemplateURLs
+                            only from ``localhost``.
+``cloudformation_alarms``   moto's CloudFormation skips ``AWS::CloudWatch::Alarm``;
+                            create it in moto's CloudWatch, as PutMetricAlarm
+                            would (moto stores alarms; it does not evaluate them).
+``events_schedule_rules``   moto lets a schedule-only rule match every PutEvents
+                            event and then fails on its Lambda target
+                            (NotImplementedError); on AWS such a rule fires on
+                            its schedule only (``event_source.ScheduleSource``).
+``execution_names``         an execution started without ``name`` gets the ARN
+                            ``...:None`` (a second one fails with
+                            ExecutionAlreadyExists); AWS names it with a UUID.
+``cloudformation_updates``  a stack update (a second ``sam deploy``) replaced a
+                            resource moto cannot update (a LogGroup) with
+                            nothing, so the next ``Fn::GetAtt`` on it failed,
+                            and updated state machines from ``DefinitionString``
+                            only, in the non-executing backend. Such resources
+                            now stay as they are; state machines take their new
+                            definition, substitutions, role and settings.
+==========================  ===================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import threading
+from collections.abc import Iterator
+
+from breakwater.local.compat.base import Patch
+from breakwater.local.compat.cloudformation_sfn import substitute_definition
+from breakwater.local.compat.lambda_environments import code_dir_for_zip, function_endpoint, serve_functions_at
+from breakwater.local.compat.timestamps import iso_timestamp, parse_rfc3339
+
+__all__ = [
+    "PATCHES",
+    "Patch",
+    "apply",
+    "code_dir_for_zip",
+    "disabled",
+    "function_endpoint",
+    "iso_timestamp",
+    "parse_rfc3339",
+    "serve_functions_at",
+    "substitute_definition",
+]
+
+MODULES = (
+    "jsonata_evaluator",
+    "timestamps",
+    "start_time",
+    "parse_once",
+    "task_clients",
+    "dynamodb_atomic_writes",
+    "sqs_event_source",
+    "lambda_environments",
+    "cloudformation_sfn",
+    "cloudformation_updates",
+    "execution_names",
+    "cloudformation_sam",
+    "start_sync_execution",
+    "cloudformation_alarms",
+    "events_schedule_rules",
+)
+
+
+def _collect() -> dict[str, Patch]:
+    patches: dict[str, Patch] = {}
+    for name in MODULES:
+        patch = importlib.import_module(f"{__name__}.{name}").PATCH
+        patches[patch.name] = patch
+    return patches
+
+
+PATCHES: dict[str, Patch] = _collect()
+_APPLY_LOCK = threading.Lock()
+
+
+WARM_SERVICES = (
+    "lambda",
+    "s3",
+    "cloudformation",
+    "dynamodb",
+    "sqs",
+    "stepfunctions",
+    "iam",
+    "logs",
+    "secretsmanager",
+    "events",
+    "cloudwatch",
+)
+
+
+def warm_up() -> None:
+    """Load moto's request routers now, not inside the first concurrent executions.
+
+    moto builds a service's router lazily by listing botocore's ~600 data folders;
+    done for the first time by dozens of busy threads at once, that listing takes
+    seconds and pushes the first Lambda calls past their TimeoutSeconds.
+    """
+    from moto.core.routing import get_service_router
+
+    for service in WARM_SERVICES:
+        get_service_router(service)
+
+
+def apply() -> None:
+    """Install every patch (idempotent) and warm moto's routers."""
+    with _APPLY_LOCK:
+        for patch in PATCHES.values():
+            patch.install()
+    warm_up()
+
+
+@contextlib.contextmanager
+def disabled(name: str) -> Iterator[None]:
+    """Remove one patch inside the block (tests use this to prove it is needed)."""
+    patch = PATCHES[name]
+    was_active = patch.active
+    patch.remove()
+    try:
+        yield
+    finally:
+        if was_active:
+            patch.install()

@@ -1,0 +1,106 @@
+"""Patch ``lambda_environments``: Lambda needs Docker; run the deployed package (the ``sam build`` artifact) in
+execution environments of its own (``lambda_runtime``): the function's Handler, Environment and Timeout, errors
+named as Lambda names them, ``Sandbox.Timedout`` past it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda import models as lambda_models
+from moto.settings import moto_server_port
+
+from breakwater.local import lambda_runtime
+from breakwater.local.compat.base import Patch
+
+_FUNCTION_LOG = logging.getLogger("breakwater.local.functions")
+
+
+_CODE_CACHE = Path(os.environ.get("BREAKWATER_CODE_CACHE", Path.home() / ".cache" / "breakwater" / "code"))
+_FUNCTION_ENDPOINT: list[str] = []  # where the functions' own AWS calls go (the stack that runs them)
+
+
+def serve_functions_at(endpoint: str | None) -> str | None:
+    """The endpoint of the stack whose functions run here (their own AWS calls go there); returns the previous one."""
+    previous = _FUNCTION_ENDPOINT[0] if _FUNCTION_ENDPOINT else None
+    _FUNCTION_ENDPOINT[:] = [endpoint] if endpoint else []
+    return previous
+
+
+def function_endpoint() -> str:
+    return _FUNCTION_ENDPOINT[0] if _FUNCTION_ENDPOINT else f"http://127.0.0.1:{moto_server_port()}"
+
+
+def code_dir_for_zip(code: bytes, digest: str | None = None) -> Path:
+    """Unpack a deployment package once (by its SHA-256) and return its folder: the environment's task root."""
+    name = (digest or hashlib.sha256(code).hexdigest()).replace("/", "_").replace("+", "-")[:43]
+    target = _CODE_CACHE / name
+    if not target.is_dir():
+        staging = _CODE_CACHE / f".{name}.{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            archive.extractall(staging)
+        with contextlib.suppress(OSError):  # another thread unpacked it first
+            staging.rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def logical_id_of(fn: Any) -> str | None:
+    """The logical id of the stack resource that created ``fn`` (what ``sam local start-lambda`` calls it)."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    for stack in cloudformation_backends[fn.account_id][fn.region].stacks.values():
+        for logical_id, resource in stack.resource_map.items():
+            if getattr(resource, "function_name", None) == fn.function_name:
+                return str(logical_id)
+    return None
+
+
+def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
+    """Describe a moto Lambda function for the local runtime: its deployed package, settings and environment."""
+    from breakwater.local.build import runtime_dir
+
+    return lambda_runtime.FunctionSpec(
+        name=fn.function_name,
+        handler=fn.handler,
+        code_dir=code_dir_for_zip(fn.code_bytes, getattr(fn, "code_sha_256", None)),
+        environment={"AWS_ENDPOINT_URL": function_endpoint(), **dict(fn.environment_vars or {})},
+        timeout_seconds=float(fn.timeout or 3),
+        memory_mb=int(fn.memory_size or 128),
+        arn=fn.function_arn,
+        runtime_dir=runtime_dir(),
+        logical_id=logical_id_of(fn) if lambda_runtime.remote_endpoint() else None,
+        region=fn.region,
+    )
+
+
+def _invoke_in_environment(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+    event = json.loads(body) if body else {}
+    spec = function_spec(self)
+    result = lambda_runtime.invoke(spec, event)
+    if result.failed:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    # As Lambda does for RequestResponse calls: the last 4 KB of the log, base64.
+    response_headers["x-amz-log-result"] = base64.b64encode(result.logs.encode()[-4096:]).decode()
+    if result.logs:
+        _FUNCTION_LOG.debug("%s: %s", spec.name, result.logs.rstrip())
+    return result.payload_bytes()
+
+
+PATCH = Patch(
+    "lambda_environments",
+    "run each function from its deployed package in its own processes, errors named as Lambda names them",
+    [(lambda_models.LambdaFunction, "invoke", _invoke_in_environment)],
+)

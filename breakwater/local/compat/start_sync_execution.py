@@ -1,0 +1,53 @@
+"""Patch ``start_sync_execution``: StartSyncExecution (EXPRESS) answers "Not yet implemented"; it starts, waits and
+returns the result. Served by ``local up`` (clients send it to the same endpoint, without the ``sync-`` prefix).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.stepfunctions import responses as sfn_responses
+
+from breakwater.local.compat.base import Patch
+
+SYNC_TIMEOUT_SECONDS = 300.0
+
+
+def _start_sync_execution(self: Any) -> Any:
+    """StartSyncExecution: start, wait for the end, answer with the result (EXPRESS workflows)."""
+    import time as _time
+
+    from moto.core.responses import ActionResult
+
+    backend = self.stepfunction_backend
+    arn = self._get_param("stateMachineArn")
+    name = self._get_param("name") or f"sync-{_time.time_ns()}"
+    execution = backend.start_execution(arn, name, self._get_param("input", if_none="{}"))
+    deadline = _time.monotonic() + SYNC_TIMEOUT_SECONDS
+    while execution.status == "RUNNING" and _time.monotonic() < deadline:
+        _time.sleep(0.01)
+    response: dict[str, Any] = {
+        "executionArn": execution.execution_arn,
+        "stateMachineArn": arn,
+        "name": name,
+        "startDate": execution.start_date,
+        "stopDate": execution.stop_date,
+        "status": execution.status if execution.status != "RUNNING" else "TIMED_OUT",
+        "input": execution.execution_input,
+        "billingDetails": {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": 100},
+    }
+    if execution.output is not None:
+        response["output"] = execution.output if isinstance(execution.output, str) else json.dumps(execution.output)
+    if execution.error is not None:
+        response["error"] = execution.error
+    if execution.cause is not None:
+        response["cause"] = execution.cause
+    return ActionResult(response)
+
+
+PATCH = Patch(
+    "start_sync_execution",
+    "StartSyncExecution for EXPRESS workflows (served over HTTP by local up)",
+    [(sfn_responses.StepFunctionResponse, "start_sync_execution", _start_sync_execution)],
+)
