@@ -7,7 +7,11 @@ NODE_STAMP := node_modules/.installed
 AWS_VENV := .venv-aws
 AWS_STAMP := $(AWS_VENV)/.installed
 
-.PHONY: all install test lint demo bench soak clean
+.PHONY: help all install test test-fast lint demo bench soak clean
+
+.DEFAULT_GOAL := help
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | expand -t 18
 
 all: test
 
@@ -15,7 +19,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip==26.3
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# PYTHONWARNINGS: setuptools warns about every editable install ("be careful with folders...").
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -38,12 +43,15 @@ $(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints-checkov.txt -r requirements-checkov.txt
 	touch $@
 
-install: $(STAMP) $(NODE_STAMP) $(AWS_STAMP)
+install: $(STAMP) $(NODE_STAMP) $(AWS_STAMP) ## every pinned dependency: .venv, node_modules, .venv-aws
 
-test: install
+test: install ## every test: unit, workflow, template, e2e, docker and browser (CI runs this)
 	$(BIN)/pytest
 
-lint: install $(CHECKOV_STAMP)
+test-fast: $(STAMP) $(NODE_STAMP) ## unit and template tests, no local up subprocess (about a minute)
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template
+
+lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, template tests
 	$(BIN)/ruff check breakwater functions tests
 	$(BIN)/ruff format --check breakwater functions tests
 	$(BIN)/mypy breakwater
@@ -56,13 +64,13 @@ lint: install $(CHECKOV_STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/template
 
 # The demo runs on the embedded stack: it needs the Python environment only (no npm, no .venv-aws).
-demo: $(STAMP)
+demo: $(STAMP) ## an outage and its recovery on the embedded local stack
 	$(BIN)/breakwater demo
 
-soak: install
+soak: install ## 500 orders through an outage, every invariant checked
 	$(BIN)/python -m breakwater.soak --orders 500 --concurrency 25
 
-bench: install
+bench: install ## every policy in every scenario; results in bench/
 	$(BIN)/python -m breakwater.bench
 
 # The console's browser tests (tests/browser) drive Debian's headless Chromium through its chromedriver.
@@ -70,7 +78,7 @@ bench: install
 CHROMIUM ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 .PHONY: browser
-browser:
+browser: ## Chromium and its driver for the browser tests (apt, as root)
 	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \
 		:; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -86,14 +94,14 @@ browser:
 # sam-local-build: `sam build` of the template for this machine's architecture, in .aws-sam/local/build.
 # test-docker: `sam local invoke` and `sam local start-lambda` tests (skipped without an engine, failing in CI).
 .PHONY: sam-local-image sam-local-build test-docker
-sam-local-image: $(STAMP)
+sam-local-image: $(STAMP) ## the offline invoke image for sam local invoke (needs a Docker engine)
 	bash docker/lambda-image/build.sh
 
-sam-local-build: $(STAMP) $(AWS_STAMP)
+sam-local-build: $(STAMP) $(AWS_STAMP) ## sam build for this machine's architecture, in .aws-sam/local
 	$(BIN)/python docker/sam_local.py --build-dir .aws-sam/local
 
-test-docker: install
+test-docker: install ## the sam local invoke and start-lambda tests
 	$(BIN)/pytest -q -p no:cacheprovider tests/docker
 
-clean:
+clean: ## remove the environments and build outputs
 	rm -rf $(VENV) $(AWS_VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .aws-sam demo-output

@@ -435,7 +435,8 @@ def test_the_provider_page_switches_the_mode_and_shows_the_counters(
     failure_rate.clear()
     failure_rate.send_keys("half")
     click(browser, "#switch")
-    assert "failureRate 'half': must be a number" in css(browser, "#error-message").text
+    message = wait_until(browser, lambda d: css(d, "#error-message").text)
+    assert "failureRate 'half': must be a number" in message
     assert embedded.provider.settings.failure_rate == 0.5
 
 
