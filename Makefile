@@ -52,9 +52,9 @@ test-fast: $(STAMP) $(NODE_STAMP) ## unit and template tests, no local up subpro
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template
 
 lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, template tests
-	$(BIN)/ruff check breakwater functions tests
-	$(BIN)/ruff format --check breakwater functions tests
-	$(BIN)/mypy breakwater
+	$(BIN)/ruff check breakwater functions tests docker
+	$(BIN)/ruff format --check breakwater functions tests docker
+	$(BIN)/mypy breakwater docker/sam_local.py
 	$(BIN)/mypy functions/payment/app.py
 	$(BIN)/mypy functions/replay/app.py
 	$(BIN)/mypy functions/transitions/app.py

@@ -1,4 +1,4 @@
-"""Clients for the local stack or real AWS, and the stack's resources from its outputs."""
+"""Clients for the local stack or real AWS, and the application's CloudFormation stack (parameters, outputs)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,6 @@ from breakwater.errors import BreakwaterError
 
 DEFAULT_STACK = "breakwater"
 STACK_ENV = "BREAKWATER_STACK"
-OUTPUT_KEYS = (
-    "StateMachineArn",
-    "BreakerTableName",
-    "FallbackQueueUrl",
-    "FallbackDeadLetterQueueUrl",
-    "PaymentFunctionArn",
-)
 
 
 class StackNotFound(BreakwaterError):
@@ -54,17 +47,22 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Resources:
-    """The deployed application's resources, from the stack outputs."""
+class Stack:
+    """A CloudFormation stack of the application (local or on AWS): its name, parameter values and outputs.
 
-    stack_name: str
+    Not to be confused with the *local stack* (:class:`breakwater.local.stack.EmbeddedStack`, ``local up``):
+    the emulated AWS that such a stack may be deployed into.
+    """
+
+    name: str
+    parameters: dict[str, str]
     outputs: dict[str, str]
 
     def __getitem__(self, key: str) -> str:
         try:
             return self.outputs[key]
         except KeyError:
-            raise StackNotFound(f"stack {self.stack_name} has no output {key}") from None
+            raise StackNotFound(f"stack {self.name} has no output {key}") from None
 
     @property
     def state_machine_arn(self) -> str:
@@ -78,18 +76,30 @@ class Resources:
     def queue_url(self) -> str:
         return self["FallbackQueueUrl"]
 
+    @property
+    def dead_letter_queue_url(self) -> str:
+        return self["FallbackDeadLetterQueueUrl"]
+
+    @classmethod
+    def from_description(cls, description: Any) -> Stack:
+        """From a DescribeStacks answer's stack."""
+        return cls(
+            name=description["StackName"],
+            parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in description.get("Parameters", [])},
+            outputs={o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])},
+        )
+
 
 def stack_name_from(value: str | None) -> str:
     return value or os.environ.get(STACK_ENV) or DEFAULT_STACK
 
 
-def find_resources(target: Target, stack_name: str) -> Resources:
-    """Read the outputs of ``stack_name``; a clear error when the stack is not there."""
+def find_stack(target: Target, stack_name: str) -> Stack:
+    """Read ``stack_name``'s parameters and outputs; a clear error when the stack is not there."""
     cloudformation = target.client("cloudformation")
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as exc:
         where = target.endpoint or "AWS"
         raise StackNotFound(f"stack {stack_name} not found at {where}: {exc.response['Error']['Message']}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    return Resources(stack_name=stack_name, outputs=outputs)
+    return Stack.from_description(stacks[0])

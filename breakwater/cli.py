@@ -36,7 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from breakwater import __version__
-from breakwater.aws import Target, find_resources, stack_name_from
+from breakwater.aws import StackNotFound, Target, find_stack, stack_name_from
 from breakwater.breaker import Breaker, BreakerMode, BreakerState, forget, override, read, read_all, set_mode
 from breakwater.errors import BreakwaterError
 from breakwater.executions import ExecutionResult, describe, start, wait
@@ -229,7 +229,7 @@ def print_result(result: ExecutionResult) -> None:
 
 def cmd_start(args: argparse.Namespace) -> int:
     target = target_from(args)
-    resources = find_resources(target, stack_name_from(args.stack_name))
+    resources = find_stack(target, stack_name_from(args.stack_name))
     order = load_json_argument(args.input, "--input")
     sfn = target.client("stepfunctions")
     if sfn.describe_state_machine(stateMachineArn=resources.state_machine_arn)["type"] == "EXPRESS":
@@ -313,7 +313,7 @@ def breaker_table(breakers: list[Breaker]) -> Table:
 
 def cmd_status(args: argparse.Namespace) -> int:
     target = target_from(args)
-    resources = find_resources(target, stack_name_from(args.stack_name))
+    resources = find_stack(target, stack_name_from(args.stack_name))
     dynamodb = target.client("dynamodb")
     if args.service:
         breakers = [read(dynamodb, resources.table_name, args.service)]
@@ -396,17 +396,15 @@ OVERRIDES = {"trip": BreakerState.FORCED_OPEN, "reset": BreakerState.CLOSED, "di
 def stack_service_name(target: Target, stack_name: str) -> str | None:
     """The stack's ``ServiceName`` parameter: the breaker its executions use when the order names none."""
     try:
-        stack = target.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
-    except (ClientError, IndexError):
+        return find_stack(target, stack_name).parameters.get("ServiceName")
+    except StackNotFound:
         return None
-    values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
-    return values.get("ServiceName")
 
 
 def cmd_override(args: argparse.Namespace) -> int:
     target = target_from(args)
     stack_name = stack_name_from(args.stack_name)
-    resources = find_resources(target, stack_name)
+    resources = find_stack(target, stack_name)
     # A breaker with no record yet exists only for the stack's own ServiceName (or on purpose, --create):
     # anything else is most likely a typo, and an override would create a breaker no order uses.
     create = args.create or args.service == stack_service_name(target, stack_name)
@@ -422,7 +420,7 @@ MODES = {"shadow": BreakerMode.SHADOW, "enforce": BreakerMode.ENFORCE}
 
 def cmd_mode(args: argparse.Namespace) -> int:
     target = target_from(args)
-    resources = find_resources(target, stack_name_from(args.stack_name))
+    resources = find_stack(target, stack_name_from(args.stack_name))
     before, after = set_mode(target.client("dynamodb"), resources.table_name, args.service, MODES[args.command])
     console.print(
         Text.assemble(
@@ -434,7 +432,7 @@ def cmd_mode(args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     target = target_from(args)
-    resources = find_resources(target, stack_name_from(args.stack_name))
+    resources = find_stack(target, stack_name_from(args.stack_name))
     gone = forget(target.client("dynamodb"), resources.table_name, args.service)
     console.print(
         Text.assemble(

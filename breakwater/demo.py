@@ -23,9 +23,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from breakwater.aws import Stack
 from breakwater.breaker import read
 from breakwater.executions import ExecutionResult
-from breakwater.local.deploy import Stack
 from breakwater.local.stack import EmbeddedStack
 
 # Short timings, through the template's own parameters.
@@ -299,7 +299,7 @@ def run_demo(out_dir: Path = Path("demo-output"), console: Console | None = None
 
 # --story rate: the same flaky traffic through a count-rule breaker and a rate-rule breaker, side by side.
 COUNT_RULE = {"FailureThreshold": 3, "FailureWindowSeconds": 60, "CooldownSeconds": 30}
-RATE_RULE = {**COUNT_RULE, "FailureRateThreshold": 50, "MinimumCalls": 6}
+RATE_RULE = {**COUNT_RULE, "FailureThreshold": 0, "FailureRateThreshold": 50, "MinimumCalls": 4}
 # Every other call fails: a success between failures clears the count rule's count, so it never sees 3 in a row.
 RATE_TRAFFIC = ("down", "healthy") * 5
 
@@ -355,10 +355,11 @@ def run_rate_demo(console: Console | None = None) -> dict[str, Any]:
         table.add_row(str(row.number), row.provider, *cells)
     console.print(table)
     summary = {"countRuleTripAt": first_trip(rows, "count"), "rateRuleTripAt": first_trip(rows, "rate")}
-    count_text = f"after order {summary['countRuleTripAt']}" if summary["countRuleTripAt"] else "never"
+    at = summary["countRuleTripAt"]
+    count_text = f"tripped only after order {at}" if at else "never tripped: each success cleared its count"
     console.print(
         f"The rate rule tripped after order {summary['rateRuleTripAt']} (50 % of {RATE_RULE['MinimumCalls']} calls);"
-        f" the count rule at the same traffic tripped {count_text}: each success cleared its count."
+        f" the count rule at the same traffic {count_text}."
     )
     return summary
 

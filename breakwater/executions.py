@@ -19,6 +19,7 @@ TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 # The workflow's conditional writes that move the breaker, and the move each makes.
 TRANSITION_TASKS = {
     "Open the circuit": ("CLOSED", "OPEN"),
+    "Open the circuit after a charged call": ("CLOSED", "OPEN"),
     "Move circuit to half-open": ("OPEN", "HALF_OPEN"),
     "Reopen the circuit": ("HALF_OPEN", "OPEN"),
     "Close the circuit": ("HALF_OPEN", "CLOSED"),
@@ -130,6 +131,10 @@ def path_label(result: ExecutionResult) -> str:
         return "declined"
     probe = "Call provider as probe" in path
     checks = [
+        ("Call provider in shadow mode" in path, f"{str(output.get('breaker', '')).lower()}, shadow call"),
+        ("Open the circuit after a charged call" in path, "closed, trip by a charged call"),
+        (bool(output.get("slow")), "closed, slow success"),
+        ("Count the successful call" in path, "closed, success inside a window with failures"),
         ("Reopen the circuit" in path, "half-open, probe fails"),
         ("Close the circuit" in path, "half-open, probe closes the breaker"),
         (probe, "half-open, probe succeeds"),

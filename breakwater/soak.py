@@ -52,6 +52,7 @@ class SoakReport:
     dead_lettered: dict[str, str] = field(default_factory=dict)
     lost: list[str] = field(default_factory=list)
     lost_detail: dict[str, list[str]] = field(default_factory=dict)
+    failed: list[dict[str, Any]] = field(default_factory=list)
     double_charged: list[str] = field(default_factory=list)
     charged_without_order: list[str] = field(default_factory=list)
     left_on_queue: int = 0
@@ -87,6 +88,7 @@ class SoakReport:
             "deadLettered": self.dead_lettered,
             "lost": self.lost,
             "lostDetail": self.lost_detail,
+            "failedExecutions": self.failed,
             "doubleCharged": self.double_charged,
             "chargedWithoutOrder": self.charged_without_order,
             "leftOnQueue": self.left_on_queue,
@@ -110,6 +112,25 @@ def _orders(count: int, rng: random.Random) -> list[Any]:
             customer = "cus_card_declined" if roll < 0.08 else f"cus_{i % 37:03d}"
             orders.append({"orderId": f"soak-{i:05d}", "amount": 100 + i, "currency": "USD", "customerId": customer})
     return orders
+
+
+def failure_detail(result: ExecutionResult) -> dict[str, Any]:
+    """Why an execution failed: its error and cause, and each failed task's state, error, cause and retries."""
+    tasks: list[dict[str, Any]] = []
+    state = ""
+    scheduled: Counter[str] = Counter()
+    for event in result.events:
+        entered = event.get("stateEnteredEventDetails")
+        if entered:
+            state = entered["name"]
+        if event["type"] == "TaskScheduled":
+            scheduled[state] += 1
+        details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails")
+        if details:
+            tasks.append({"state": state, "error": details.get("error"), "cause": details.get("cause")})
+    for task in tasks:
+        task["retries"] = max(0, scheduled[task["state"]] - 1)
+    return {"execution": result.name, "error": result.error, "cause": result.cause, "failedTasks": tasks}
 
 
 def _outcome(result: ExecutionResult) -> str:
@@ -241,6 +262,8 @@ def run_soak(orders: int = 500, concurrency: int = 25, seed: int = 11) -> SoakRe
             )
             if final.get(order_id) not in ("charged", "declined", "invalid"):
                 final[order_id] = outcome
+            if outcome not in ("charged", "declined", "queued", "invalid"):
+                report.failed.append({"orderId": order_id, **failure_detail(result)})
         report.final = Counter(final.values())
         report.dead_lettered = _dead_letters(env, stack.dead_letter_queue_url)
         report.lost = sorted(

@@ -7,12 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from breakwater.aws import Stack
 from breakwater.bench.policies import WARM_UP_ORDER, Policy, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
 from breakwater.breaker import read
 from breakwater.executions import ExecutionResult, start, wait
-from breakwater.local.deploy import Stack
 from breakwater.local.stack import EmbeddedStack
 
 POLL_SECONDS = 0.05  # describe_execution polling: coarse enough not to starve the interpreter threads

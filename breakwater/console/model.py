@@ -1,6 +1,6 @@
 """What the console reads, through boto3 clients for a ``Target``: executions, one execution, breakers.
 
-Resources come from the stack's outputs (``find_resources``), so the same code reads the local stack
+Resources come from the stack's outputs (``find_stack``), so the same code reads the local stack
 and a stack on AWS. Finished executions never change: their list rows are kept once read.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from breakwater.aws import Resources, Target, find_resources
+from breakwater.aws import Stack, Target, find_stack
 from breakwater.breaker import Breaker, override, read_all, set_mode, valid_service
 from breakwater.cli import MODES, OVERRIDES, recent_transitions, stack_service_name
 from breakwater.console.history import EventRow, Mark, state_marks, table
@@ -170,7 +170,7 @@ class ConsoleData:
         self.stack_name = stack_name
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
-        self._resources: Resources | None = None
+        self._resources: Stack | None = None
         self._finished: dict[str, ExecutionRow] = {}
         self._default_service: str | None = None
 
@@ -180,10 +180,10 @@ class ConsoleData:
                 self._clients[service] = self.target.client(service)
             return self._clients[service]
 
-    def resources(self) -> Resources:
+    def resources(self) -> Stack:
         """The stack's outputs, read once it exists (a missing stack is retried on the next request)."""
         if self._resources is None:
-            self._resources = find_resources(self.target, self.stack_name)
+            self._resources = find_stack(self.target, self.stack_name)
         return self._resources
 
     # -- executions ------------------------------------------------------------------

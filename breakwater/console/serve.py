@@ -12,7 +12,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from breakwater.aws import Target, find_resources, stack_name_from
+from breakwater.aws import Target, find_stack, stack_name_from
 from breakwater.console.app import ConsoleApp, Settings
 from breakwater.console.security import LISTEN_HOST, SECURITY_HEADERS
 
@@ -113,7 +113,7 @@ def cmd_console(args: argparse.Namespace, stop: threading.Event | None = None) -
     """Serve until Ctrl-C (or ``stop`` is set); a missing stack fails at once with a clear error."""
     target = Target(endpoint_url=args.endpoint_url, region=args.region, profile=args.profile)
     stack_name = stack_name_from(args.stack_name)
-    find_resources(target, stack_name)
+    find_stack(target, stack_name)
     settings = Settings(
         target=target, stack_name=stack_name, provider_url=args.provider_url, allow_writes=args.allow_writes
     )

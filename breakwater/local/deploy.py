@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from breakwater.aws import Stack
 from breakwater.errors import DeployError
 from breakwater.local.build import build_all
 from breakwater.template import PROJECT_ROOT, load_template, resolve_parameters, translate
@@ -28,31 +28,6 @@ if TYPE_CHECKING:
 
 ARTIFACT_BUCKET = "breakwater-local-artifacts"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A deployed stack: its name, the parameter values it got and its outputs."""
-
-    name: str
-    parameters: dict[str, str]
-    outputs: dict[str, str]
-
-    @property
-    def state_machine_arn(self) -> str:
-        return self.outputs["StateMachineArn"]
-
-    @property
-    def table_name(self) -> str:
-        return self.outputs["BreakerTableName"]
-
-    @property
-    def queue_url(self) -> str:
-        return self.outputs["FallbackQueueUrl"]
-
-    @property
-    def dead_letter_queue_url(self) -> str:
-        return self.outputs["FallbackDeadLetterQueueUrl"]
 
 
 def package(template: dict[str, Any], s3: S3Client, root: Path = PROJECT_ROOT) -> dict[str, Any]:
@@ -112,14 +87,4 @@ def deploy(
     status = description["StackStatus"]
     if status != "CREATE_COMPLETE":
         raise DeployError(f"stack {stack_name} ended in {status}: {description.get('StackStatusReason', '')}")
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
-    return Stack(name=stack_name, parameters=values, outputs=outputs)
-
-
-def stack_outputs(cloudformation: CloudFormationClient, stack_name: str) -> dict[str, str]:
-    """Outputs of an existing stack (local or AWS)."""
-    try:
-        description = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except ClientError as exc:
-        raise DeployError(f"stack {stack_name} not found: {exc}") from exc
-    return {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+    return Stack.from_description(description)

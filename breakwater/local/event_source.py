@@ -330,3 +330,28 @@ class ScheduleSource:
         payload = self.target_input if self.target_input is not None else json.dumps(self.event(now))
         response = self.lambda_client.invoke(FunctionName=self.function_arn, Payload=payload)
         return PollResult(received=1, function_error=function_error(response))
+
+
+@dataclass
+class EventSources:
+    """What the AWS services would run beside a deployed stack: the replay queue's and the table stream's event
+    source mappings, and the heartbeat's schedule (None for a template without one)."""
+
+    replay: SqsEventSource
+    transitions: StreamEventSource
+    heartbeat: ScheduleSource | None
+
+    @classmethod
+    def for_stack(cls, client: Callable[[str], Any], outputs: dict[str, str], region: str) -> EventSources:
+        """The sources of a deployed stack's functions, from its outputs; ``client(service)`` gives the clients."""
+        lam, sqs = client("lambda"), client("sqs")
+        transitions = outputs["TransitionsFunctionArn"]
+        try:
+            heartbeat: ScheduleSource | None = ScheduleSource.for_function(client("events"), lam, transitions, region)
+        except (LookupError, ValueError):
+            heartbeat = None
+        return cls(
+            replay=SqsEventSource.for_function(lam, sqs, outputs["ReplayFunctionArn"]),
+            transitions=StreamEventSource.for_function(lam, transitions, region, sqs),
+            heartbeat=heartbeat,
+        )

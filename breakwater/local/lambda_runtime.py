@@ -417,16 +417,15 @@ def _invoke_remote(endpoint: str, spec: FunctionSpec, event: Any) -> InvocationR
         config=Config(read_timeout=spec.timeout_seconds + 60, retries={"max_attempts": 0}),
     )
     started = time.monotonic()
-    response = client.invoke(FunctionName=spec.logical_id, Payload=json.dumps(event).encode(), LogType="Tail")
+    # No LogType="Tail": sam local start-lambda answers it with 501 (the logs go to its own output).
+    response = client.invoke(FunctionName=spec.logical_id, Payload=json.dumps(event).encode())
     payload = json.loads(response["Payload"].read() or b"null")
-    error = response.get("FunctionError")
-    logs = ""
-    if response.get("LogResult"):
-        import base64
-
-        logs = base64.b64decode(response["LogResult"]).decode(errors="replace")
+    # SAM CLI 1.170 recognises an error only by the payload's exact keys, and awslambdaric 4 adds a fourth
+    # (requestId): it answers 200 without X-Amz-Function-Error. The error payload's shape is the runtime's own.
+    is_error_shape = isinstance(payload, dict) and {"errorType", "errorMessage"} <= set(payload)
+    error = response.get("FunctionError") or ("Unhandled" if is_error_shape else None)
     error_type = str((payload or {}).get("errorType") or "Unhandled") if error else None
-    return InvocationResult(payload, error_type, (time.monotonic() - started) * 1000, logs)
+    return InvocationResult(payload, error_type, (time.monotonic() - started) * 1000)
 
 
 def invoke(spec: FunctionSpec, event: Any) -> InvocationResult:

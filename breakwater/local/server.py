@@ -17,13 +17,12 @@ from typing import Any
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from breakwater.aws import Target
+from breakwater.aws import Stack, Target
 from breakwater.errors import BreakwaterError
-from breakwater.local import compat, lambda_runtime
-from breakwater.local.deploy import Stack, deploy
-from breakwater.local.event_source import PollResult, ScheduleSource, SqsEventSource, StreamEventSource
+from breakwater.local import lambda_runtime
+from breakwater.local.event_source import EventSources, PollResult
 from breakwater.local.provider import FakeProvider
-from breakwater.local.stack import FAKE_CREDENTIALS, REGION, quiet_moto, seed_api_key
+from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
 
 DEFAULT_PORT = 4566
 DEFAULT_PROVIDER_PORT = 4567
@@ -99,7 +98,10 @@ class ExecutionWatcher:
 
     def poll_once(self) -> int:
         count = 0
-        for machine in self.sfn.list_state_machines().get("stateMachines", []):
+        machines = (
+            m for page in self.sfn.get_paginator("list_state_machines").paginate() for m in page["stateMachines"]
+        )
+        for machine in machines:
             executions = self.sfn.list_executions(stateMachineArn=machine["stateMachineArn"], maxResults=100)
             for execution in reversed(executions.get("executions", [])):  # oldest first
                 arn = execution["executionArn"]
@@ -169,8 +171,7 @@ class LocalServer:
         os.environ["MOTO_PORT"] = str(self.port)
         for key, value in FAKE_CREDENTIALS.items():
             os.environ.setdefault(key, value)
-        compat.apply()
-        quiet_moto()
+        prepare_moto()
         app = self.wsgi_app(DomainDispatcherApplication(create_backend_app))
         try:
             self._server = make_server(
@@ -185,17 +186,12 @@ class LocalServer:
         except OSError as exc:
             raise PortInUse(f"fake provider port {self.provider_port} on {HOST}: {exc.strerror}") from None
         target = Target(endpoint_url=self.endpoint, region=self.region)
-        parameters = {
-            "PaymentApiUrl": self.provider.url,
-            # Lenient: stacks that `sam deploy --config-env local` creates without the secret still work.
-            "PaymentApiKeySecretArn": seed_api_key(target.client("secretsmanager"), self.provider, strict=False),
-            **self.parameters,
-        }
-        self.parameters_used = parameters
         lambda_runtime.route_invocations_to(self.lambda_endpoint)
-        self.stack = deploy(
-            target.client("cloudformation"), target.client("s3"), self.stack_name, parameters, region=self.region
+        # Lenient key: stacks that `sam deploy --config-env local` creates without the secret still work.
+        self.stack = deploy_application(
+            target.client, self.provider, self.stack_name, self.parameters, self.region, strict_key=False
         )
+        self.parameters_used = self.stack.parameters
         self._start_pollers(target)
         if self.on_activity is not None:
             watcher = ExecutionWatcher(target.client("stepfunctions"), self.on_activity)
@@ -220,16 +216,14 @@ class LocalServer:
         """Play the Lambda service's event source mappings (the replay queue, the table stream) and the
         EventBridge schedule of the transitions function's heartbeat."""
         assert self.stack is not None
-        lam, sqs = target.client("lambda"), target.client("sqs")
-        transitions = self.stack.outputs["TransitionsFunctionArn"]
-        sources: list[Any] = [StreamEventSource.for_function(lam, transitions, self.region, sqs)]
-        try:
-            sources.append(ScheduleSource.for_function(target.client("events"), lam, transitions, self.region))
-        except (LookupError, ValueError) as exc:  # a template without the heartbeat still serves
-            _LOG.warning("no heartbeat schedule: %s", exc)
-        jobs: list[Callable[[], Any]] = [source.poll_once for source in sources]
+        sources = EventSources.for_stack(target.client, self.stack.outputs, self.region)
+        jobs: list[Callable[[], Any]] = [sources.transitions.poll_once]
+        if sources.heartbeat is not None:
+            jobs.append(sources.heartbeat.poll_once)
+        else:  # a template without the heartbeat still serves
+            _LOG.warning("no heartbeat schedule for %s", self.stack.outputs["TransitionsFunctionArn"])
         if self.replay:
-            replay = SqsEventSource.for_function(lam, sqs, self.stack.outputs["ReplayFunctionArn"])
+            replay = sources.replay
 
             def poll_replay() -> None:
                 result = replay.poll_once()

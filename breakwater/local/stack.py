@@ -11,16 +11,18 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import boto3
 
 from breakwater import executions
+from breakwater.aws import Stack
 from breakwater.executions import ExecutionResult, run
 from breakwater.local import compat, lambda_runtime
-from breakwater.local.deploy import Stack, deploy
-from breakwater.local.event_source import ScheduleSource, SqsEventSource, StreamEventSource
+from breakwater.local.deploy import deploy
+from breakwater.local.event_source import EventSources, ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.provider import FakeProvider
 
 REGION = "us-east-1"
@@ -50,6 +52,32 @@ def seed_api_key(secretsmanager: Any, provider: FakeProvider, strict: bool = Tru
         arn = secretsmanager.create_secret(Name=API_KEY_SECRET_NAME, SecretString=key)["ARN"]
     provider.require_api_key(key, strict=strict)
     return str(arn)
+
+
+def prepare_moto() -> None:
+    """What both the embedded stack and ``local up`` need of moto: every patch installed, its logging quiet."""
+    compat.apply()
+    quiet_moto()
+
+
+def deploy_application(
+    client: Callable[[str], Any],
+    provider: FakeProvider,
+    stack_name: str,
+    parameters: dict[str, Any],
+    region: str,
+    strict_key: bool = True,
+) -> Stack:
+    """Deploy ``template.yaml`` into a local stack, charging ``provider`` with a key from its Secrets Manager.
+
+    ``PaymentApiUrl`` and ``PaymentApiKeySecretArn`` default to the fake provider's; ``strict_key`` False lets
+    the provider also accept calls without the key (stacks that ``sam deploy`` creates without the secret).
+    """
+    defaults = {
+        "PaymentApiUrl": provider.url,
+        "PaymentApiKeySecretArn": seed_api_key(client("secretsmanager"), provider, strict=strict_key),
+    }
+    return deploy(client("cloudformation"), client("s3"), stack_name, {**defaults, **parameters}, region=region)
 
 
 def quiet_moto() -> None:
@@ -160,8 +188,7 @@ class EmbeddedStack:
             os.environ[key] = value
         self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
         self._mock.start()
-        compat.apply()
-        quiet_moto()
+        prepare_moto()
         self._endpoint = FunctionEndpoint()
         # A stack opened inside another (the soak or the demo run from a test) hands these back when it closes.
         self._previous = (
@@ -200,33 +227,23 @@ class EmbeddedStack:
 
     def deploy(self, stack_name: str | None = None, **parameters: Any) -> Stack:
         """Deploy ``template.yaml``; the provider URL and API key secret default to the fake provider's."""
-        parameters.setdefault("PaymentApiUrl", self.provider.url)
-        parameters.setdefault("PaymentApiKeySecretArn", seed_api_key(self.client("secretsmanager"), self.provider))
-        return deploy(
-            self.client("cloudformation"),
-            self.client("s3"),
-            stack_name or f"breakwater-{uuid.uuid4().hex[:8]}",
-            parameters,
-            region=self.region,
-        )
+        name = stack_name or f"breakwater-{uuid.uuid4().hex[:8]}"
+        return deploy_application(self.client, self.provider, name, parameters, self.region)
 
     def replay_source(self, stack: Stack) -> SqsEventSource:
         """The replay function's queue poller (the Lambda service's part, played locally)."""
-        return SqsEventSource.for_function(
-            self.client("lambda"), self.client("sqs"), stack.outputs["ReplayFunctionArn"]
-        )
+        return EventSources.for_stack(self.client, stack.outputs, self.region).replay
 
     def transitions_source(self, stack: Stack) -> StreamEventSource:
         """The transitions function's table-stream poller (the Lambda service's part, played locally)."""
-        return StreamEventSource.for_function(
-            self.client("lambda"), stack.outputs["TransitionsFunctionArn"], self.region, self.client("sqs")
-        )
+        return EventSources.for_stack(self.client, stack.outputs, self.region).transitions
 
     def heartbeat_source(self, stack: Stack) -> ScheduleSource:
         """The transitions function's once-a-minute schedule (EventBridge's part, played locally)."""
-        return ScheduleSource.for_function(
-            self.client("events"), self.client("lambda"), stack.outputs["TransitionsFunctionArn"], self.region
-        )
+        heartbeat = EventSources.for_stack(self.client, stack.outputs, self.region).heartbeat
+        if heartbeat is None:
+            raise LookupError(f"stack {stack.name} has no heartbeat schedule")
+        return heartbeat
 
     def run(self, stack: Stack, order: Any, name: str | None = None, timeout: float = 60.0) -> ExecutionResult:
         return run(self.client("stepfunctions"), stack.state_machine_arn, order, name, timeout)

@@ -97,6 +97,10 @@ MAX_ATTEMPTS_ENV = "MAX_REPLAY_ATTEMPTS"
 SERVICE_ENV = "SERVICE_NAME"
 THRESHOLD_ENV = "FAILURE_THRESHOLD"
 WINDOW_ENV = "FAILURE_WINDOW_SECONDS"
+MINIMUM_CALLS_ENV = "MINIMUM_CALLS"
+MODE_ENV = "BREAKER_MODE"  # the mode of a breaker whose record has none
+SHADOW = "SHADOW"
+SHADOW_CALLS = frozenset({"OPEN", "HALF_OPEN"})  # where SHADOW calls although ENFORCE would queue
 NAMESPACE_ENV = "METRICS_NAMESPACE"
 # Only for a handler run outside a stack (a unit test); tests/template/test_namespace.py pins it to the template's.
 DEFAULT_METRICS_NAMESPACE = "Breakwater"
@@ -241,6 +245,13 @@ class Settings:
     failure_threshold: int
     failure_window_seconds: int
     default_service: str
+    minimum_calls: int = 20
+    default_mode: str = "ENFORCE"
+
+    @property
+    def trip_count(self) -> int:
+        """Failures in a window that may trip the breaker: the count rule's, else the rate rule's minimum calls."""
+        return self.failure_threshold or self.minimum_calls
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -252,6 +263,8 @@ class Settings:
             failure_threshold=int(os.environ[THRESHOLD_ENV]),
             failure_window_seconds=int(os.environ[WINDOW_ENV]),
             default_service=os.environ[SERVICE_ENV],
+            minimum_calls=int(os.environ.get(MINIMUM_CALLS_ENV) or 20),
+            default_mode=os.environ.get(MODE_ENV) or "ENFORCE",
         )
 
 
@@ -266,6 +279,13 @@ class BreakerView:
     probes_in_flight: int = 0
     probe_lease_until_ms: int = 0
     last_transition_ms: int | None = None
+    mode: str | None = None  # the record's own; None: the template's BreakerMode
+
+    def calls(self, settings: Settings) -> bool:
+        """Whether the workflow calls the provider for an order now (SHADOW calls where ENFORCE would queue)."""
+        if self.state in CALLS_ALLOWED:
+            return True
+        return (self.mode or settings.default_mode) == SHADOW and self.state in SHADOW_CALLS
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BreakerView:
@@ -281,6 +301,7 @@ class BreakerView:
             probes_in_flight=number("probesInFlight"),
             probe_lease_until_ms=number("probeLeaseUntilMs"),
             last_transition_ms=int(last) if last is not None else None,
+            mode=item.get("mode", {}).get("S"),
         )
 
     def window_end_ms(self, settings: Settings) -> int:
@@ -297,8 +318,8 @@ class BreakerView:
             return None
         live = self.live_failures(settings, now_ms)
         if live == 0:
-            return max(1, settings.failure_threshold - 1)
-        return max(0, settings.failure_threshold - 1 - live)
+            return max(1, settings.trip_count - 1)
+        return max(0, settings.trip_count - 1 - live)
 
     def awaits_probe(self, now_ms: int) -> bool:
         """An OPEN breaker past its cooldown, or a HALF_OPEN one with a free (or expired) probe slot."""
@@ -355,7 +376,7 @@ def decide(
     """The decision for one queued order (pure: the caller carries it out and updates ``batch``)."""
     if queued.spent >= settings.max_attempts:
         return Decision(Action.DEAD_LETTER, reason="replay_attempts_exhausted")
-    if breaker.state not in CALLS_ALLOWED:
+    if not breaker.calls(settings):
         if service not in batch.probed and breaker.awaits_probe(now_ms):
             return Decision(Action.PROBE)
         return Decision(Action.DEFER, hide_seconds=_backoff_seconds(queued.receive_count, BACKOFF_BASE_SECONDS))

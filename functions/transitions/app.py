@@ -53,6 +53,8 @@ DEFAULT_METRICS_NAMESPACE = "Breakwater"
 BUS_ENV = "EVENT_BUS_NAME"
 TABLE_ENV = "BREAKER_TABLE"
 SERVICE_ENV = "SERVICE_NAME"
+MODE_ENV = "BREAKER_MODE"  # the mode of a breaker whose record has none (the BreakerMode parameter)
+DEFAULT_MODE = "ENFORCE"
 SCHEDULED_EVENT = "Scheduled Event"
 METRIC_DATA_PER_CALL = 500  # PutMetricData takes at most 1,000 datums per request
 CIRCUIT_STATE = {"CLOSED": 0, "DISABLED": 0, "HALF_OPEN": 1, "OPEN": 2, "FORCED_OPEN": 2}
@@ -100,6 +102,7 @@ def transitions(event: dict[str, Any]) -> list[dict[str, Any]]:
                 "to": after,
                 "version": int(_value(new, "version") or 0),
                 "atMs": int(_value(new, "lastTransitionMs") or 0),
+                "mode": _value(new, "mode") or default_mode(),
             }
         )
     return found
@@ -112,42 +115,58 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     return publish_transitions(event)
 
 
-def current_states(dynamodb: Any, table: str, default_service: str | None) -> dict[str, str]:
-    """Every breaker's state, by service name (``default_service`` is CLOSED when it has no record)."""
-    states: dict[str, str] = {default_service: "CLOSED"} if default_service else {}
+def default_mode() -> str:
+    return os.environ.get(MODE_ENV) or DEFAULT_MODE
+
+
+def current_breakers(dynamodb: Any, table: str, default_service: str | None) -> dict[str, tuple[str, str]]:
+    """Every breaker's (state, mode), by service name (``default_service`` is CLOSED when it has no record)."""
+    breakers: dict[str, tuple[str, str]] = {default_service: ("CLOSED", default_mode())} if default_service else {}
     scan: dict[str, Any] = {
         "TableName": table,
-        "ProjectionExpression": "serviceName, #state",
-        "ExpressionAttributeNames": {"#state": "state"},
+        "ProjectionExpression": "serviceName, #state, #mode",
+        "ExpressionAttributeNames": {"#state": "state", "#mode": "mode"},
     }
     while True:
         page = dynamodb.scan(**scan)
         for item in page.get("Items", []):
             service = _value(item, "serviceName")
             if service:
-                states[service] = _value(item, "state") or "CLOSED"
+                breakers[service] = (_value(item, "state") or "CLOSED", _value(item, "mode") or default_mode())
         if "LastEvaluatedKey" not in page:
-            return states
+            return breakers
         scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def current_states(dynamodb: Any, table: str, default_service: str | None) -> dict[str, str]:
+    """Every breaker's state, by service name (``default_service`` is CLOSED when it has no record)."""
+    return {service: state for service, (state, _) in current_breakers(dynamodb, table, default_service).items()}
 
 
 def heartbeat() -> dict[str, int]:
     """Publish each breaker's current CircuitState (no event: nothing changed)."""
-    states = current_states(_client("dynamodb"), os.environ[TABLE_ENV], os.environ.get(SERVICE_ENV))
-    put_circuit_states([circuit_state(service, state) for service, state in sorted(states.items())])
-    logger.info("breaker states published", extra={"states": states})
-    return {"published": len(states)}
+    breakers = current_breakers(_client("dynamodb"), os.environ[TABLE_ENV], os.environ.get(SERVICE_ENV))
+    put_circuit_states(
+        [datum for service, (state, mode) in sorted(breakers.items()) for datum in circuit_state(service, state, mode)]
+    )
+    logger.info("breaker states published", extra={"states": breakers})
+    return {"published": len(breakers)}
 
 
-def circuit_state(service: str, state: str, at_ms: int = 0) -> dict[str, Any]:
-    """One CircuitState datum; ``at_ms`` (when the breaker moved) stamps it, else the time it is received."""
-    return {
-        "MetricName": "CircuitState",
-        "Dimensions": [{"Name": "ServiceName", "Value": service}],
-        "Value": CIRCUIT_STATE.get(state, 0),
-        "Unit": "None",
-        **({"Timestamp": datetime.fromtimestamp(at_ms / 1000, tz=UTC)} if at_ms else {}),
-    }
+def circuit_state(service: str, state: str, mode: str = DEFAULT_MODE, at_ms: int = 0) -> list[dict[str, Any]]:
+    """The CircuitState data of one breaker; ``at_ms`` (when it moved) stamps them, else the time received.
+
+    Two datums: by ``ServiceName`` alone (what the open-circuit alarm watches) and by ``ServiceName`` and
+    ``Mode``, so a dashboard shows what a SHADOW breaker would have done had it enforced.
+    """
+    stamp = {"Timestamp": datetime.fromtimestamp(at_ms / 1000, tz=UTC)} if at_ms else {}
+    value = CIRCUIT_STATE.get(state, 0)
+    service_only = [{"Name": "ServiceName", "Value": service}]
+    with_mode = [*service_only, {"Name": "Mode", "Value": mode}]
+    return [
+        {"MetricName": "CircuitState", "Dimensions": dims, "Value": value, "Unit": "None", **stamp}
+        for dims in (service_only, with_mode)
+    ]
 
 
 def put_circuit_states(data: list[dict[str, Any]]) -> None:
@@ -187,6 +206,12 @@ def publish_transitions(event: dict[str, Any]) -> dict[str, int]:
             f"PutEvents failed {answer.get('FailedEntryCount') or len(failed)} of {len(moves)} entries: {failed}"
         )
     # Stamped when the breaker moved, not when the stream was read.
-    put_circuit_states([circuit_state(move["serviceName"] or "unknown", move["to"], move["atMs"]) for move in moves])
+    put_circuit_states(
+        [
+            datum
+            for move in moves
+            for datum in circuit_state(move["serviceName"] or "unknown", move["to"], move["mode"], move["atMs"])
+        ]
+    )
     logger.info("breaker transitions published", extra={"transitions": moves})
     return {"published": len(moves)}

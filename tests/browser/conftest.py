@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from breakwater.aws import Target
+from breakwater.aws import Stack, Target
 from breakwater.console import ConsoleApp, ConsoleServer, Settings
 from breakwater.executions import ExecutionResult, start
-from breakwater.local.deploy import Stack
 from breakwater.local.stack import EmbeddedStack
 from breakwater.template import PROJECT_ROOT
 

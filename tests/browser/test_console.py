@@ -123,7 +123,8 @@ def test_every_page_loads_with_its_script_under_the_content_security_policy(
     # the page's own script runs (CSP allows 'self'): a filter change submits the form by itself
     browser.get(console.page("/"))
     Select(css(browser, 'select[name="status"]')).select_by_value("SUCCEEDED")
-    wait_until(browser, lambda d: "status=SUCCEEDED" in d.current_url)
+    wait_until(browser, lambda d: "status=SUCCEEDED" in d.current_url and css(d, 'select[name="status"]'))
+    assert Select(css(browser, 'select[name="status"]')).first_selected_option.text == "SUCCEEDED"
     assert texts(browser, "tr.execution td:nth-child(2)") == ["SUCCEEDED"]
 
 
@@ -153,9 +154,10 @@ def test_an_execution_of_each_outcome_appears_in_the_list_newest_first(
     # and the outcome filter keeps only the queued one
     Select(css(browser, 'select[name="outcome"]')).select_by_value("queued")
     wait_until(browser, lambda d: "outcome=queued" in d.current_url)
-    assert [r.get_attribute("data-name") for r in browser.find_elements(By.CSS_SELECTOR, "tr.execution")] == [
-        queued.name
-    ]
+    listed = wait_until(
+        browser, lambda d: [r.get_attribute("data-name") for r in d.find_elements(By.CSS_SELECTOR, "tr.execution")]
+    )
+    assert listed == [queued.name]
 
 
 def test_the_list_and_the_execution_update_while_an_execution_runs(

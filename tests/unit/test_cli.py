@@ -17,9 +17,9 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from breakwater import cli
+from breakwater.aws import Stack
 from breakwater.breaker import BreakerChanged, BreakerState, NoSuchBreaker, forget, override, read
 from breakwater.executions import ExecutionResult, wait
-from breakwater.local.deploy import Stack
 from breakwater.local.event_source import PollResult
 from breakwater.local.server import ExecutionWatcher, LocalServer, PortInUse, activity_line, replay_line
 from tests.workflow.helpers import order, put_breaker

@@ -57,7 +57,8 @@ def test_every_page_of_the_table_is_read(transitions):
     states = transitions.current_states(table, "breakers", "default-api")
 
     assert len(table.scans) == 3
-    assert table.scans[0]["ExpressionAttributeNames"] == {"#state": "state"}  # `state` is a reserved word
+    # `state` and `mode` are reserved words
+    assert table.scans[0]["ExpressionAttributeNames"] == {"#state": "state", "#mode": "mode"}
     assert states == {"default-api": "CLOSED", **{f"svc-{i}": "OPEN" for i in range(7)}}
 
 
@@ -81,7 +82,8 @@ def test_many_breakers_are_published_in_requests_within_the_api_limit(transition
 
     published = [d for call in cloudwatch.calls for d in call["MetricData"]]
     assert result == {"published": 1201}
-    assert [len(call["MetricData"]) for call in cloudwatch.calls] == [500, 500, 201]
+    # Two datums per breaker (by service, and by service and mode): 2,402 in requests of at most 500.
+    assert [len(call["MetricData"]) for call in cloudwatch.calls] == [500, 500, 500, 500, 402]
     assert {call["Namespace"] for call in cloudwatch.calls} == {"Team/Payments"}
     assert {d["Dimensions"][0]["Value"] for d in published} == {"default-api", *(f"svc-{i:04d}" for i in range(1200))}
     assert {d["Value"] for d in published if d["Dimensions"][0]["Value"] != "default-api"} == {1}

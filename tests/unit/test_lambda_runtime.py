@@ -230,14 +230,18 @@ class _InvokeApi(BaseHTTPRequestHandler):
     """The Lambda Invoke API of a routed endpoint (e.g. sam local start-lambda), recording what it was asked."""
 
     calls: list[tuple[str, Any]] = []
+    error_header = True  # sam local start-lambda 1.170 leaves it out when awslambdaric adds requestId
 
     def do_POST(self) -> None:
         name = self.path.split("/functions/", 1)[1].split("/", 1)[0]
         event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.calls.append((name, event))
-        body = json.dumps({"errorType": "PaymentDeclined", "errorMessage": "card_declined"}).encode()
+        body = json.dumps(
+            {"errorType": "PaymentDeclined", "errorMessage": "card_declined", "requestId": "r-1", "stackTrace": []}
+        ).encode()
         self.send_response(200)
-        self.send_header("X-Amz-Function-Error", "Unhandled")
+        if self.error_header:
+            self.send_header("X-Amz-Function-Error", "Unhandled")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -253,6 +257,7 @@ def routed() -> Any:
     thread.start()
     lambda_runtime.route_invocations_to(f"http://127.0.0.1:{server.server_port}")
     _InvokeApi.calls = []
+    _InvokeApi.error_header = True
     yield _InvokeApi.calls
     lambda_runtime.route_invocations_to(None)
     server.shutdown()
@@ -265,4 +270,13 @@ def test_routed_invocations_go_to_the_endpoint_by_logical_id(tmp_path, routed):
     result = invoke(spec, {"orderId": "ord-1"})
 
     assert routed == [("PaymentFunction", {"orderId": "ord-1"})]
+    assert result.error_type == "PaymentDeclined"
+
+
+def test_a_routed_error_payload_without_the_error_header_is_still_an_error(tmp_path, routed):
+    _InvokeApi.error_header = False
+    spec = function(tmp_path, "def handler(e, c):\n    return 'ran here'\n", logical_id="PaymentFunction")
+
+    result = invoke(spec, {"orderId": "ord-2"})
+
     assert result.error_type == "PaymentDeclined"

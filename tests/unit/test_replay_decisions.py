@@ -322,3 +322,39 @@ def test_an_unreadable_breaker_fails_its_records_not_the_batch(replay, environme
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "a"}]}
     assert [m["MessageBody"] for m in sqs.sent] == ["{not json"]
+
+
+# -- shadow mode and the rate rule -------------------------------------------------------------
+
+
+def test_a_shadow_breaker_that_is_open_replays_as_if_closed(replay, settings):
+    open_in_shadow = replay.BreakerView(state="OPEN", open_until_ms=NOW + 5000, mode="SHADOW")
+    circuit_open = queued(replay, reason="circuit_open")
+
+    assert decide(replay, settings, circuit_open, open_in_shadow).action is replay.Action.START
+
+
+def test_the_template_mode_applies_to_a_breaker_without_its_own(replay):
+    shadow = replay.Settings(
+        max_attempts=3, failure_threshold=5, failure_window_seconds=60, default_service="api", default_mode="SHADOW"
+    )
+    open_breaker = replay.BreakerView(state="OPEN", open_until_ms=NOW + 5000)
+    enforced = replay.BreakerView(state="OPEN", open_until_ms=NOW + 5000, mode="ENFORCE")
+
+    assert decide(replay, shadow, queued(replay, reason="circuit_open"), open_breaker).action is replay.Action.START
+    assert decide(replay, shadow, queued(replay, reason="circuit_open"), enforced).action is replay.Action.DEFER
+
+
+def test_a_forced_open_shadow_breaker_still_holds_every_order(replay, settings):
+    forced = replay.BreakerView(state="FORCED_OPEN", mode="SHADOW")
+
+    assert decide(replay, settings, queued(replay, reason="forced_open"), forced).action is replay.Action.DEFER
+
+
+def test_with_the_count_rule_off_replays_keep_below_the_minimum_calls(replay):
+    rate_only = replay.Settings(
+        max_attempts=3, failure_threshold=0, failure_window_seconds=0, default_service="api", minimum_calls=20
+    )
+    failing = replay.BreakerView(state="CLOSED", failure_count=3, window_start_ms=NOW - 1000)
+
+    assert failing.replay_budget(rate_only, NOW) == 16  # 20 - 1 - 3, never 0 for ever

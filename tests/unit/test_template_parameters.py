@@ -35,5 +35,5 @@ def test_the_allowed_pattern_must_match_the_whole_value():
 
 
 def test_unknown_parameters_are_named():
-    with pytest.raises(TemplateError, match="unknown parameter.*Nope"):
+    with pytest.raises(TemplateError, match=r"unknown parameter.*Nope"):
         resolve_parameters({**URL, "Nope": "1"})

@@ -95,3 +95,19 @@ def test_metrics_go_to_the_namespace_the_template_gives(transitions, clients):
 
     assert [c["Namespace"] for c in cloudwatch.calls] == ["Team/Payments"]
     assert cloudwatch.calls[0]["MetricData"][0]["Value"] == 0
+
+
+def test_transitions_and_their_metric_carry_the_breakers_mode(transitions, monkeypatch):
+    record = stream_record("svc", "CLOSED", "OPEN", 3)
+    record["dynamodb"]["NewImage"]["mode"] = {"S": "SHADOW"}
+    events, cloudwatch = Events(), CloudWatch()
+    monkeypatch.setattr(transitions, "_clients", {"events": events, "cloudwatch": cloudwatch})
+    monkeypatch.setenv("BREAKER_MODE", "ENFORCE")
+
+    transitions.publish_transitions({"Records": [record, stream_record("other", "OPEN", "HALF_OPEN", 2)]})
+
+    details = [json.loads(e["Detail"]) for e in events.calls[0]["Entries"]]
+    assert [d["mode"] for d in details] == ["SHADOW", "ENFORCE"]  # a record without one: the template's
+    dimensions = [tuple((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in cloudwatch.calls[0]["MetricData"]]
+    assert (("ServiceName", "svc"),) in dimensions  # what the open-circuit alarm watches
+    assert (("ServiceName", "svc"), ("Mode", "SHADOW")) in dimensions

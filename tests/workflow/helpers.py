@@ -7,8 +7,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from breakwater.aws import Stack
 from breakwater.executions import ExecutionResult, start, wait
-from breakwater.local.deploy import Stack
 from breakwater.local.stack import EmbeddedStack
 
 _ids = itertools.count(1)

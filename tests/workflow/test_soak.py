@@ -9,7 +9,7 @@ def test_small_soak_loses_nothing_and_charges_each_order_once():
     report = run_soak(orders=60, concurrency=10, seed=5)
 
     summary = report.as_dict()
-    assert summary["lost"] == [], summary["lostDetail"]
+    assert summary["lost"] == [], (summary["lostDetail"], summary["failedExecutions"])
     assert summary["doubleCharged"] == []
     assert summary["chargedWithoutOrder"] == []
     assert summary["leftOnQueue"] == 0
@@ -59,3 +59,34 @@ def test_the_stream_is_the_ground_truth_for_transitions():
     _check_transitions(report, attributed, 4, [("CLOSED", "OPEN"), ("HALF_OPEN", "CLOSED"), *streamed[2:]])
     assert not report.one_open_per_trip
     assert not report.ok
+
+
+class Failed:
+    """An execution whose queue send failed after two retries."""
+
+    name = "soak-x"
+    error = "FallbackUnavailable"
+    cause = "order soak-x could not be charged (call_failed) nor queued: SQS.InternalError"
+    events = [
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Queue order for later"}},
+        *[
+            {"type": "TaskScheduled"},
+            {"type": "TaskFailed", "taskFailedEventDetails": {"error": "SQS.InternalError", "cause": "bad day"}},
+        ]
+        * 3,
+    ]
+
+
+def test_a_failed_execution_is_reported_with_its_failed_task_error_cause_and_retries():
+    from breakwater.soak import failure_detail
+
+    detail = failure_detail(Failed())  # type: ignore[arg-type]
+
+    assert detail["error"] == "FallbackUnavailable"
+    assert detail["cause"].endswith("SQS.InternalError")
+    assert detail["failedTasks"][-1] == {
+        "state": "Queue order for later",
+        "error": "SQS.InternalError",
+        "cause": "bad day",
+        "retries": 2,
+    }
