@@ -103,6 +103,11 @@ class Breaker:
             mode=item.get("mode", {}).get("S"),
         )
 
+    @property
+    def failure_rate(self) -> str:
+        """Failures per counted call in the window, as the rate rule sees them (``-`` when none are counted)."""
+        return f"{100 * self.failure_count / self.call_count:.0f}%" if self.call_count else "-"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "serviceName": self.service,

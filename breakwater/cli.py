@@ -300,7 +300,7 @@ def breaker_table(breakers: list[Breaker]) -> Table:
             b.mode or "default",
             str(b.failure_count),
             str(b.call_count) if b.call_count else "-",
-            f"{100 * b.failure_count / b.call_count:.0f}%" if b.call_count else "-",
+            b.failure_rate,
             fmt_until(b.open_until_ms, now) if b.state in ("OPEN",) else "-",
             str(b.trip_count),
             str(b.probes_in_flight),

@@ -154,18 +154,25 @@ def heartbeat() -> dict[str, int]:
 
 
 def circuit_state(service: str, state: str, mode: str = DEFAULT_MODE, at_ms: int = 0) -> list[dict[str, Any]]:
-    """The CircuitState data of one breaker; ``at_ms`` (when it moved) stamps them, else the time received.
+    """The state metrics of one breaker; ``at_ms`` (when it moved) stamps them, else the time received.
 
-    Two datums: by ``ServiceName`` alone (what the open-circuit alarm watches) and by ``ServiceName`` and
-    ``Mode``, so a dashboard shows what a SHADOW breaker would have done had it enforced.
+    ``CircuitState`` by ``ServiceName`` (what the open-circuit alarm watches), and ``CircuitStateByMode`` by
+    ``ServiceName`` and ``Mode``, so a dashboard shows what a SHADOW breaker would have done had it enforced.
+    (A metric of its own, not a second dimension set of ``CircuitState``: the alarm's statistic stays one
+    datum per breaker per move.)
     """
     stamp = {"Timestamp": datetime.fromtimestamp(at_ms / 1000, tz=UTC)} if at_ms else {}
     value = CIRCUIT_STATE.get(state, 0)
     service_only = [{"Name": "ServiceName", "Value": service}]
-    with_mode = [*service_only, {"Name": "Mode", "Value": mode}]
     return [
-        {"MetricName": "CircuitState", "Dimensions": dims, "Value": value, "Unit": "None", **stamp}
-        for dims in (service_only, with_mode)
+        {"MetricName": "CircuitState", "Dimensions": service_only, "Value": value, "Unit": "None", **stamp},
+        {
+            "MetricName": "CircuitStateByMode",
+            "Dimensions": [*service_only, {"Name": "Mode", "Value": mode}],
+            "Value": value,
+            "Unit": "None",
+            **stamp,
+        },
     ]
 
 

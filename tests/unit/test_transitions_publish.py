@@ -108,6 +108,9 @@ def test_transitions_and_their_metric_carry_the_breakers_mode(transitions, monke
 
     details = [json.loads(e["Detail"]) for e in events.calls[0]["Entries"]]
     assert [d["mode"] for d in details] == ["SHADOW", "ENFORCE"]  # a record without one: the template's
-    dimensions = [tuple((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in cloudwatch.calls[0]["MetricData"]]
-    assert (("ServiceName", "svc"),) in dimensions  # what the open-circuit alarm watches
-    assert (("ServiceName", "svc"), ("Mode", "SHADOW")) in dimensions
+    metrics = [
+        (m["MetricName"], tuple((d["Name"], d["Value"]) for d in m["Dimensions"]))
+        for m in cloudwatch.calls[0]["MetricData"]
+    ]
+    assert ("CircuitState", (("ServiceName", "svc"),)) in metrics  # what the open-circuit alarm watches
+    assert ("CircuitStateByMode", (("ServiceName", "svc"), ("Mode", "SHADOW"))) in metrics

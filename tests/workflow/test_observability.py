@@ -103,7 +103,10 @@ def test_transitions_function_reads_old_and_new_images():
 
     moves = module.transitions({"Records": [record, same]})
 
-    assert moves == [{"serviceName": "svc", "from": "OPEN", "to": "HALF_OPEN", "version": 2, "atMs": 42}]
+    # No mode in the record and no BREAKER_MODE here: ENFORCE, the template's default.
+    assert moves == [
+        {"serviceName": "svc", "from": "OPEN", "to": "HALF_OPEN", "version": 2, "atMs": 42, "mode": "ENFORCE"}
+    ]
     assert json.dumps(moves)
 
 
