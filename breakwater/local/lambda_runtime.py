@@ -378,6 +378,26 @@ class Runtime:
         with self._lock:
             return sum(pool.count for pool in self._pools.values())
 
+    def busy(self) -> int:
+        """How many invocations are running (or starting their environment) now."""
+        with self._lock:
+            return sum(pool.count - len(pool.idle) for pool in self._pools.values())
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no invocation runs (True), or ``timeout`` seconds pass (False).
+
+        An invocation outlives a Step Functions task that timed out (on AWS too: the function runs on to its
+        own timeout); a test that counts the provider's calls waits here for the previous test's to end.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while any(pool.count - len(pool.idle) for pool in self._pools.values()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(min(left, 0.5))
+        return True
+
     def shutdown(self) -> None:
         self._stopping.set()
         with self._lock:

@@ -280,3 +280,16 @@ def test_a_routed_error_payload_without_the_error_header_is_still_an_error(tmp_p
     result = invoke(spec, {"orderId": "ord-2"})
 
     assert result.error_type == "PaymentDeclined"
+
+
+def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
+    spec = function(tmp_path, "import time\ndef handler(e, c):\n    time.sleep(e['sleep'])\n    return 1\n")
+    invoke(spec, {"sleep": 0})  # a warm environment
+    worker = threading.Thread(target=invoke, args=(spec, {"sleep": 1.0}))
+    worker.start()
+    time.sleep(0.2)
+
+    assert lambda_runtime.RUNTIME.busy() >= 1
+    assert lambda_runtime.RUNTIME.wait_idle(timeout=10)
+    assert lambda_runtime.RUNTIME.busy() == 0
+    worker.join(5)
