@@ -181,26 +181,34 @@ def override(
             ", failureCount = :zero, tripCount = :zero, probesInFlight = :zero,"
             " halfOpenSuccesses = :zero REMOVE openUntilMs, probeLeaseUntilMs, windowStartMs, callCount"
         )
-    if before.exists:
-        condition = "version = :seen" if before.version else "attribute_not_exists(version)"
-        if before.version:
-            values[":seen"] = {"N": str(before.version)}
-    else:
+    _update_as_read(dynamodb, table, before, update, {"#state": "state"}, values, "being overridden")
+    return before, read(dynamodb, table, service)
+
+
+def _update_as_read(
+    dynamodb: Any, table: str, before: Breaker, update: str, names: dict[str, str], values: dict[str, Any], doing: str
+) -> None:
+    """One UpdateItem that holds only while the record is as ``before`` read it (its ``version``, or absent)."""
+    values = dict(values)
+    if not before.exists:
         condition = "attribute_not_exists(serviceName)"
+    elif before.version:
+        condition, values[":seen"] = "version = :seen", {"N": str(before.version)}
+    else:
+        condition = "attribute_not_exists(version)"
     try:
         dynamodb.update_item(
             TableName=table,
-            Key={"serviceName": {"S": service}},
+            Key={"serviceName": {"S": before.service}},
             UpdateExpression=update,
             ConditionExpression=condition,
-            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise BreakerChanged(f"breaker {service} changed while being overridden; run the command again") from None
+            raise BreakerChanged(f"breaker {before.service} changed while {doing}; run the command again") from None
         raise
-    return before, read(dynamodb, table, service)
 
 
 class BreakerMode(StrEnum):
@@ -219,26 +227,8 @@ def set_mode(dynamodb: Any, table: str, service: str, mode: BreakerMode) -> tupl
     absent), so a mode change never lands on a record that moved meanwhile (:class:`BreakerChanged`).
     """
     before = read(dynamodb, table, service)
-    values: dict[str, Any] = {":mode": {"S": mode.value}}
-    if not before.exists:
-        condition = "attribute_not_exists(serviceName)"
-    elif before.version:
-        condition, values[":seen"] = "version = :seen", {"N": str(before.version)}
-    else:
-        condition = "attribute_not_exists(version)"
-    try:
-        dynamodb.update_item(
-            TableName=table,
-            Key={"serviceName": {"S": service}},
-            UpdateExpression="SET #mode = :mode",
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#mode": "mode"},
-            ExpressionAttributeValues=values,
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise BreakerChanged(f"breaker {service} changed while its mode was set; run the command again") from None
-        raise
+    values = {":mode": {"S": mode.value}}
+    _update_as_read(dynamodb, table, before, "SET #mode = :mode", {"#mode": "mode"}, values, "its mode was set")
     return before, read(dynamodb, table, service)
 
 

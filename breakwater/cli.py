@@ -63,14 +63,14 @@ class UsageError(BreakwaterError):
     """The command line asks for something that cannot be done (exit code 2, as argparse's own errors)."""
 
 
-def port_number(text: str) -> int:
-    """argparse type: a TCP port from 1 to 65535."""
+def port_number(text: str, lowest: int = 1) -> int:
+    """argparse type: a TCP port from ``lowest`` (1; 0 where "any free port" is allowed) to 65535."""
     try:
         port = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (1 to 65535)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number ({lowest} to 65535)") from None
+    if not lowest <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number ({lowest} to 65535)")
     return port
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import threading
 from collections.abc import Callable, Iterable
@@ -13,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from breakwater.aws import Target, find_stack, stack_name_from
+from breakwater.cli import port_number
 from breakwater.console.app import ConsoleApp, Settings
 from breakwater.console.security import LISTEN_HOST, SECURITY_HEADERS
 
@@ -79,16 +81,6 @@ def mount_local(server: Any) -> str:
     return f"{server.endpoint}{PREFIX}"
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
-    return port
-
-
 def add_parser(commands: Any, aws_parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``breakwater console`` to the CLI's subcommands (``aws_parent`` holds the endpoint options)."""
     parser: argparse.ArgumentParser = commands.add_parser(
@@ -97,7 +89,10 @@ def add_parser(commands: Any, aws_parent: argparse.ArgumentParser) -> argparse.A
         help="the console pages (executions, path, event table, breakers) against any endpoint",
     )
     parser.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help="port on 127.0.0.1 (default: %(default)s; 0: any free one)"
+        "--port",
+        type=functools.partial(port_number, lowest=0),
+        default=DEFAULT_PORT,
+        help="port on 127.0.0.1 (default: %(default)s; 0: any free one)",
     )
     parser.add_argument(
         "--allow-writes",

@@ -55,6 +55,7 @@ RUNTIME_PYTHON_VERSION = "3.13"
 REQUIREMENTS = "requirements.txt"
 PIP_TIMEOUT_SECONDS = 600
 KEEP_BUILDS = 3
+_READY_RUNTIMES: set[Path] = set()  # runtime folders this process has found complete (named by their digest)
 _SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache"})
 
 
@@ -205,14 +206,18 @@ def runtime_dir(root: Path = BUILD_ROOT, python: str | None = None) -> Path:
     digest = hashlib.sha256(RUNTIME_PROVIDED.read_bytes() + python_version(python).encode()).hexdigest()[:16]
     prefix = f"runtime-python{python_version(python)}"
     final = root / f"{prefix}-{digest}"
+    if final in _READY_RUNTIMES:  # every invocation asks: no lock once this process has seen it built
+        return final
     with _locked(root):
         if final.is_dir():
+            _READY_RUNTIMES.add(final)
             return final
         staging = root / f".{prefix}.{uuid.uuid4().hex}"
         staging.mkdir(parents=True)
         _pip_install(python, RUNTIME_PROVIDED, staging)
         staging.rename(final)
         _prune(root, prefix, final)
+    _READY_RUNTIMES.add(final)
     return final
 
 

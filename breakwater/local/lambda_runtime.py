@@ -208,36 +208,60 @@ class Environment:
 
     # -- life cycle -------------------------------------------------------------------
 
+    def _exchange(self, message: dict[str, Any], deadline: float, logs: list[str]) -> dict[str, Any] | None:
+        """Send ``message`` and collect log frames into ``logs`` until the answer; None when ``deadline`` passes."""
+        self._send(message)
+        size = sum(map(len, logs))
+        while True:
+            frame = self._receive(deadline)
+            if frame is None or "log" not in frame:
+                return frame
+            if size < MAX_LOG_BYTES:
+                logs.append(frame["log"])
+                size += len(frame["log"])
+
+    def initialise(self, now: float) -> InvocationResult | None:
+        """Run the init phase; an InvocationResult when it fails (reported as the invocation's error)."""
+        started = time.monotonic()
+        logs: list[str] = []
+        try:
+            frame = self._exchange({"init": True, "now": now}, started + INIT_TIMEOUT_SECONDS, logs)
+        except _Stopped as exc:
+            payload = {"errorType": "Runtime.ExitError", "errorMessage": f"Error: {exc}"}
+            return InvocationResult(payload, "Runtime.ExitError", (time.monotonic() - started) * 1000, "".join(logs))
+        if frame is None:
+            payload = {
+                "errorType": TIMEOUT_ERROR,
+                "errorMessage": f"Init phase did not finish in {INIT_TIMEOUT_SECONDS:.2f} seconds",
+            }
+            return InvocationResult(payload, TIMEOUT_ERROR, INIT_TIMEOUT_SECONDS * 1000, "".join(logs))
+        if "error" in frame:
+            error = frame["error"]
+            elapsed = (time.monotonic() - started) * 1000
+            return InvocationResult(error, str(error.get("errorType")), elapsed, "".join(logs))
+        self.pending_logs = "".join(logs)
+        return None
+
     def invoke(self, event: Any, now: float) -> InvocationResult:
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         timeout = self.spec.timeout_seconds
-        self._send({"event": event, "requestId": request_id, "timeoutMs": int(timeout * 1000), "now": now})
-        deadline = started + timeout
+        request = {"event": event, "requestId": request_id, "timeoutMs": int(timeout * 1000), "now": now}
         logs: list[str] = [self.pending_logs] if self.pending_logs else []
         self.pending_logs = ""
-        size = 0
-        while True:
-            try:
-                frame = self._receive(deadline)
-            except _Stopped as exc:
-                payload = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {exc}"}
-                elapsed = (time.monotonic() - started) * 1000
-                return InvocationResult(payload, "Runtime.ExitError", elapsed, "".join(logs))
-            if frame is None:
-                self.kill()
-                elapsed = (time.monotonic() - started) * 1000
-                return InvocationResult(_timeout_payload(timeout), TIMEOUT_ERROR, elapsed, "".join(logs))
-            if "log" in frame:
-                if size < MAX_LOG_BYTES:
-                    logs.append(frame["log"])
-                    size += len(frame["log"])
-                continue
-            elapsed = (time.monotonic() - started) * 1000
-            if "error" in frame:
-                error = frame["error"]
-                return InvocationResult(error, str(error.get("errorType")), elapsed, "".join(logs))
-            return InvocationResult(frame.get("result"), None, elapsed, "".join(logs))
+        try:
+            frame = self._exchange(request, started + timeout, logs)
+        except _Stopped as exc:
+            payload = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {exc}"}
+            return InvocationResult(payload, "Runtime.ExitError", (time.monotonic() - started) * 1000, "".join(logs))
+        elapsed = (time.monotonic() - started) * 1000
+        if frame is None:
+            self.kill()
+            return InvocationResult(_timeout_payload(timeout), TIMEOUT_ERROR, elapsed, "".join(logs))
+        if "error" in frame:
+            error = frame["error"]
+            return InvocationResult(error, str(error.get("errorType")), elapsed, "".join(logs))
+        return InvocationResult(frame.get("result"), None, elapsed, "".join(logs))
 
     @property
     def alive(self) -> bool:
@@ -318,40 +342,13 @@ class Runtime:
         try:
             if environment is None:
                 environment = Environment(spec)
-                failure = self._initialise(environment, now)
+                failure = environment.initialise(now)
                 if failure is not None:
                     environment.kill()
                     return failure
             return environment.invoke(event, now)
         finally:
             self._release(pool, environment)
-
-    def _initialise(self, environment: Environment, now: float) -> InvocationResult | None:
-        """Run the init phase; an InvocationResult when it fails (reported as this invocation's error)."""
-        started = time.monotonic()
-        try:
-            environment._send({"init": True, "now": now})
-            logs: list[str] = []
-            while True:
-                frame = environment._receive(started + INIT_TIMEOUT_SECONDS)
-                if frame is None:
-                    payload = {
-                        "errorType": TIMEOUT_ERROR,
-                        "errorMessage": f"Init phase did not finish in {INIT_TIMEOUT_SECONDS:.2f} seconds",
-                    }
-                    return InvocationResult(payload, TIMEOUT_ERROR, INIT_TIMEOUT_SECONDS * 1000, "".join(logs))
-                if "log" in frame:
-                    logs.append(frame["log"])
-                    continue
-                if "error" in frame:
-                    error = frame["error"]
-                    elapsed = (time.monotonic() - started) * 1000
-                    return InvocationResult(error, str(error.get("errorType")), elapsed, "".join(logs))
-                environment.pending_logs = "".join(logs)
-                return None
-        except _Stopped as exc:
-            payload = {"errorType": "Runtime.ExitError", "errorMessage": f"Error: {exc}"}
-            return InvocationResult(payload, "Runtime.ExitError", (time.monotonic() - started) * 1000)
 
     def _start_reaper(self) -> None:
         with self._lock:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import pytest
 
 from breakwater.local.event_source import rate_seconds
-from breakwater.template import PROJECT_ROOT
+from tests import function_modules
 
 
 @pytest.fixture(scope="module")
 def transitions() -> Any:
-    spec = importlib.util.spec_from_file_location("transitions_app", PROJECT_ROOT / "functions/transitions/app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return function_modules.load("transitions")
 
 
 class Table:

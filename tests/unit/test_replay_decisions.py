@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from breakwater.template import PROJECT_ROOT
+from tests import function_modules
 
 NOW = 1_800_000_000_000
 
 
 @pytest.fixture(scope="module")
 def replay() -> Any:
-    spec = importlib.util.spec_from_file_location("replay_app", PROJECT_ROOT / "functions/replay/app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return function_modules.load("replay")
 
 
 @pytest.fixture
