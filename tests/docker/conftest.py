@@ -7,18 +7,13 @@ answers, or the image or python3.13 is missing, the tests are skipped with the r
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
-import queue
 import re
-import shlex
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,7 +28,7 @@ import pytest
 from breakwater.invoke import functions
 from breakwater.template import PROJECT_ROOT, load_template
 from tests.docker.relay import Relay, bridge_gateway
-from tests.e2e.conftest import START_TIMEOUT, LocalUp, _reader, free_port, tool
+from tests.e2e.conftest import LocalUp, free_port, local_up_running, tool
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DOCKER = shutil.which("docker") or "docker"
@@ -110,44 +105,6 @@ def built_template(docker_engine: str, tmp_path_factory: pytest.TempPathFactory)
     built: Path = sam_local.build(tmp_path_factory.mktemp("sam-local"), sam_local.machine_architecture())
     print(f"sam build (local architecture): {time.monotonic() - started:.1f} s")
     return built
-
-
-@contextlib.contextmanager
-def local_up_running(*args: str) -> Iterator[LocalUp]:
-    """``breakwater local up`` on free ports with ``args``, as tests/e2e starts it, stopped (and checked) at the end."""
-    port, provider_port = free_port(), free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    command = [sys.executable, "-m", "breakwater.cli", "local", "up", "--port", str(port)]
-    command += ["--provider-port", str(provider_port), *args]
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True).start()
-    seen: list[str] = []
-    deadline = time.monotonic() + START_TIMEOUT
-    while not any(line.startswith("Ready.") for line in seen):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("breakwater local up did not become ready:\n" + "\n".join(seen))
-        with contextlib.suppress(queue.Empty):
-            seen.append(lines.get(timeout=1))
-    export = next(line for line in seen if line.startswith("export "))
-    exported = dict(item.split("=", 1) for item in shlex.split(export[len("export ") :]))
-    up = LocalUp(process, exported, f"http://127.0.0.1:{provider_port}", seen, api_key_secret_arn="")
-    try:
-        yield up
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    while not lines.empty():
-        seen.append(lines.get())
-    assert process.returncode == 0, "\n".join(seen)
 
 
 def _refers_to_resource(value: Any, resources: dict[str, Any]) -> bool:

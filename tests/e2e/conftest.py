@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -124,17 +125,12 @@ def _reader(stream: Any, lines: queue.Queue[str]) -> None:
         lines.put(line.rstrip("\n"))
 
 
-@pytest.fixture(scope="session")
-def local_up() -> Iterator[LocalUp]:
+@contextlib.contextmanager
+def local_up_running(*args: str) -> Iterator[LocalUp]:
+    """``breakwater local up`` on free ports with ``args``, as a user starts it; stopped (and checked) at the end."""
     port, provider_port = free_port(), free_port()
     process = subprocess.Popen(
-        local_up_command(
-            "--port",
-            str(port),
-            "--provider-port",
-            str(provider_port),
-            "--no-replay",  # the tests read the fallback queue and the counts as the workflow left them
-        ),
+        local_up_command("--port", str(port), "--provider-port", str(provider_port), *args),
         cwd=PROJECT_ROOT,
         env=local_up_env(),
         stdout=subprocess.PIPE,
@@ -149,22 +145,32 @@ def local_up() -> Iterator[LocalUp]:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail("breakwater local up did not become ready:\n" + "\n".join(seen))
-        try:
+        with contextlib.suppress(queue.Empty):
             seen.append(lines.get(timeout=1))
-        except queue.Empty:
-            continue
     export = next(line for line in seen if line.startswith("export "))
     exported = dict(item.split("=", 1) for item in shlex.split(export[len("export ") :]))
-    secret = next(line.split()[-1] for line in seen if line.strip().startswith("PaymentApiKeySecretArn"))
+    secret = next((line.split()[-1] for line in seen if line.strip().startswith("PaymentApiKeySecretArn")), None)
+    if secret is None:
+        process.kill()
+        pytest.fail("breakwater local up printed no PaymentApiKeySecretArn:\n" + "\n".join(seen))
     up = LocalUp(process, exported, f"http://127.0.0.1:{provider_port}", seen, secret, lines)
-    yield up
-    process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=30)
+        yield up
     finally:
-        if process.poll() is None:
-            process.kill()
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
     while not lines.empty():
         seen.append(lines.get())
     assert process.returncode == 0, "\n".join(seen)
     assert "stopped" in seen
+
+
+@pytest.fixture(scope="session")
+def local_up() -> Iterator[LocalUp]:
+    # --no-replay: the tests read the fallback queue and the counts as the workflow left them
+    with local_up_running("--no-replay") as up:
+        yield up
