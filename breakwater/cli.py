@@ -445,9 +445,9 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from breakwater.invoke import check_overrides, function_spec, run
+    from breakwater.invoke import function_spec, run
     from breakwater.local.provider import FakeProvider
-    from breakwater.template import load_template
+    from breakwater.template import check_overrides, load_template
 
     event = load_json_argument(args.event, "--event") if args.event else {}
     env_vars = load_json_argument(args.env_vars, "--env-vars") if args.env_vars else None

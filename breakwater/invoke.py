@@ -16,7 +16,7 @@ from typing import Any
 from breakwater.errors import FunctionNotFound, TemplateError
 from breakwater.local.build import build_function, runtime_dir
 from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, invoke
-from breakwater.template import PROJECT_ROOT, load_template, parameters
+from breakwater.template import PROJECT_ROOT, check_overrides, load_template, parameters
 
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 EVENTS_DIR = PROJECT_ROOT / "events"
@@ -53,15 +53,6 @@ def _resolve(value: Any, values: dict[str, str], where: str, missing: list[str])
     if isinstance(value, dict | list):
         raise TemplateError(f"{where}: only plain values and Ref can be resolved locally, not {json.dumps(value)}")
     return str(value)
-
-
-def check_overrides(overrides: dict[str, str], template: dict[str, Any]) -> dict[str, str]:
-    """Template parameter values given on the command line, each checked as CloudFormation would check it."""
-    specs = parameters(template)
-    unknown = sorted(set(overrides) - set(specs))
-    if unknown:
-        raise TemplateError(f"unknown parameter(s): {', '.join(unknown)} (the template has {', '.join(specs)})")
-    return {name: specs[name].check(str(value)) for name, value in overrides.items()}
 
 
 def function_spec(

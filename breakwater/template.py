@@ -114,16 +114,24 @@ def parameters(template: dict[str, Any] | None = None) -> dict[str, Parameter]:
     return result
 
 
-def resolve_parameters(overrides: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, str]:
-    """Defaults from the template, overridden and checked; every parameter gets a value."""
+def check_overrides(overrides: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Parameter values given for a deploy or an invoke, each checked as CloudFormation would check it."""
     specs = parameters(template)
     unknown = sorted(set(overrides) - set(specs))
     if unknown:
-        raise TemplateError(f"unknown parameter(s): {', '.join(unknown)}")
+        raise TemplateError(f"unknown parameter(s): {', '.join(unknown)} (the template has {', '.join(specs)})")
+    return {name: specs[name].check(str(value)) for name, value in overrides.items()}
+
+
+def resolve_parameters(overrides: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Defaults from the template, overridden and checked; every parameter gets a value."""
+    template = template if template is not None else load_template()
+    specs = parameters(template)
+    checked = check_overrides(overrides, template)
     values: dict[str, str] = {}
     for name, spec in specs.items():
-        if name in overrides:
-            values[name] = spec.check(str(overrides[name]))
+        if name in checked:
+            values[name] = checked[name]
         elif spec.default is not None:
             values[name] = spec.default
         else:

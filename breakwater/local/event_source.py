@@ -344,14 +344,27 @@ class EventSources:
     @classmethod
     def for_stack(cls, client: Callable[[str], Any], outputs: dict[str, str], region: str) -> EventSources:
         """The sources of a deployed stack's functions, from its outputs; ``client(service)`` gives the clients."""
-        lam, sqs = client("lambda"), client("sqs")
-        transitions = outputs["TransitionsFunctionArn"]
         try:
-            heartbeat: ScheduleSource | None = ScheduleSource.for_function(client("events"), lam, transitions, region)
+            heartbeat: ScheduleSource | None = cls.heartbeat_of(client, outputs, region)
         except (LookupError, ValueError):
             heartbeat = None
-        return cls(
-            replay=SqsEventSource.for_function(lam, sqs, outputs["ReplayFunctionArn"]),
-            transitions=StreamEventSource.for_function(lam, transitions, region, sqs),
-            heartbeat=heartbeat,
+        return cls(cls.replay_of(client, outputs), cls.transitions_of(client, outputs, region), heartbeat)
+
+    @staticmethod
+    def replay_of(client: Callable[[str], Any], outputs: dict[str, str]) -> SqsEventSource:
+        """The replay function's fallback-queue mapping."""
+        return SqsEventSource.for_function(client("lambda"), client("sqs"), outputs["ReplayFunctionArn"])
+
+    @staticmethod
+    def transitions_of(client: Callable[[str], Any], outputs: dict[str, str], region: str) -> StreamEventSource:
+        """The transitions function's table-stream mapping."""
+        return StreamEventSource.for_function(
+            client("lambda"), outputs["TransitionsFunctionArn"], region, client("sqs")
+        )
+
+    @staticmethod
+    def heartbeat_of(client: Callable[[str], Any], outputs: dict[str, str], region: str) -> ScheduleSource:
+        """The transitions function's schedule (LookupError for a template without one)."""
+        return ScheduleSource.for_function(
+            client("events"), client("lambda"), outputs["TransitionsFunctionArn"], region
         )

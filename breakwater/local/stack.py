@@ -232,18 +232,15 @@ class EmbeddedStack:
 
     def replay_source(self, stack: Stack) -> SqsEventSource:
         """The replay function's queue poller (the Lambda service's part, played locally)."""
-        return EventSources.for_stack(self.client, stack.outputs, self.region).replay
+        return EventSources.replay_of(self.client, stack.outputs)
 
     def transitions_source(self, stack: Stack) -> StreamEventSource:
         """The transitions function's table-stream poller (the Lambda service's part, played locally)."""
-        return EventSources.for_stack(self.client, stack.outputs, self.region).transitions
+        return EventSources.transitions_of(self.client, stack.outputs, self.region)
 
     def heartbeat_source(self, stack: Stack) -> ScheduleSource:
         """The transitions function's once-a-minute schedule (EventBridge's part, played locally)."""
-        heartbeat = EventSources.for_stack(self.client, stack.outputs, self.region).heartbeat
-        if heartbeat is None:
-            raise LookupError(f"stack {stack.name} has no heartbeat schedule")
-        return heartbeat
+        return EventSources.heartbeat_of(self.client, stack.outputs, self.region)
 
     def run(self, stack: Stack, order: Any, name: str | None = None, timeout: float = 60.0) -> ExecutionResult:
         return run(self.client("stepfunctions"), stack.state_machine_arn, order, name, timeout)
