@@ -571,7 +571,7 @@ def serve_until(stop: threading.Event, server: Any, stack: Any) -> None:
     for key, value in stack.outputs.items():
         console.print(f"  {key:<28} {value}")
     console.print(f"  {'FakeProviderUrl':<28} {server.provider.url}")
-    console.print(f"  {'PaymentApiKeySecretArn':<28} {server.parameters_used.get('PaymentApiKeySecretArn', '')}")
+    console.print(f"  {'PaymentApiKeySecretArn':<28} {stack.parameters.get('PaymentApiKeySecretArn', '')}")
     console.print(f"  replay of queued orders: {'on (every second)' if server.replay else 'off'}")
     console.print(f'  switch faults: curl -X POST {server.provider.url}/_control -d \'{{"mode": "down"}}\'')
     if server.lambda_endpoint:

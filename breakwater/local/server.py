@@ -129,7 +129,6 @@ class LocalServer:
     """Called with one line per finished execution and per replay batch; None reports nothing."""
     provider: FakeProvider = field(default_factory=FakeProvider)
     stack: Stack | None = None
-    parameters_used: dict[str, Any] = field(default_factory=dict)
     _server: BaseWSGIServer | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -191,7 +190,6 @@ class LocalServer:
         self.stack = deploy_application(
             target.client, self.provider, self.stack_name, self.parameters, self.region, strict_key=False
         )
-        self.parameters_used = self.stack.parameters
         self._start_pollers(target)
         if self.on_activity is not None:
             watcher = ExecutionWatcher(target.client("stepfunctions"), self.on_activity)

@@ -214,7 +214,6 @@ def test_the_local_up_banner_prints_the_secret_arn_as_it_is(monkeypatch, capsys)
     server = types.SimpleNamespace(
         endpoint="http://127.0.0.1:1",
         provider=types.SimpleNamespace(url="http://127.0.0.1:2"),
-        parameters_used={"PaymentApiKeySecretArn": secret},
         replay=True,
         lambda_endpoint=None,
         on_activity=print,
@@ -223,7 +222,8 @@ def test_the_local_up_banner_prints_the_secret_arn_as_it_is(monkeypatch, capsys)
     monkeypatch.setattr(cli, "console_module", lambda: None)
     done = types.SimpleNamespace(wait=lambda: True)
 
-    cli.serve_until(done, server, types.SimpleNamespace(name="s", outputs={"Queue": "[red]q"}))
+    stack = types.SimpleNamespace(name="s", outputs={"Queue": "[red]q"}, parameters={"PaymentApiKeySecretArn": secret})
+    cli.serve_until(done, server, stack)
     out = capsys.readouterr().out
 
     assert secret in out
