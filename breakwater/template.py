@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -47,14 +48,24 @@ for _tag in (*_SCALAR_TAGS, *_SEQUENCE_TAGS, "Sub", "GetAtt"):
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """Parse a CloudFormation/SAM YAML (or JSON) template into plain data."""
+    """Parse a CloudFormation/SAM YAML (or JSON) template into plain data (a new copy on every call)."""
     try:
-        data = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text()
+    except OSError as exc:
+        raise TemplateError(f"cannot read template {path}: {exc}") from exc
+    return json.loads(_parsed_template(str(path), text))  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_template(path: str, text: str) -> str:
+    """The template ``text`` parsed, as JSON (the YAML parse is the slow part of every local deploy)."""
+    try:
+        data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
         raise TemplateError(f"cannot read template {path}: {exc}") from exc
     if not isinstance(data, dict) or "Resources" not in data:
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
-    return data
+    return json.dumps(data)
 
 
 def load_definition(path: Path = ASL_PATH) -> dict[str, Any]:

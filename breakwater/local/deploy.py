@@ -43,7 +43,8 @@ def package(template: dict[str, Any], s3: S3Client, root: Path = PROJECT_ROOT) -
         if resource.get("Type") == "AWS::Serverless::Function" and logical_id in artifacts:
             artifact = artifacts[logical_id]
             key = f"{logical_id}/{artifact.digest}.zip"
-            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=_package_bytes(artifact.zip_path, artifact.digest))
+            if not _uploaded(s3, key):  # as `sam package`: an artifact already uploaded is not sent again
+                s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=_package_bytes(artifact.zip_path, artifact.digest))
             properties["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{key}"
         elif resource.get("Type") == "AWS::Serverless::StateMachine":
             uri = properties.get("DefinitionUri")
@@ -54,6 +55,15 @@ def package(template: dict[str, Any], s3: S3Client, root: Path = PROJECT_ROOT) -
                     raise DeployError(f"{logical_id}: cannot read DefinitionUri {uri}: {exc}") from exc
                 del properties["DefinitionUri"]
     return packaged
+
+
+def _uploaded(s3: S3Client, key: str) -> bool:
+    """Whether the artifacts bucket holds ``key`` (named by the build's digest, so same name, same bytes)."""
+    try:
+        s3.head_object(Bucket=ARTIFACT_BUCKET, Key=key)
+    except ClientError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=16)

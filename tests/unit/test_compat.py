@@ -628,6 +628,96 @@ def test_without_the_sync_patch_start_sync_execution_is_not_implemented(embedded
         sync_client(embedded).start_sync_execution(stateMachineArn=stack.state_machine_arn, input=json.dumps(order()))
 
 
+# -- parse_once (validation) ------------------------------------------------------------------------
+
+
+def test_creating_a_machine_parses_its_definition_once_for_validation_and_executions(embedded):
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    definition = {**JSONATA, "Comment": unique_name("once")}  # a definition no earlier test parsed
+    original = asl_parser.AmazonStateLanguageParser.parse
+    with mock.patch.object(asl_parser.AmazonStateLanguageParser, "parse", side_effect=original) as parse:
+        arn = machine(embedded, definition)
+        result = run(embedded.client("stepfunctions"), arn, {"a": 2, "b": 3})
+        patched = parse.call_count
+        parse.reset_mock()
+        with compat.disabled("parse_once"):
+            arn = machine(embedded, {**definition, "Comment": unique_name("twice")})
+            run(embedded.client("stepfunctions"), arn, {"a": 2, "b": 3})
+
+    assert result.output == {"total": 5}
+    assert patched == 1
+    assert parse.call_count == 2  # moto: once to validate, once more for the execution
+
+
+def test_an_invalid_definition_is_refused_as_aws_names_it_with_motos_message(embedded):
+    sfn = embedded.client("stepfunctions")
+    bad = json.dumps({"StartAt": "Nowhere", "States": {"A": {"Type": "Bogus", "End": True}}})
+
+    with pytest.raises(ClientError) as refused:
+        sfn.create_state_machine(name=unique_name("bad"), definition=bad, roleArn=ROLE)
+    with compat.disabled("parse_once"), pytest.raises(ClientError) as refused_by_moto:
+        sfn.create_state_machine(name=unique_name("bad"), definition=bad, roleArn=ROLE)
+
+    assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
+    assert refused_by_moto.value.response["Error"]["Code"] == ""  # moto's parser exceptions lose their code
+    assert refused.value.response["Error"]["Message"] == refused_by_moto.value.response["Error"]["Message"]
+    assert "Bogus" in refused.value.response["Error"]["Message"]
+
+
+# -- template_json ----------------------------------------------------------------------------------
+
+
+def test_a_json_template_is_read_as_json_and_gives_the_same_document():
+    import yaml
+    from moto.cloudformation.models import Stack as FakeStack
+
+    body = json.dumps(
+        {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "yes", "Delay": 1.5, "N": None}}}}
+    )
+    with mock.patch.object(yaml, "load", side_effect=yaml.load) as yaml_load:
+        read = FakeStack.parse_template(body)
+        with compat.disabled("template_json"):
+            read_by_moto = FakeStack.parse_template(body)
+
+    assert read == read_by_moto == json.loads(body)
+    assert yaml_load.call_count == 1  # only without the patch
+
+
+def test_a_yaml_template_still_goes_to_motos_yaml_loader():
+    from moto.cloudformation.models import Stack as FakeStack
+
+    body = "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub '${AWS::StackName}-q'\n"
+
+    assert FakeStack.parse_template(body) == {
+        "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "${AWS::StackName}-q"}}}}
+    }
+
+
+# -- kms_keys_lazy ----------------------------------------------------------------------------------
+
+
+def test_a_kms_key_makes_its_signing_key_only_when_one_is_used(embedded):
+    from moto.kms import utils as kms_utils
+
+    kms = embedded.client("kms")
+    original = kms_utils.rsa.generate_private_key
+    with mock.patch.object(kms_utils.rsa, "generate_private_key", side_effect=original) as generate:
+        kms.create_key(KeySpec="SYMMETRIC_DEFAULT")
+        lazily = generate.call_count
+        signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        signature = kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+        verified = kms.verify(KeyId=signing, Message=b"m", Signature=signature, SigningAlgorithm="RSASSA_PSS_SHA_256")[
+            "SignatureValid"
+        ]
+        with compat.disabled("kms_keys_lazy"):
+            kms.create_key(KeySpec="SYMMETRIC_DEFAULT")
+
+    assert lazily == 0
+    assert verified is True
+    assert generate.call_count == 2  # the signing key at its first use, and the symmetric key moto made eagerly
+
+
 # -- the registry ------------------------------------------------------------------------------------------
 
 

@@ -39,10 +39,12 @@ patch                       what it fixes
 ``task_clients_reused``     moto creates a boto3 client for every task it runs
                             (more CPU than the call itself); tasks share one
                             client per service, region and endpoint.
-``parse_once``              moto parses the whole definition with ANTLR for
-                            every execution (about 0.2 s for this workflow);
-                            parse each definition once and hand every execution
-                            its own copy (unpickled: 3x faster than a deep copy).
+``parse_once``              moto parses the whole definition with ANTLR at
+                            every create, update and execution (about 0.2 s for
+                            this workflow); parse each definition once (the
+                            validation's parse serves the executions) and hand
+                            every execution its own copy (unpickled: 3x faster
+                            than a deep copy).
 ``sqs_event_source``        moto invokes a queue's (or a table stream's) function
                             synchronously inside SendMessage (or inside the
                             UpdateItem) and ignores partial batch responses;
@@ -77,6 +79,11 @@ patch                       what it fixes
                             only, in the non-executing backend. Such resources
                             now stay as they are; state machines take their new
                             definition, substitutions, role and settings.
+``template_json``           moto reads every template with PyYAML's pure-Python
+                            loader, three times per stack, JSON ones too; a
+                            JSON body is read by the JSON parser (same result).
+``kms_keys_lazy``           moto generates an RSA-2048 signing key for every KMS
+                            key, symmetric ones too; it is made on first use.
 ==========================  ===================================================
 """
 
@@ -121,6 +128,8 @@ MODULES = (
     "start_sync_execution",
     "cloudformation_alarms",
     "events_schedule_rules",
+    "template_json",
+    "kms_keys_lazy",
 )
 
 
