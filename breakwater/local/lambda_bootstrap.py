@@ -24,6 +24,21 @@ error, after which the process ends. The module is kept for every later
 invocation: a warm environment. The runtime kills this
 process when an invocation runs past the function's timeout.
 
+**Zygote mode** (``python -I -S lambda_bootstrap.py --zygote SOCKET_FD``) makes cold starts cheap without
+sharing anything between environments. One zygote runs per build; it holds only the Lambda-wide
+variables (no function's own ``Environment``), the same ``sys.path``, and the *libraries* the function's
+init phase imported in an earlier environment: modules of the runtime folder, of the standard library,
+and of the packages its build installed (files listed in a ``*.dist-info/RECORD`` of the task root).
+The function's own modules are never imported there. For each new environment the runtime sends, over
+a ``SOCK_SEQPACKET`` socket, the environment's variables with its three descriptors (frames in, frames
+out, stderr); the zygote forks, and the child replaces ``os.environ`` with exactly those variables,
+takes the descriptors and serves as above, importing the handler in its own init phase. So a child is
+the fresh interpreter above with some library modules already in memory, as a Lambda SnapStart-style
+restore would have them. A library that reads a function's own variable at import time (none of this
+project's do) would read it unset. The zygote answers ``{"pid": N}`` per fork, ``{"status": code}`` for
+a child that ended, and refuses to preload when a preloaded module starts a thread (forking a process
+with threads is unsafe): then the runtime stops using it.
+
 ``now`` is the invoking stack's wall clock. When it differs from this
 process's clock by more than a second (a test has moved the clock with a
 clock patch), ``time.time`` and ``time.time_ns`` are shifted by the difference
@@ -36,6 +51,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
+import socket
 import struct
 import sys
 import threading
@@ -193,13 +210,42 @@ def _restrict_path() -> None:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     runtime = os.environ["LAMBDA_RUNTIME_DIR"]
     here = os.path.dirname(os.path.abspath(__file__))
-    standard = [p for p in sys.path if p and os.path.abspath(p) != here]
+    standard = [p for p in sys.path if p and os.path.abspath(p) not in (here, task_root, runtime)]
     sys.path[:] = [task_root, runtime, *standard]
     os.chdir(task_root)
 
 
-def main(argv: list[str]) -> int:
-    channel = _Channel(int(argv[1]), int(argv[2]))
+def _installed_files(task_root: str) -> set[str]:
+    """Every file a package installed into the task root (its ``*.dist-info/RECORD``): the build's libraries."""
+    files: set[str] = set()
+    for entry in os.listdir(task_root):
+        record = os.path.join(task_root, entry, "RECORD")
+        if entry.endswith(".dist-info") and os.path.isfile(record):
+            with open(record, encoding="utf-8") as lines:
+                files.update(os.path.normpath(os.path.join(task_root, line.split(",", 1)[0])) for line in lines)
+    return files
+
+
+def _libraries_imported(before: set[str]) -> list[str]:
+    """Modules imported since ``before`` that are libraries (runtime folder, standard library, installed)."""
+    task_root = os.path.normpath(os.environ["LAMBDA_TASK_ROOT"])
+    installed = _installed_files(task_root)
+    folders = [os.path.normpath(os.environ["LAMBDA_RUNTIME_DIR"]), os.path.dirname(os.__file__)]
+    roots = tuple(folder + os.sep for folder in folders if folder != task_root)
+    names = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if name in before or not path:
+            continue
+        path = os.path.normpath(path)
+        if path in installed or path.startswith(roots):
+            names.append(name)
+    return names
+
+
+def serve(read_fd: int, write_fd: int) -> int:
+    """Be one execution environment: the init phase, then invocations, over the two descriptors."""
+    channel = _Channel(read_fd, write_fd)
     sys.stdout = _LogStream(channel, "<stdout>")  # type: ignore[assignment]
     sys.stderr = _LogStream(channel, "<stderr>")  # type: ignore[assignment]
     _restrict_path()
@@ -211,12 +257,16 @@ def main(argv: list[str]) -> int:
         request_id = str(request.get("requestId", ""))
         _set_clock(request.get("now"))
         if request.get("init"):
+            before = set(sys.modules)
             try:
                 handler = _load_handler(os.environ["_HANDLER"])
             except BaseException as exc:  # the init phase fails: the runtime discards this environment
                 channel.send({"error": _error(exc, request_id)})
                 return 1
-            channel.send({"ready": True})
+            ready: dict[str, Any] = {"ready": True}
+            if request.get("reportLibraries"):
+                ready["libraries"] = _libraries_imported(before)
+            channel.send(ready)
             continue
         try:
             result = handler(request.get("event"), LambdaContext(request_id, int(request.get("timeoutMs", 3000))))
@@ -228,6 +278,94 @@ def main(argv: list[str]) -> int:
         except (TypeError, ValueError) as exc:
             fault = _Fault("Runtime.MarshalError", f"Unable to marshal response: {exc}")
             channel.send({"error": _error(fault, request_id)})
+
+
+# -- zygote mode ---------------------------------------------------------------------------------------
+
+_MAX_MESSAGE = 1 << 20
+
+
+class _Zygote:
+    """Forks execution environments from a process with the build's libraries already imported."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._ended: dict[int, int] = {}
+        signal.signal(signal.SIGCHLD, self._reap)
+
+    def _reap(self, *_: Any) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if not pid:
+                return
+            if len(self._ended) > 4096:
+                self._ended.clear()
+            self._ended[pid] = os.waitstatus_to_exitcode(status)
+
+    def _answer(self, message: dict[str, Any]) -> None:
+        self._sock.send(json.dumps(message).encode())
+
+    def _preload(self, names: list[str]) -> None:
+        loaded = 0
+        for name in names:
+            try:
+                importlib.import_module(name)
+                loaded += 1
+            except BaseException:  # noqa: S112 - a library that will not preload is imported by its environment
+                continue
+        if threading.active_count() > 1:  # a preloaded module started a thread: forking is no longer safe
+            self._answer({"preloaded": loaded, "refused": "a preloaded module started a thread"})
+            return
+        self._answer({"preloaded": loaded})
+
+    def _fork(self, variables: dict[str, str], fds: list[int]) -> None:
+        read_fd, write_fd, stderr_fd = fds
+        pid = os.fork()
+        if pid == 0:  # the new environment
+            code = 1
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                self._sock.close()
+                os.dup2(stderr_fd, 2)
+                os.close(stderr_fd)
+                os.environ.clear()
+                os.environ.update(variables)
+                code = serve(read_fd, write_fd)
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        self._answer({"pid": pid})
+
+    def run(self) -> int:
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self._sock, _MAX_MESSAGE, 3)
+            except ConnectionResetError:
+                return 0
+            if not data:
+                return 0
+            request = json.loads(data)
+            if "fork" in request and len(fds) == 3:
+                self._fork(request["fork"], fds)
+            elif "preload" in request:
+                self._preload(request["preload"])
+            elif "status" in request:
+                self._answer({"status": self._ended.pop(int(request["status"]), None)})
+            else:
+                for fd in fds:
+                    os.close(fd)
+                self._answer({"error": f"unknown request {sorted(request)}"})
+
+
+def main(argv: list[str]) -> int:
+    if argv[1] == "--zygote":
+        _restrict_path()
+        return _Zygote(socket.socket(fileno=int(argv[2]))).run()
+    return serve(int(argv[1]), int(argv[2]))
 
 
 if __name__ == "__main__":
