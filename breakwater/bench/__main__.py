@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from breakwater.bench import plot, report
+from breakwater.bench.aws_sample import AwsSample
 from breakwater.bench.harness import ENGINE_RUNS, play, throughput
 from breakwater.bench.metrics import Figures, figures
 from breakwater.bench.policies import NoBreaker, Policy, Reference
+from breakwater.bench.powertools import ENVIRONMENT_COUNTS, Powertools
 from breakwater.bench.records import PolicyRun
 from breakwater.bench.scenarios import Scenario, by_name
 from breakwater.bench.settings import BreakerSettings
@@ -18,7 +21,19 @@ from breakwater.bench.targets import evaluate
 from breakwater.bench.workflow import Breakwater
 from breakwater.local.stack import EmbeddedStack
 
-POLICIES: tuple[type[Policy], ...] = (NoBreaker, Reference, Breakwater)
+
+def _powertools(environments: int) -> Callable[[BreakerSettings], Policy]:
+    return lambda settings: Powertools(settings, environments)
+
+
+# Every policy, in the report's order: the baseline, the seed, the peers a team would pick instead, Breakwater.
+POLICIES: tuple[Callable[[BreakerSettings], Policy], ...] = (
+    NoBreaker,
+    Reference,
+    *(_powertools(k) for k in ENVIRONMENT_COUNTS),
+    AwsSample,
+    Breakwater,
+)
 
 
 def _log(began: float, message: str) -> None:
@@ -40,7 +55,7 @@ def _play_all(
             fig = figures(run, settings)
             _log(
                 began,
-                f"{scenario.name:<8} {policy.name:<11} {run.submitted} orders, {fig.provider_calls} provider calls, "
+                f"{scenario.name:<8} {policy.name:<14} {run.submitted} orders, {fig.provider_calls} provider calls, "
                 f"{fig.wasted} failing (floor {fig.floor.total}), lost {fig.lost}",
             )
     return runs

@@ -11,7 +11,7 @@ from typing import Any
 
 from breakwater.bench.policies import Policy, warm
 from breakwater.bench.records import FAILING_MODES, PolicyRun
-from breakwater.bench.scenarios import Phase, Scenario
+from breakwater.bench.scenarios import Phase, Scenario, tenant_customer
 from breakwater.bench.settings import BreakerSettings
 from breakwater.executions import start, wait
 from breakwater.local.stack import EmbeddedStack
@@ -29,7 +29,13 @@ def _sleep_until(moment: float) -> None:
 
 
 def _configure(env: EmbeddedStack, phase: Phase) -> None:
-    env.provider.configure(mode=phase.mode, delay_seconds=phase.delay_seconds, failure_rate=phase.failure_rate)
+    unavailable = [] if phase.failing_tenant is None else [tenant_customer(phase.failing_tenant)]
+    env.provider.configure(
+        mode=phase.mode,
+        delay_seconds=phase.delay_seconds,
+        failure_rate=phase.failure_rate,
+        unavailable_customers=unavailable,
+    )
 
 
 def _wait_for_expiry(policy: Policy, settings: BreakerSettings) -> None:
@@ -53,6 +59,8 @@ def play(env: EmbeddedStack, policy: Policy, scenario: Scenario, settings: Break
     """
     policy.prepare(env, f"bench-{scenario.name}-{policy.name}-{uuid.uuid4().hex[:6]}")
     env.provider.reset()  # after the warm-up call made by prepare()
+    if scenario.replay:
+        policy.start_replay()
     run = PolicyRun(policy=policy.name, scenario=scenario.name, started_at=time.time() + LEAD_SECONDS)
     cursor = run.started_at
     number = 0
@@ -63,7 +71,7 @@ def play(env: EmbeddedStack, policy: Policy, scenario: Scenario, settings: Break
         switched = time.time()
         run.provider_modes.append((switched, phase.mode))
         if failing and phase.mode not in FAILING_MODES and run.recovered_at is None:
-            run.recovered_at, run.recovery_gap_s = switched, 1 / phase.rate
+            run.recovered_at, run.recovery_gap_s = switched, (1 / phase.rate if phase.rate else 0.0)
         failing = phase.mode in FAILING_MODES
         if phase.burst:
             _wait_for_expiry(policy, settings)
@@ -82,12 +90,15 @@ def play(env: EmbeddedStack, policy: Policy, scenario: Scenario, settings: Break
     _sleep_until(cursor)
     policy.drain()
     _settle(env)
+    policy.stop_replay()
     run.finished_at = time.time()
     run.submitted = number
     run.orders = policy.records()
     run.transitions = policy.transitions()
     run.provider_calls = list(env.provider.calls)
     run.queue_depth = policy.queue_depth()
+    charged = set(env.provider.charged_orders())
+    run.charged_in_the_end = sum(1 for o in run.orders if o.outcome == "queued" and o.order_id in charged)
     return run
 
 

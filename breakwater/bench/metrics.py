@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +18,9 @@ from breakwater.bench.pricing import (
     per_million_orders,
 )
 from breakwater.bench.records import OUTCOMES, CallFact, OrderRecord, PolicyRun
+from breakwater.bench.scenarios import SCENARIOS, Scenario
 from breakwater.bench.settings import BreakerSettings
+from breakwater.template import PROJECT_ROOT
 
 # DESIGN.md, "Cost budget per path": states, reads, writes, Lambda, SQS (maximums).
 BUDGET: dict[str, tuple[int, int, int, int, int]] = {
@@ -52,6 +56,9 @@ class Figures:
     paths: dict[str, dict[str, int]] = field(default_factory=dict)
     trips: int = 0
     dynamodb_latency_ms: dict[str, float] = field(default_factory=dict)  # median, p95, max of DynamoDB requests
+    latency_ms: dict[str, float] = field(default_factory=dict)  # p50 and p99 of submit-to-finish, per order
+    blocked_healthy_tenants: int | None = None  # tenants scenario: orders of healthy tenants refused a call
+    charged_in_the_end: int = 0  # queued orders a replay charged before the run ended
 
     @property
     def lost(self) -> int:
@@ -73,6 +80,21 @@ def state_at(transitions: list[tuple[float, str, str]], moment: float) -> str:
     return state
 
 
+REPLAY_SOURCE = PROJECT_ROOT / "functions" / "replay" / "app.py"
+
+
+@functools.cache
+def replay_deferral_s() -> float:
+    """The replay function's longest first deferral of an order it cannot start (``BACKOFF_BASE_SECONDS``).
+
+    Read from the function's source, where it is defined, without importing it (the module builds clients).
+    """
+    for node in ast.parse(REPLAY_SOURCE.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "BACKOFF_BASE_SECONDS" for t in node.targets):
+            return float(ast.literal_eval(node.value))
+    raise LookupError(f"BACKOFF_BASE_SECONDS is not defined in {REPLAY_SOURCE}")
+
+
 def recovery(run: PolicyRun, settings: BreakerSettings) -> tuple[float | None, float | None]:
     """Seconds from the provider's recovery to the breaker closing, and the target bound for it.
 
@@ -83,11 +105,14 @@ def recovery(run: PolicyRun, settings: BreakerSettings) -> tuple[float | None, f
     """
     if run.recovered_at is None or run.policy == "no-breaker":
         return None, None
+    scenario = _scenario(run.scenario)
+    # Without new orders only a replay probes: it finds a deferred order again at most one deferral later.
+    wait_s = replay_deferral_s() if scenario is not None and scenario.replay else run.recovery_gap_s
     if state_at(run.transitions, run.recovered_at) == "CLOSED":
-        return 0.0, float(settings.cooldown_s) + run.recovery_gap_s
+        return 0.0, float(settings.cooldown_s) + wait_s
     closes = [at for at, _, after in run.transitions if after == "CLOSED" and at >= run.recovered_at]
     if not closes:
-        return None, float(settings.cooldown_s) + run.recovery_gap_s
+        return None, float(settings.cooldown_s) + wait_s
     closed_at = closes[0]
     probes = [
         o
@@ -95,12 +120,25 @@ def recovery(run: PolicyRun, settings: BreakerSettings) -> tuple[float | None, f
         if o.call is not None and o.call.role == "probe" and not o.call.failed and o.finished_at >= closed_at
     ]
     probe_s = min((o.finished_at - o.submitted_at for o in probes), default=0.0)
-    return closed_at - run.recovered_at, float(settings.cooldown_s) + run.recovery_gap_s + probe_s
+    return closed_at - run.recovered_at, float(settings.cooldown_s) + wait_s + probe_s
 
 
 def run_floor(run: PolicyRun, settings: BreakerSettings) -> tuple[Floor, list[CallFact], int]:
-    """The floor for a run (an exact breaker replayed over the calls when the policy has none), and its trips."""
+    """The floor for a run (an exact breaker replayed over the calls when the policy has none), and its trips.
+
+    With tenants, the floor is an exact breaker of the failing tenants' own key replayed over the policy's
+    calls for them: the other tenants' calls belong to other breakers and cannot fail.
+    """
     calls = [o.call for o in run.orders if o.call is not None]
+    scenario = _scenario(run.scenario)
+    if scenario is not None and scenario.tenants:
+        failing = scenario.failing_services()
+        calls = [c for c in calls if scenario.service_of(c.order_id) in failing]
+        calls, trips, closes = replay_exact(
+            calls, settings.threshold, settings.cooldown_s, settings.max_probes, settings.success_threshold
+        )
+        own_trips = [at for at, before, after in run.transitions if (before, after) == ("CLOSED", "OPEN")]
+        return floor_of(calls, trips, closes, settings.threshold, settings.max_probes), calls, len(own_trips)
     if run.policy == "no-breaker":
         calls, trips, closes = replay_exact(
             calls, settings.threshold, settings.cooldown_s, settings.max_probes, settings.success_threshold
@@ -111,6 +149,34 @@ def run_floor(run: PolicyRun, settings: BreakerSettings) -> tuple[Floor, list[Ca
     return floor_of(calls, trips, closes, settings.threshold, settings.max_probes), calls, len(trips)
 
 
+def _scenario(name: str) -> Scenario | None:
+    return next((s for s in SCENARIOS if s.name == name), None)
+
+
+def blocked_healthy_tenants(run: PolicyRun) -> int | None:
+    """Orders of tenants whose provider never failed that were queued without a call (None: no tenants)."""
+    scenario = _scenario(run.scenario)
+    if scenario is None or not scenario.tenants:
+        return None
+    failing = scenario.failing_services()
+    return sum(
+        1
+        for o in run.orders
+        if o.outcome == "queued" and o.reason != "call_failed" and scenario.service_of(o.order_id) not in failing
+    )
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50 and p99 of ``samples`` (nearest rank; empty: {})."""
+    if not samples:
+        return {}
+    ordered = sorted(samples)
+    return {
+        q: round(ordered[min(len(ordered) - 1, int(p * (len(ordered) - 1) + 0.5))], 1)
+        for q, p in (("p50", 0.5), ("p99", 0.99))
+    }
+
+
 def usage(orders: list[OrderRecord]) -> Usage:
     """Summed resources, with durations rounded up to each service's billing step."""
     return Usage(
@@ -119,6 +185,7 @@ def usage(orders: list[OrderRecord]) -> Usage:
         workflow_executions=sum(1 for o in orders if o.states_entered),
         workflow_ms=sum(billed_ms(o.workflow_ms, EXPRESS_BILLING_STEP_MS) for o in orders if o.states_entered),
         dynamodb_reads=sum(o.dynamodb_reads for o in orders),
+        dynamodb_strong_reads=sum(o.dynamodb_strong_reads for o in orders),
         dynamodb_writes=sum(o.dynamodb_writes for o in orders),
         lambda_invocations=sum(o.lambda_invocations for o in orders),
         lambda_ms=sum(
@@ -218,4 +285,7 @@ def figures(run: PolicyRun, settings: BreakerSettings) -> Figures:
         paths=paths(run.orders),
         trips=trips,
         dynamodb_latency_ms=latency([ms for o in run.orders for ms in o.dynamodb_ms]),
+        latency_ms=percentiles([(o.finished_at - o.submitted_at) * 1000 for o in run.orders if o.outcome != "lost"]),
+        blocked_healthy_tenants=blocked_healthy_tenants(run),
+        charged_in_the_end=run.charged_in_the_end,
     )

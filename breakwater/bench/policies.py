@@ -90,6 +90,12 @@ class Policy(ABC):
     def close(self) -> None:
         """Release threads."""
 
+    def start_replay(self) -> None:  # noqa: B027 - most policies have no replay: nothing to start
+        """Replay queued orders while the scenario runs, when the policy has a replay (most have none)."""
+
+    def stop_replay(self) -> None:  # noqa: B027 - nothing to stop
+        """Stop what :meth:`start_replay` started."""
+
 
 class LambdaPolicy(Policy):
     """Shared machinery of the policies that are a single Lambda per order.
@@ -98,6 +104,8 @@ class LambdaPolicy(Policy):
     (same code, environment, memory and timeout as Breakwater's), invoked
     through the Lambda API; failed orders go to that stack's fallback queue.
     """
+
+    calls_payment_function = True  # False: the policy's own function wraps the payment code (warmed by it)
 
     def __init__(self, settings: BreakerSettings) -> None:
         super().__init__(settings)
@@ -115,7 +123,8 @@ class LambdaPolicy(Policy):
         self._lambda = env.client("lambda")
         self._function = stack.outputs["PaymentFunctionArn"]
         self._queue_url = stack.queue_url
-        warm(env, self._function, self.settings.warm_environments, self.settings.service)
+        if self.calls_payment_function:
+            warm(env, self._function, self.settings.warm_environments, self.settings.service)
 
     def submit(self, orders: list[dict[str, Any]]) -> None:
         for order in orders:
@@ -147,7 +156,7 @@ class LambdaPolicy(Policy):
 
     def _call(self, order: dict[str, Any]) -> tuple[str | None, float, float]:
         """Invoke the payment function; returns (error name or None, started, reported)."""
-        payload = json.dumps({**order, "serviceName": self.settings.service}).encode()
+        payload = json.dumps({"serviceName": self.settings.service, **order}).encode()
         started = time.time()
         response = self._lambda.invoke(FunctionName=self._function, Payload=payload)
         answer = json.loads(response["Payload"].read() or b"null")
@@ -203,6 +212,9 @@ class Reference(LambdaPolicy):
     def __init__(self, settings: BreakerSettings) -> None:
         super().__init__(settings)
         self._breaker: ReferenceBreaker | None = None
+        self._breakers: dict[str, ReferenceBreaker] = {}
+        self._dynamodb: Any = None
+        self._table = ""
         self._log: list[tuple[float, str, str]] = []
         self._log_lock = threading.Lock()
 
@@ -217,23 +229,42 @@ class Reference(LambdaPolicy):
             BillingMode="PAY_PER_REQUEST",
         )
         self._log = []
-        s = self.settings
-        self._breaker = ReferenceBreaker(
-            dynamodb, table, s.service, s.threshold, s.cooldown_s, s.success_threshold, on_transition=self._logged
-        )
+        self._dynamodb, self._table = dynamodb, table
+        self._breakers = {}
+        self._breaker = self._breaker_for(self.settings.service)
+
+    def _breaker_for(self, service: str) -> ReferenceBreaker:
+        """The breaker of ``service`` (one item each, as the seed keys its items by service)."""
+        with self._log_lock:
+            breaker = self._breakers.get(service)
+            if breaker is None:
+                s = self.settings
+                breaker = self._breakers[service] = ReferenceBreaker(
+                    self._dynamodb,
+                    self._table,
+                    service,
+                    s.threshold,
+                    s.cooldown_s,
+                    s.success_threshold,
+                    on_transition=self._logged if service == s.service else self._ignored,
+                )
+            return breaker
+
+    def _ignored(self, at: float, seen: str, new: str) -> None:
+        """Transitions of the other tenants' breakers: not the one the report draws."""
 
     def _logged(self, at: float, seen: str, new: str) -> None:
         with self._log_lock:
             self._log.append((at, seen, new))
 
     def _handle(self, order: dict[str, Any], submitted: float) -> OrderRecord:
-        assert self._breaker is not None
+        breaker = self._breaker_for(str(order.get("serviceName") or self.settings.service))
         began = time.time()
         tally = Tally()
-        admission = self._breaker.admit(tally)
+        admission = breaker.admit(tally)
         record = OrderRecord(order["orderId"], submitted, 0.0, "queued", "circuit_open", lambda_invocations=1)
         if admission.allowed:
-            self._called(order, admission, tally, record)
+            self._called(breaker, order, admission, tally, record)
         if record.outcome == "queued":
             self._queue(order, record.reason or "")
             record.sqs_messages = 1
@@ -244,8 +275,9 @@ class Reference(LambdaPolicy):
         record.label = f"{admission.state.lower()}, {record.reason or record.outcome}"
         return record
 
-    def _called(self, order: dict[str, Any], admission: Admission, tally: Tally, record: OrderRecord) -> None:
-        assert self._breaker is not None
+    def _called(
+        self, breaker: ReferenceBreaker, order: dict[str, Any], admission: Admission, tally: Tally, record: OrderRecord
+    ) -> None:
         error, started, reported = self._call(order)
         failed = error is not None and error not in BUSINESS_ERRORS
         role = "probe" if admission.state == "HALF_OPEN" else "closed"
@@ -255,10 +287,10 @@ class Reference(LambdaPolicy):
         if error in BUSINESS_ERRORS:
             record.outcome, record.reason = BUSINESS_ERRORS[error], None
         elif failed:
-            self._breaker.record_failure(tally)
+            breaker.record_failure(tally)
             record.outcome, record.reason = "queued", "call_failed"
         else:
-            self._breaker.record_success(tally)
+            breaker.record_success(tally)
             record.outcome, record.reason = "charged", None
 
     def transitions(self) -> list[tuple[float, str, str]]:

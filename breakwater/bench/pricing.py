@@ -62,6 +62,7 @@ PRICES: dict[str, tuple[float, str, str]] = {
 
 # Sizes the arithmetic assumes.
 RRU_PER_EVENTUALLY_CONSISTENT_READ = 0.5  # breaker items are far below 4 KB
+RRU_PER_STRONG_READ = 1.0  # a strongly consistent read (or Query) of up to 4 KB
 WRU_PER_WRITE = 1.0  # breaker items are far below 1 KB
 LAMBDA_MEMORY_MB = 256  # template.yaml, Globals.Function.MemorySize
 EXPRESS_MEMORY_MB = 64  # the smallest Express memory chunk; our definition and payloads are small
@@ -82,6 +83,7 @@ class Usage:
     workflow_executions: int = 0
     workflow_ms: float = 0.0  # summed billed Express duration, already rounded per execution
     dynamodb_reads: int = 0
+    dynamodb_strong_reads: int = 0  # of dynamodb_reads, the strongly consistent ones
     dynamodb_writes: int = 0
     lambda_invocations: int = 0
     lambda_ms: float = 0.0  # summed billed Lambda duration, already rounded per invocation
@@ -133,9 +135,9 @@ def per_million_orders(usage: Usage, workflow_type: str) -> Dollars:
         )
     else:
         raise ValueError(f"workflow_type: {workflow_type!r} is not STANDARD or EXPRESS")
-    dynamodb = usage.dynamodb_reads * RRU_PER_EVENTUALLY_CONSISTENT_READ * price(
-        "dynamodb_rru"
-    ) + usage.dynamodb_writes * WRU_PER_WRITE * price("dynamodb_wru")
+    eventual = usage.dynamodb_reads - usage.dynamodb_strong_reads
+    read_units = eventual * RRU_PER_EVENTUALLY_CONSISTENT_READ + usage.dynamodb_strong_reads * RRU_PER_STRONG_READ
+    dynamodb = read_units * price("dynamodb_rru") + usage.dynamodb_writes * WRU_PER_WRITE * price("dynamodb_wru")
     lambda_gb_seconds = usage.lambda_ms / 1000 * LAMBDA_MEMORY_MB / 1024
     lambda_ = usage.lambda_invocations * price("lambda_request") + lambda_gb_seconds * price("lambda_gb_second_arm64")
     sqs = usage.sqs_messages * price("sqs_request")

@@ -44,6 +44,7 @@ class OrderRecord:
     call: CallFact | None = None
     states_entered: int = 0
     dynamodb_reads: int = 0
+    dynamodb_strong_reads: int = 0  # of dynamodb_reads, the strongly consistent ones (a full read unit each)
     dynamodb_writes: int = 0
     lambda_invocations: int = 0
     sqs_messages: int = 0
@@ -67,6 +68,7 @@ class PolicyRun:
     recovered_at: float | None = None
     recovery_gap_s: float = 0.0  # time between orders when the provider recovered
     queue_depth: int = 0  # messages on the policy's fallback queue at the end
+    charged_in_the_end: int = 0  # queued orders that a replay charged before the run ended
     finished_at: float = 0.0
 
     def failing_periods(self) -> list[tuple[float, float]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from breakwater.bench.pricing import (
 from breakwater.bench.records import PolicyRun
 from breakwater.bench.scenarios import Scenario
 from breakwater.bench.settings import BreakerSettings
-from breakwater.bench.targets import Target
+from breakwater.bench.targets import BASELINE, POLICY, Target, peers
 
 
 @dataclass
@@ -53,6 +54,18 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [*lines, ""]
 
 
+def latency_ratio(f: Figures, figs: list[Figures], quantile: str) -> float | None:
+    """``f``'s order latency at ``quantile`` (p50, p99) over no-breaker's in the same scenario of the same run."""
+    base = next((g for g in figs if g.scenario == f.scenario and g.policy == BASELINE), None)
+    if base is None or not base.latency_ms.get(quantile) or not f.latency_ms.get(quantile):
+        return None
+    return f.latency_ms[quantile] / base.latency_ms[quantile]
+
+
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
 def headline(figs: list[Figures]) -> list[str]:
     rows = [
         [
@@ -63,12 +76,203 @@ def headline(figs: list[Figures]) -> list[str]:
             _ratio(f),
             str(f.lost),
             _num(f.recovery_s),
+            f"{f.per_order['dynamodb_reads']:.2f} / {f.per_order['dynamodb_writes']:.2f}",
+            f"{f.per_order['lambda_invocations']:.2f}",
+            f"{f.per_order['states_entered']:.2f}",
             f"{f.standard.total:.2f}",
+            f"{f.express.total:.2f}",
+            _times(latency_ratio(f, figs, "p50")),
+            _times(latency_ratio(f, figs, "p99")),
         ]
         for f in figs
     ]
-    header = ["scenario", "policy", "failing calls", "floor", "ratio", "lost", "recovery s", "$/M orders (STANDARD)"]
+    header = ["scenario", "policy", "failing calls", "floor", "ratio", "lost", "recovery s"]
+    header += ["DynamoDB reads / writes per order", "Lambda per order", "transitions per order"]
+    header += ["$/M STANDARD", "$/M EXPRESS", "p50 vs no-breaker", "p99 vs no-breaker"]
     return _table(header, rows)
+
+
+# Why a peer can beat Breakwater on a column, by column and by the peer's kind; said only where it does.
+LOSSES: dict[str, dict[str, str]] = {
+    "failing": {
+        "aws-sample": "the sample opens on a single failure (its threshold is 1, where every other breaker here "
+        "allows 5), so it stops an outage sooner; the same rule opens it on every isolated failure (see the "
+        "flaky and volume rows: orders refused while most calls would have succeeded)",
+        "powertools": "Powertools counts consecutive failures without a window",
+    },
+    "recovery": {
+        "aws-sample": "the sample's OPEN item simply expires, so it closes on time without a probe, whether or "
+        "not the provider is back",
+        "powertools": "Powertools closes on its owner's probe",
+        "reference": "the seed admits every request while half-open",
+    },
+    "reads": {
+        "powertools": "Powertools caches the state it read for 5 s in each environment, so most calls read "
+        "nothing; Breakwater reads the breaker once per order (one eventually consistent GetItem, half a read "
+        "unit), which is what lets every execution see a trip at once",
+        "reference": "",
+        "aws-sample": "",
+    },
+    "lambda": {
+        "any": "a Lambda-only breaker runs in the one invocation that calls the provider",
+    },
+    "transitions": {
+        "any": "the Lambda-only breakers run no workflow; Breakwater's path is a Step Functions workflow "
+        "(5 states when healthy)",
+    },
+    "standard": {
+        "any": "the Lambda-only breakers pay no Step Functions; on STANDARD Breakwater pays $0.025 per 1,000 "
+        "state transitions, which is most of its price",
+    },
+    "express": {
+        "any": "the Lambda-only breakers pay no Step Functions; on EXPRESS Breakwater pays $1 per million "
+        "executions plus their duration",
+    },
+    "p50": {
+        "any": "a Lambda-only breaker answers within one invocation; Breakwater's answer goes through the workflow's "
+        "states, here on moto's interpreter (on AWS, each transition adds milliseconds)",
+    },
+    "p99": {
+        "any": "as for p50; on this 2-core machine the local interpreter also queues executions at the burst "
+        "and in the 40 orders/s scenario",
+    },
+}
+
+
+def _family(policy: str) -> str:
+    return "powertools" if policy.startswith("powertools") else policy
+
+
+def _pooled(figs: list[Figures], policy: str, value: Callable[[Figures], float | None]) -> float | None:
+    """The order-weighted mean of ``value`` over every scenario of ``policy`` (None when it has none)."""
+    pairs = [(value(f), f.submitted) for f in figs if f.policy == policy]
+    valid = [(v, n) for v, n in pairs if v is not None]
+    total = sum(n for _, n in valid)
+    return None if not total else sum(v * n for v, n in valid) / total
+
+
+def _median(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return None if not ordered else ordered[len(ordered) // 2]
+
+
+def _worst_recovery(figs: list[Figures], policy: str) -> float | None:
+    """The longest recovery over the scenarios that have one; infinity when the breaker never closed in one."""
+    mine = [f for f in figs if f.policy == policy and f.recovery_bound_s is not None]
+    if not mine:
+        return None
+    return max(float("inf") if f.recovery_s is None else f.recovery_s for f in mine)
+
+
+COLUMNS: list[tuple[str, str, Callable[[list[Figures], str], float | None], str]] = [
+    (
+        "failing",
+        "failing calls, all scenarios",
+        lambda figs, p: float(sum(f.wasted for f in figs if f.policy == p)),
+        "{:.0f}",
+    ),
+    ("lost", "orders lost, all scenarios", lambda figs, p: float(sum(f.lost for f in figs if f.policy == p)), "{:.0f}"),
+    ("recovery", "worst recovery s", _worst_recovery, "{:.2f}"),
+    (
+        "reads",
+        "DynamoDB reads per order",
+        lambda figs, p: _pooled(figs, p, lambda f: f.per_order["dynamodb_reads"]),
+        "{:.2f}",
+    ),
+    (
+        "writes",
+        "DynamoDB writes per order",
+        lambda figs, p: _pooled(figs, p, lambda f: f.per_order["dynamodb_writes"]),
+        "{:.2f}",
+    ),
+    (
+        "lambda",
+        "Lambda invocations per order",
+        lambda figs, p: _pooled(figs, p, lambda f: f.per_order["lambda_invocations"]),
+        "{:.2f}",
+    ),
+    (
+        "transitions",
+        "state transitions per order",
+        lambda figs, p: _pooled(figs, p, lambda f: f.per_order["states_entered"]),
+        "{:.2f}",
+    ),
+    ("standard", "$/M orders, STANDARD", lambda figs, p: _pooled(figs, p, lambda f: f.standard.total), "{:.2f}"),
+    ("express", "$/M orders, EXPRESS", lambda figs, p: _pooled(figs, p, lambda f: f.express.total), "{:.2f}"),
+    (
+        "p50",
+        "p50 latency vs no-breaker (median over scenarios)",
+        lambda figs, p: _median(
+            [r for f in figs if f.policy == p and (r := latency_ratio(f, figs, "p50")) is not None]
+        ),
+        "{:.2f}x",
+    ),
+    (
+        "p99",
+        "p99 latency vs no-breaker (median over scenarios)",
+        lambda figs, p: _median(
+            [r for f in figs if f.policy == p and (r := latency_ratio(f, figs, "p99")) is not None]
+        ),
+        "{:.2f}x",
+    ),
+]
+
+
+def _show(value: float | None, form: str) -> str:
+    if value is None:
+        return "n/a"
+    return "never closed" if value == float("inf") else form.format(value)
+
+
+def against_peers(figs: list[Figures]) -> list[str]:
+    """Breakwater against the best peer in each column, with the ratio, and why where it loses."""
+    rivals = peers(figs)
+    rows, losses = [], []
+    for key, title, measure, form in COLUMNS:
+        mine = measure(figs, POLICY)
+        scored = [(v, p) for p in rivals if (v := measure(figs, p)) is not None]
+        if mine is None or not scored:
+            continue
+        best, peer = min(scored, key=lambda t: t[0])
+        if best == mine:
+            ratio = "1.00x"
+        elif best in (0, float("inf")) or mine == float("inf"):
+            ratio = "n/a"
+        else:
+            ratio = f"{mine / best:.2f}x"
+        verdict = "ahead" if mine < best else ("level" if mine == best else "behind")
+        rows.append([title, _show(mine, form), f"{peer} {_show(best, form)}", ratio, verdict])
+        if mine > best:
+            why = LOSSES.get(key, {})
+            reason = why.get(_family(peer)) or why.get("any") or "see the scenario rows"
+            losses.append(f"* **{title}**: behind {peer} ({_show(mine, form)} against {_show(best, form)}): {reason}.")
+    table = _table(["column", "breakwater", "best peer", "ratio", "breakwater is"], rows)
+    return [*table, *losses, ""]
+
+
+def _special(figs: list[Figures]) -> list[str]:
+    """What the tenants and quiet scenarios measure beyond the columns above."""
+    out: list[str] = []
+    tenants = [f for f in figs if f.blocked_healthy_tenants is not None]
+    if tenants:
+        rows = [[f.policy, str(f.blocked_healthy_tenants), str(f.wasted)] for f in tenants]
+        out += [
+            "**Tenants.** Orders of the nine healthy tenants that were refused a call (queued without one): "
+            "each tenant has its own breaker key, so the answer must be 0.",
+            "",
+            *_table(["policy", "healthy tenants' orders refused", "failing calls (tenant 3)"], rows),
+        ]
+    quiet = [f for f in figs if f.scenario == "quiet"]
+    if quiet:
+        rows = [[f.policy, str(f.outcomes["queued"]), str(f.charged_in_the_end), _num(f.recovery_s)] for f in quiet]
+        out += [
+            "**Quiet.** No new order arrives after the provider recovers: a breaker closes only if something "
+            "probes, and the queued orders are charged only by a replay. Breakwater's replay function ran "
+            "(its queue polled as the Lambda service polls it); the other policies have no replay.",
+            "",
+            *_table(["policy", "orders queued", "of them charged by a replay before the end", "recovery s"], rows),
+        ]
+    return out
 
 
 def _orders(figs: list[Figures]) -> list[str]:
@@ -234,33 +438,55 @@ def markdown(results: Results) -> str:
         "",
         "Generated by `make bench` (`.venv/bin/python -m breakwater.bench`) on the embedded local stack "
         f"(moto in-process, fake provider on 127.0.0.1), {platform.python_version()}, "
-        f"wall time {results.wall_seconds:.0f} s. Three policies meet the same scripted provider in each scenario:",
+        f"wall time {results.wall_seconds:.0f} s. Seven policies meet the same scripted provider in each "
+        "scenario, all calling the same payment function (`functions/payment`, built as `sam build` builds it) "
+        "and queueing what they do not charge on the same kind of fallback queue:",
         "",
         "* **no-breaker**: the payment Lambda calls the provider for every order and queues the order on SQS "
         "when the call fails;",
         "* **reference**: the seed algorithm (a breaker inside the Lambda, state in DynamoDB: read before and "
         "after every call, unconditional read-modify-write counts, every request admitted while half-open), "
         "rewritten in `breakwater/bench/reference.py`;",
+        "* **powertools-k1, -k5, -k20**: Powertools for AWS Lambda's circuit breaker "
+        "(`aws_lambda_powertools.utilities.circuit_breaker`, 3.37.0, with its DynamoDB persistence) around the "
+        "payment handler, in a function with K execution environments, each a process with its own failure "
+        "counters and read cache (`breakwater/bench/powertools.py`);",
+        "* **aws-sample**: the shape of AWS's Step Functions sample (a Lambda reads the status with a strongly "
+        "consistent Query, a Choice, the call, a Lambda writes an OPEN item that expires; one failure opens it, "
+        "no half-open), a Standard workflow of its own deployed from `breakwater/bench/aws_sample/template.yaml`;",
         "* **breakwater**: the real workflow deployed from `template.yaml`; costs counted from execution histories.",
         "",
-        f"Breaker settings for both breakers: FailureThreshold {s.threshold}, cooldown {s.cooldown_s} s "
-        f"(MaxCooldownSeconds {s.max_cooldown_s}: Breakwater's growing cooldown is held flat so both wait the same), "
+        f"Breaker settings: FailureThreshold {s.threshold}, cooldown {s.cooldown_s} s "
+        f"(MaxCooldownSeconds {s.max_cooldown_s}: Breakwater's growing cooldown is held flat so all wait the same), "
         f"SuccessThreshold {s.success_threshold}, HalfOpenMaxProbes {s.max_probes}, "
         f"FailureWindowSeconds {s.window_s}, ProbeLeaseSeconds {s.probe_lease_s}, "
-        f"CallTimeoutSeconds {s.call_timeout_s} (the handler gives up after {s.call_timeout_s - 0.25:g} s).",
+        f"CallTimeoutSeconds {s.call_timeout_s} (the handler gives up after {s.call_timeout_s - 0.25:g} s). "
+        "Powertools takes the threshold, the cooldown (`recovery_timeout`) and the success threshold; it has no "
+        "failure window (it counts consecutive failures per environment), no growing cooldown, one probe owner "
+        "and a probe lease of one cooldown, and keeps its default 5 s read cache. The aws-sample's threshold is "
+        f"its own (1) and its OPEN item lasts the cooldown ({s.cooldown_s} s; the sample uses 20 s).",
         "",
         *_table(
             ["scenario", "what happens", "script"], [[sc.name, sc.title, sc.describe()] for sc in results.scenarios]
         ),
-        "## Headline",
+        "## Headline: Breakwater against the best peer",
+        "",
+        "Each column over every scenario (counts summed, per-order figures weighted by orders, latency ratios "
+        "the median of the scenarios'), against the best of the other breakers (no-breaker is the baseline, "
+        "not a peer). Lower is better in every column.",
+        "",
+        *against_peers(results.figures),
+        "## Every policy in every scenario",
         "",
         "*Failing calls*: provider calls that failed (made while the provider was failing). *Floor*: the fewest "
         "failing calls an exact breaker with these settings must make, computed from the policy's own calls "
         "(see Method). *Recovery*: seconds from the provider's recovery to the breaker closing. "
-        "*$/M orders*: AWS list prices (below), Step Functions STANDARD for Breakwater; the Lambda-only "
-        "policies pay no Step Functions.",
+        "*$/M*: AWS list prices (below) per million orders, with the Step Functions workflows priced as "
+        "STANDARD and as EXPRESS (the Lambda-only policies pay no Step Functions). *p50/p99 vs no-breaker*: "
+        "each order's time from submission to its answer, as a ratio to no-breaker's in the same run.",
         "",
         *headline(results.figures),
+        *_special(results.figures),
         "## Targets",
         "",
         *_table(
@@ -299,8 +525,9 @@ def markdown(results: Results) -> str:
         "adds about $0.0033 per million orders per millisecond). EXPRESS: "
         f"{EXPRESS_MEMORY_MB} MB, billed duration = each execution's measured local duration (history start to "
         "end) rounded up to 100 ms; under the 50-order burst the local stack is CPU-bound and those durations, "
-        "hence EXPRESS duration dollars, are inflated. DynamoDB reads are eventually consistent (0.5 RRU), "
-        "every write 1 WRU. Free tiers ignored. The Lambda-only policies are priced as one direct invocation per "
+        "hence EXPRESS duration dollars, are inflated. DynamoDB reads are eventually consistent (0.5 RRU) except "
+        "the aws-sample's strongly consistent Query (1 RRU); every write 1 WRU. Free tiers ignored. "
+        "The Lambda-only policies are priced as one direct invocation per "
         "order: whatever invokes them (API Gateway, an SQS trigger) is not priced, nor is whatever starts "
         "Breakwater's executions.",
         "",
@@ -343,6 +570,21 @@ METHOD = [
     "before every run; order ids and customers are the same for every policy. In the burst the provider holds "
     "every call (a hard outage whose connections hang), so calls admitted at the expiry fail by timeout; "
     "without the hold a 503 comes back in about a millisecond and no burst is concurrent enough to matter.",
+    "",
+    "**The new scenarios.** *volume* plays 40 orders/s for 20 s with 30 % of calls failing at random: "
+    "breakers that count consecutive failures trip on the rare runs of 5, the local engine runs Breakwater's "
+    "executions at its limit (about 30/s on this machine), so its latencies there measure the local engine. "
+    "*tenants* sends orders for ten service keys at once (each order names its `serviceName`, and every breaker "
+    "keys its state by it), with tenant 3's calls failing throughout; its floor is an exact breaker replayed "
+    "over the policy's calls for tenant 3. *quiet* stops sending orders when the provider recovers: the breaker "
+    "can close only through a probe the policy makes by itself, which for Breakwater is its replay function "
+    "draining the fallback queue.",
+    "",
+    "**Powertools' environments.** The function has a reserved concurrency of K, so the local runtime runs at "
+    "most K execution environments (processes, forked from the build's zygote); all K are started before the "
+    "scenario, and each invocation goes to an idle environment picked at random (Lambda documents no order). "
+    "Each environment keeps Powertools' own module state: its consecutive-failure count, its last observed "
+    "state and its 5 s read cache. A trip in one environment reaches the others when their cache expires.",
     "",
     "**Failing call.** A call the provider answered with 5xx, 429 or 408, or answered after the handler's "
     "timeout. *Failing calls* counts them from the policies' own records; *failing (provider log)* counts "
@@ -404,6 +646,9 @@ def figures_json(f: Figures) -> dict[str, Any]:
         "trips": f.trips,
         "recoverySeconds": None if f.recovery_s is None else round(f.recovery_s, 3),
         "recoveryBoundSeconds": None if f.recovery_bound_s is None else round(f.recovery_bound_s, 3),
+        "latencyMs": f.latency_ms,
+        "blockedHealthyTenants": f.blocked_healthy_tenants,
+        "chargedInTheEnd": f.charged_in_the_end,
         "perOrder": {k: round(v, 4) for k, v in f.per_order.items()},
         "dynamodbLatencyMs": f.dynamodb_latency_ms,
         "dollarsPerMillionOrders": {"STANDARD": f.standard.as_dict(), "EXPRESS": f.express.as_dict()},

@@ -17,6 +17,14 @@ RATE = 4.0  # orders per second: what the local stack sustains for Breakwater wi
 DECLINING_CUSTOMER = "cus_card_declined"
 
 
+def tenant_service(tenant: int) -> str:
+    return f"tenant-{tenant}"
+
+
+def tenant_customer(tenant: int) -> str:
+    return f"cus_tenant_{tenant}"
+
+
 @dataclass(frozen=True)
 class Phase:
     """One stretch of a scenario."""
@@ -28,6 +36,7 @@ class Phase:
     failure_rate: float | None = None
     burst: int = 0  # fire this many orders at once when the breaker's cooldown expires; ends when all finished
     hang: bool = False  # the provider holds every call until the phase ends (callers time out)
+    failing_tenant: int | None = None  # in a multi-tenant scenario: this tenant's calls answer 503
 
     @property
     def orders(self) -> int:
@@ -41,8 +50,12 @@ class Phase:
             mode += f" ({self.failure_rate:.0%} failures)"
         if self.hang:
             mode += " and hanging (no answer before the call timeout)"
+        if self.failing_tenant is not None:
+            mode += f" except tenant {self.failing_tenant} (503)"
         if self.burst:
             return f"{mode}: {self.burst} orders at once when the cooldown expires"
+        if not self.rate:
+            return f"{mode}: {self.seconds:g} s without new orders"
         return f"{mode}: {self.seconds:g} s at {self.rate:g} orders/s"
 
 
@@ -55,6 +68,8 @@ class Scenario:
     phases: tuple[Phase, ...]
     declined_every: int = 0  # every n-th order (n-1, 2n-1, ...) comes from a customer whose card is declined
     invalid_every: int = 0  # every n-th order has an invalid amount
+    tenants: int = 0  # >0: order n belongs to tenant n % tenants, with its own breaker (serviceName)
+    replay: bool = False  # the policies' replay of queued orders runs (those that have one)
 
     def order(self, number: int) -> dict[str, Any]:
         """The ``number``-th order of this scenario (the same for every policy)."""
@@ -64,7 +79,22 @@ class Scenario:
         amount = 1000 + number
         if self.invalid_every and number % self.invalid_every == self.invalid_every - 1:
             amount = 0
-        return {"orderId": f"{self.name}-{number:04d}", "amount": amount, "currency": "USD", "customerId": customer}
+        order: dict[str, Any] = {"orderId": f"{self.name}-{number:04d}", "amount": amount, "currency": "USD"}
+        order["customerId"] = customer
+        if self.tenants:
+            tenant = number % self.tenants
+            order.update(customerId=tenant_customer(tenant), serviceName=tenant_service(tenant))
+        return order
+
+    def service_of(self, order_id: str) -> str | None:
+        """The breaker key (serviceName) of one of this scenario's orders; None when orders name none."""
+        if not self.tenants:
+            return None
+        return tenant_service(int(order_id.rsplit("-", 1)[1]) % self.tenants)
+
+    def failing_services(self) -> set[str]:
+        """The tenants' services whose provider calls fail in some phase."""
+        return {tenant_service(p.failing_tenant) for p in self.phases if p.failing_tenant is not None}
 
     @property
     def orders(self) -> int:
@@ -78,29 +108,46 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "healthy",
         "Steady healthy traffic (with some declined cards and invalid orders)",
-        (Phase("healthy", 10.0),),
+        (Phase("healthy", 5.0),),
         declined_every=9,
         invalid_every=13,
     ),
     Scenario(
         "outage",
-        "Hard outage: the provider answers 503 for 8 s, then recovers",
-        (Phase("healthy", 2.0), Phase("down", 8.0), Phase("healthy", 5.0)),
+        "Hard outage: the provider answers 503 for 6 s, then recovers",
+        (Phase("healthy", 1.0), Phase("down", 6.0), Phase("healthy", 3.0)),
     ),
     Scenario(
         "flaky",
         "Flaky provider: 30 % of calls fail (seeded)",
-        (Phase("flaky", 12.0, failure_rate=0.3),),
+        (Phase("flaky", 8.0, failure_rate=0.3),),
     ),
     Scenario(
         "slow",
-        "Slow provider: answers after 1.5 s, past the 1 s call timeout, for 7 s",
-        (Phase("healthy", 2.0), Phase("slow", 7.0, delay_seconds=1.5), Phase("healthy", 4.0)),
+        "Slow provider: answers after 1.5 s, past the 1 s call timeout, for 5 s",
+        (Phase("healthy", 1.0), Phase("slow", 5.0, delay_seconds=1.5), Phase("healthy", 3.0)),
     ),
     Scenario(
         "burst",
         "Burst: 50 orders at once the moment a cooldown expires; the provider, still down, hangs",
-        (Phase("healthy", 1.0), Phase("down", 2.0), Phase("down", burst=50, hang=True), Phase("healthy", 4.0)),
+        (Phase("healthy", 1.0), Phase("down", 2.0), Phase("down", burst=50, hang=True), Phase("healthy", 3.0)),
+    ),
+    Scenario(
+        "volume",
+        "High volume, partial failure: 40 orders/s for 20 s, 30 % of calls failing (seeded)",
+        (Phase("flaky", 20.0, rate=40.0, failure_rate=0.3),),
+    ),
+    Scenario(
+        "tenants",
+        "Ten tenants, each its own breaker key; tenant 3's provider is down throughout",
+        (Phase("healthy", 6.0, rate=10.0, failing_tenant=3),),
+        tenants=10,
+    ),
+    Scenario(
+        "quiet",
+        "Long outage, then quiet: the provider is down for 5 s, then recovers while no new order arrives",
+        (Phase("healthy", 1.0), Phase("down", 5.0), Phase("healthy", 12.0, rate=0.0)),
+        replay=True,
     ),
 )
 

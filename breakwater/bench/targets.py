@@ -68,7 +68,64 @@ def _budget(figs: list[Figures]) -> Target:
     return Target("Cost per path within DESIGN.md's budget", not over and rows > 0, detail)
 
 
+BASELINE = "no-breaker"
+WORKFLOW_POLICIES = frozenset({POLICY, "aws-sample"})  # the policies that run on Step Functions
+
+
+def peers(everyone: list[Figures]) -> list[str]:
+    """The other breakers, in the run's order (not the no-breaker baseline)."""
+    return list(dict.fromkeys(f.policy for f in everyone if f.policy not in (POLICY, BASELINE)))
+
+
+def _at_most_peers(figs: list[Figures], everyone: list[Figures]) -> Target:
+    parts, met = [], True
+    for f in figs:
+        beaten = [
+            f"{g.policy} {g.wasted}"
+            for g in everyone
+            if g.scenario == f.scenario and g.policy in peers(everyone) and g.wasted < f.wasted
+        ]
+        met &= not beaten
+        parts.append(f"{f.scenario} {f.wasted}" + (f" (fewer: {', '.join(beaten)})" if beaten else ""))
+    return Target("Failing calls at most every peer's in every scenario", met, "; ".join(parts))
+
+
+def _healthy_writes(figs: list[Figures]) -> Target:
+    healthy = [f for f in figs if f.scenario == "healthy"]
+    if not healthy:
+        return Target("0 writes per healthy order", False, "the healthy scenario did not run")
+    writes = healthy[0].per_order["dynamodb_writes"]
+    return Target("0 writes per healthy order", writes == 0, f"healthy: {writes:.2f} DynamoDB writes per order")
+
+
+def _cheapest_workflow(figs: list[Figures], everyone: list[Figures]) -> Target:
+    parts, met = [], True
+    for f in figs:
+        for kind in ("STANDARD", "EXPRESS"):
+            mine = (f.standard if kind == "STANDARD" else f.express).total
+            cheaper = [
+                f"{g.policy} {(g.standard if kind == 'STANDARD' else g.express).total:.2f}"
+                for g in everyone
+                if g.scenario == f.scenario
+                and g.policy in WORKFLOW_POLICIES - {POLICY}
+                and (g.standard if kind == "STANDARD" else g.express).total < mine
+            ]
+            met &= not cheaper
+            if cheaper:
+                parts.append(f"{f.scenario} {kind} {mine:.2f} (cheaper: {', '.join(cheaper)})")
+    detail = "; ".join(parts) or "cheapest in every scenario on both types"
+    return Target("Cheapest per order of the Step Functions policies, on STANDARD and on EXPRESS", met, detail)
+
+
 def evaluate(everyone: list[Figures]) -> list[Target]:
-    """The four targets, judged on Breakwater's figures."""
+    """The targets, judged on Breakwater's figures (against its peers where a target says so)."""
     figs = [f for f in everyone if f.policy == POLICY]
-    return [_waste(figs), _lost(figs, everyone), _recovery(figs), _budget(figs)]
+    return [
+        _waste(figs),
+        _at_most_peers(figs, everyone),
+        _lost(figs, everyone),
+        _healthy_writes(figs),
+        _cheapest_workflow(figs, everyone),
+        _recovery(figs),
+        _budget(figs),
+    ]

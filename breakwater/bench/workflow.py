@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,6 +21,8 @@ POLL_SECONDS = 0.05  # describe_execution polling: coarse enough not to starve t
 EXECUTION_TIMEOUT = 120.0
 END_EVENTS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
 PROBE_STATE = "Call provider as probe"
+REPLAY_PREFIX = "replay-"  # the replay function names its executions replay-<attempt>-...
+REPLAY_POLL_SECONDS = 0.5  # how often the replay's queue poller receives (the Lambda service polls continuously)
 
 
 def _seconds(event: dict[str, Any]) -> float:
@@ -119,6 +123,9 @@ class Breakwater(Policy):
         self._stack: Stack | None = None
         self._pending: list[tuple[str, float, Any]] = []
         self._results: list[tuple[ExecutionResult, float]] = []
+        self._replayed: list[ExecutionResult] = []
+        self._replay_stop = threading.Event()
+        self._replay_thread: threading.Thread | None = None
 
     def prepare(self, env: EmbeddedStack, run_name: str) -> None:
         self._env = env
@@ -126,7 +133,7 @@ class Breakwater(Policy):
         self._sfn = env.client("stepfunctions")
         self._dynamodb = env.client("dynamodb")
         self._sqs = env.client("sqs")
-        self._pending, self._results = [], []
+        self._pending, self._results, self._replayed = [], [], []
         warm(env, self._stack.outputs["PaymentFunctionArn"], self.settings.warm_environments, self.settings.service)
         env.run(self._stack, WARM_UP_ORDER)  # a healthy success writes nothing to the breaker
 
@@ -154,8 +161,35 @@ class Breakwater(Policy):
         return records
 
     def transitions(self) -> list[tuple[float, str, str]]:
-        found = [(moment.timestamp(), a, b) for result, _ in self._results for moment, a, b in result.transitions()]
-        return sorted(found)
+        """The breaker moves the executions made: the orders' own, and the replays' (which can close it)."""
+        executions = [result for result, _ in self._results] + self._replayed
+        return sorted((moment.timestamp(), a, b) for result in executions for moment, a, b in result.transitions())
+
+    def start_replay(self) -> None:
+        """Poll the fallback queue into the replay function while the scenario runs, as the Lambda service does."""
+        assert self._env is not None
+        source = self._env.replay_source(self.stack)
+        self._replay_stop.clear()
+
+        def poll() -> None:
+            while not self._replay_stop.wait(REPLAY_POLL_SECONDS):
+                with contextlib.suppress(Exception):  # a failed poll is retried at the next one, as the service does
+                    source.poll_once()
+
+        self._replay_thread = threading.Thread(target=poll, name="bench-replay", daemon=True)
+        self._replay_thread.start()
+
+    def stop_replay(self) -> None:
+        """Stop polling; wait for the replayed executions and keep them (their transitions count)."""
+        if self._replay_thread is None:
+            return
+        self._replay_stop.set()
+        self._replay_thread.join(30)
+        self._replay_thread = None
+        listed = self._sfn.list_executions(stateMachineArn=self.stack.state_machine_arn, maxResults=1000)
+        for execution in listed.get("executions", []):
+            if execution["name"].startswith(REPLAY_PREFIX):
+                self._replayed.append(wait(self._sfn, execution["executionArn"], EXECUTION_TIMEOUT, poll=POLL_SECONDS))
 
     def cooldown_expiry(self) -> float | None:
         breaker = read(self._dynamodb, self.stack.table_name, self.settings.service)

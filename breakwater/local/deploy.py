@@ -80,10 +80,15 @@ def deploy(
     region: str = "us-east-1",
     template_path: Path | None = None,
 ) -> Stack:
-    """Package, translate and create (or replace) ``stack_name``; return its outputs."""
+    """Package, translate and create ``stack_name``; return its outputs.
+
+    ``template_path`` (default: the project's ``template.yaml``) is read as ``sam build -t`` reads it: its
+    ``CodeUri`` and ``DefinitionUri`` paths are relative to the template's folder.
+    """
     template = load_template(template_path) if template_path else load_template()
+    root = template_path.parent if template_path else PROJECT_ROOT
     values = resolve_parameters(parameter_overrides or {}, template)
-    translated = translate(package(template, s3), values, region)
+    translated = translate(package(template, s3, root), values, region)
     try:
         cloudformation.create_stack(
             StackName=stack_name,

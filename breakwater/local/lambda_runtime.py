@@ -21,8 +21,9 @@ it, is kept faithful:
   process is killed and the invocation is reported as ``Sandbox.Timedout``
   (``Task timed out after N.00 seconds``);
 * each function has at most ``MAX_ENVIRONMENTS`` environments at once
-  (``BREAKWATER_LAMBDA_MAX_ENVIRONMENTS``, default 16); a further concurrent
-  invocation waits for a free one, where AWS would start another environment
+  (``BREAKWATER_LAMBDA_MAX_ENVIRONMENTS``, default 16), or as many as its
+  reserved concurrency when it has one; a further concurrent invocation waits
+  for a free one (AWS throttles past a reserved concurrency), where AWS would start another environment
   up to the account's concurrency. Environments idle for ``IDLE_SECONDS`` are
   stopped, and at most ``MAX_TOTAL_ENVIRONMENTS`` live across all functions.
 
@@ -46,6 +47,7 @@ import atexit
 import contextlib
 import json
 import os
+import random
 import select
 import signal
 import socket
@@ -88,6 +90,7 @@ class FunctionSpec:
     logical_id: str | None = None
     region: str = "us-east-1"
     python: str | None = None
+    max_environments: int | None = None  # the function's reserved concurrency, when it has one
 
     def key(self) -> tuple[Any, ...]:
         return (
@@ -491,12 +494,18 @@ class Zygote:
 
 
 class _Pool:
-    """The environments of one function: idle ones are reused, at most MAX_ENVIRONMENTS at once."""
+    """The environments of one function: idle ones are reused, at most ``limit`` at once.
+
+    An invocation goes to an idle environment picked at random (seeded by the function's name), as
+    concurrent Lambda invocations spread over a function's warm environments; Lambda documents no order.
+    """
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
         self.idle: list[Environment] = []
         self.count = 0
+        self.limit = spec.max_environments or MAX_ENVIRONMENTS
+        self.rng = random.Random(spec.name)
 
 
 class Runtime:
@@ -515,11 +524,11 @@ class Runtime:
             pool = self._pools.setdefault(spec.key(), _Pool(spec))
             while True:
                 while pool.idle:
-                    environment = pool.idle.pop()
+                    environment = pool.idle.pop(pool.rng.randrange(len(pool.idle)))
                     if environment.alive:
                         return pool, environment
                     pool.count -= 1
-                if pool.count < MAX_ENVIRONMENTS:
+                if pool.count < pool.limit:
                     pool.count += 1
                     self._evict_for_new()
                     return pool, None

@@ -56,12 +56,14 @@ class ProviderSettings:
     retry_after_seconds: int = 5
     decline_customers: set[str] = field(default_factory=lambda: set(DEFAULT_DECLINED))
     reject_customers: set[str] = field(default_factory=lambda: set(DEFAULT_REJECTED))
+    unavailable_customers: set[str] = field(default_factory=set)  # 503 for these, whatever the mode
     api_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["decline_customers"] = sorted(self.decline_customers)
         data["reject_customers"] = sorted(self.reject_customers)
+        data["unavailable_customers"] = sorted(self.unavailable_customers)
         data["api_key"] = "set" if self.api_key else None  # never echo the key
         return {_camel(k): v for k, v in data.items()}
 
@@ -99,6 +101,7 @@ class FakeProvider:
         failure_rate: float | None = None,
         retry_after_seconds: int | None = None,
         decline_customers: Iterable[str] | None = None,
+        unavailable_customers: Iterable[str] | None = None,
     ) -> None:
         """Switch behaviour; raises ValueError naming a bad setting."""
         if mode is not None and mode not in MODES:
@@ -117,6 +120,8 @@ class FakeProvider:
             )
             if decline_customers is not None:
                 s.decline_customers = set(decline_customers)
+            if unavailable_customers is not None:
+                s.unavailable_customers = set(unavailable_customers)
 
     @contextlib.contextmanager
     def holding(self, limit_seconds: float = 60.0) -> Iterator[None]:
@@ -157,6 +162,11 @@ class FakeProvider:
                 "callsByStatus": by_status,
                 "charges": len(self.charges),
             }
+
+    def charged_orders(self) -> list[str]:
+        """The idempotency keys (the payment function sends the orderId) of every charge taken."""
+        with self._lock:
+            return list(self.charges)
 
     def calls_for(self, order_id: str) -> list[Call]:
         with self._lock:
@@ -208,7 +218,8 @@ class FakeProvider:
             declined = isinstance(body, dict) and body.get("customer") in settings.decline_customers
             retry_after = settings.retry_after_seconds
             rejected = set(settings.reject_customers)
-        if mode == "down" or fail_flaky:
+            unavailable = isinstance(body, dict) and body.get("customer") in settings.unavailable_customers
+        if mode == "down" or fail_flaky or unavailable:
             return self._answer(
                 arrived, order_id, mode, 503, {}, {"error": {"type": "api_error", "message": "unavailable"}}
             )

@@ -313,12 +313,13 @@ def test_a_success_in_half_open_closes(dynamodb: Any) -> None:
 
 
 def test_scenarios_are_scripted_and_the_same_for_every_policy() -> None:
-    assert [s.name for s in SCENARIOS] == ["healthy", "outage", "flaky", "slow", "burst"]
+    assert [s.name for s in SCENARIOS] == ["healthy", "outage", "flaky", "slow", "burst", "volume", "tenants", "quiet"]
     healthy = by_name(["healthy"])[0]
     assert healthy.order(8)["customerId"] == "cus_card_declined"
     assert healthy.order(12)["amount"] == 0
     assert healthy.order(3) == healthy.order(3)
-    assert by_name(["burst"])[0].orders == 4 + 8 + 50 + 16
+    assert by_name(["burst"])[0].orders == 4 + 8 + 50 + 12
+    assert by_name(["volume"])[0].orders == 800
     with pytest.raises(ValueError, match="unknown scenario"):
         by_name(["nope"])
 

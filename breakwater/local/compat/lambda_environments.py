@@ -83,6 +83,7 @@ def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
         runtime_dir=runtime_dir(),
         logical_id=logical_id_of(fn) if lambda_runtime.remote_endpoint() else None,
         region=fn.region,
+        max_environments=int(fn.reserved_concurrency) if fn.reserved_concurrency else None,
     )
 
 
