@@ -84,6 +84,53 @@ def _states(definition: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {str(name): spec for name, spec in states.items()}
 
 
+# What each decision of the workflow means, per Choice state and target: the text on its edge in the
+# picture and in Mermaid. The ASL carries no text on a choice rule (a JSONata rule has Condition, Next,
+# Assign and Output), so it lives here; tests/unit/test_graph.py checks that every Choice edge of
+# statemachine/circuit_breaker.asl.json has one, and none is left over.
+DECISIONS: dict[str, dict[str, str]] = {
+    "Is the order valid and the circuit closed?": {
+        "Reject invalid order": "invalid",
+        "Call payment provider": "CLOSED",
+        "Call payment provider in a failure window": "CLOSED, rate rule",
+        "Call payment provider after recent failures": "CLOSED, failures",
+        "Call provider in shadow mode": "SHADOW",
+        "Queue order for later": "no call allowed",
+        "Move circuit to half-open": "cooldown over",
+        "Take a probe slot": "HALF_OPEN, slot free",
+        "Call provider without recording": "DISABLED",
+    },
+    "Did another execution restart the window?": {
+        "Count the failure in the current window": "window restarted",
+        "Report charge": "charged",
+        "Queue order for later": "failed",
+    },
+    "Has the failure count reached the threshold?": {
+        "Open the circuit": "tripped",
+        "Open the circuit after a charged call": "tripped, charged",
+        "Report charge": "charged",
+        "Queue order for later": "below threshold",
+    },
+    "Is the breaker in shadow mode?": {
+        "Call provider in shadow mode": "SHADOW",
+        "Queue order for later": "ENFORCE",
+    },
+    "Have enough probes succeeded?": {
+        "Close the circuit": "enough probes",
+        "Report charge": "more probes needed",
+    },
+    "Did the provider decline the order?": {
+        "Report declined payment": "declined",
+        "Reject order refused by provider": "malformed",
+    },
+}
+
+
+def decision(source: str, target: str) -> str | None:
+    """The meaning of the decision ``source`` -> ``target`` (None: not a decision we name)."""
+    return DECISIONS.get(source, {}).get(target)
+
+
 def edges(definition: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """Every transition as ``(source, target, label)``, in definition order.
 
@@ -445,7 +492,8 @@ def to_mermaid(
         elif label.startswith("catch"):
             lines.append(f'    {ids[source]} -.->|"{_mermaid_text(label)}"| {ids[target]}')
         else:
-            lines.append(f"    {ids[source]} -->|{label}| {ids[target]}")
+            text = decision(source, target) or label
+            lines.append(f'    {ids[source]} -->|"{_mermaid_text(text)}"| {ids[target]}')
     marked = list(dict.fromkeys(highlight))
     taken = [ids[name] for name in marked if name in ids]
     if marked:
@@ -576,6 +624,21 @@ def _draw_edges(
             zorder=3 if taken else 1,
         )
         ax.add_patch(arrow)
+        meaning = decision(*pair)
+        if meaning and (taken or not faded):  # a decision's meaning on its edge; untaken ones stay quiet
+            x, y = _midpoint(line)
+            ax.text(
+                x,
+                y + (0.17 if taken else 0.0),
+                meaning,
+                ha="center",
+                va="center",
+                fontsize=7.5 * scale,
+                fontstyle="italic",
+                color="#444444" if taken else "#777777",
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+            )
         if taken:
             x, y = _midpoint(line)
             ax.text(
