@@ -48,7 +48,7 @@ install: $(STAMP) $(NODE_STAMP) $(AWS_STAMP) ## every pinned dependency: .venv, 
 test: install ## every test: unit, workflow, template, e2e, docker and browser (CI runs this)
 	$(BIN)/pytest
 
-test-fast: $(STAMP) $(NODE_STAMP) ## unit and template tests, no local up subprocess (under 2 minutes)
+test-fast: $(STAMP) $(NODE_STAMP) ## unit and template tests: no subprocess stack, no real-time run (under a minute)
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template
 
 lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, template tests

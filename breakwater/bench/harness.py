@@ -20,6 +20,7 @@ LEAD_SECONDS = 0.2  # between setting up and the first phase
 EXPIRY_WAIT_LIMIT = 15.0
 SETTLE_LIMIT = 10.0
 HOLD_LIMIT = 60.0  # a hanging provider answers at the latest after this long
+QUIET_MARGIN_SECONDS = 1.0  # past a cooldown, for a policy that has nothing to do in a phase without orders
 
 
 def _sleep_until(moment: float) -> None:
@@ -38,9 +39,22 @@ def _configure(env: EmbeddedStack, phase: Phase) -> None:
     )
 
 
+def _phase_seconds(phase: Phase, policy: Policy, settings: BreakerSettings) -> float:
+    """How long a phase runs: without orders, a policy that has no replay can only wait out one cooldown.
+
+    Nothing else happens to it (no call, so no state change after the expiry), so the rest is not played.
+    """
+    if phase.orders or policy.has_replay:
+        return phase.seconds
+    return min(phase.seconds, settings.cooldown_s + QUIET_MARGIN_SECONDS)
+
+
 def _wait_for_expiry(policy: Policy, settings: BreakerSettings) -> None:
     """Wait for the moment the policy's OPEN breaker lets the next order through (a cooldown without a breaker)."""
     if not policy.has_breaker:
+        time.sleep(settings.cooldown_s)
+        return
+    if policy.cooldown_expiry() is None:  # its breaker is not OPEN (it never tripped): one cooldown, as without
         time.sleep(settings.cooldown_s)
         return
     deadline = time.time() + EXPIRY_WAIT_LIMIT
@@ -86,7 +100,7 @@ def play(env: EmbeddedStack, policy: Policy, scenario: Scenario, settings: Break
             _sleep_until(cursor + k / phase.rate)
             policy.submit([scenario.order(number)])
             number += 1
-        cursor += phase.seconds
+        cursor += _phase_seconds(phase, policy, settings)
     _sleep_until(cursor)
     policy.drain()
     _settle(env)

@@ -54,6 +54,7 @@ class Policy(ABC):
 
     name: str
     has_breaker: bool = True
+    has_replay: bool = False  # it brings queued orders back by itself (start_replay does something)
 
     def __init__(self, settings: BreakerSettings) -> None:
         self.settings = settings

@@ -74,6 +74,7 @@ def headline(figs: list[Figures]) -> list[str]:
             str(f.wasted),
             str(f.floor.total),
             _ratio(f),
+            str(f.outcomes["charged"]),
             str(f.lost),
             _num(f.recovery_s),
             f"{f.per_order['dynamodb_reads']:.2f} / {f.per_order['dynamodb_writes']:.2f}",
@@ -86,7 +87,7 @@ def headline(figs: list[Figures]) -> list[str]:
         ]
         for f in figs
     ]
-    header = ["scenario", "policy", "failing calls", "floor", "ratio", "lost", "recovery s"]
+    header = ["scenario", "policy", "failing calls", "floor", "ratio", "charged", "lost", "recovery s"]
     header += ["DynamoDB reads / writes per order", "Lambda per order", "transitions per order"]
     header += ["$/M STANDARD", "$/M EXPRESS", "p50 vs no-breaker", "p99 vs no-breaker"]
     return _table(header, rows)
@@ -96,8 +97,8 @@ def headline(figs: list[Figures]) -> list[str]:
 LOSSES: dict[str, dict[str, str]] = {
     "failing": {
         "aws-sample": "the sample opens on a single failure (its threshold is 1, where every other breaker here "
-        "allows 5), so it stops an outage sooner; the same rule opens it on every isolated failure (see the "
-        "flaky and volume rows: orders refused while most calls would have succeeded)",
+        "allows 5), so it stops an outage sooner; the same rule opens it on every isolated failure, refusing "
+        "calls that would have succeeded (the flaky and volume rows)",
         "powertools": "Powertools counts consecutive failures without a window",
     },
     "recovery": {
@@ -218,6 +219,10 @@ COLUMNS: list[tuple[str, str, Callable[[list[Figures], str], float | None], str]
 ]
 
 
+def _charged(figs: list[Figures], policy: str) -> int:
+    return sum(f.outcomes["charged"] for f in figs if f.policy == policy)
+
+
 def _show(value: float | None, form: str) -> str:
     if value is None:
         return "n/a"
@@ -245,6 +250,9 @@ def against_peers(figs: list[Figures]) -> list[str]:
         if mine > best:
             why = LOSSES.get(key, {})
             reason = why.get(_family(peer)) or why.get("any") or "see the scenario rows"
+            if key == "failing":
+                charged = f"{peer} charged {_charged(figs, peer)} orders, Breakwater {_charged(figs, POLICY)}"
+                reason += f"; over all scenarios {charged}"
             losses.append(f"* **{title}**: behind {peer} ({_show(mine, form)} against {_show(best, form)}): {reason}.")
     table = _table(["column", "breakwater", "best peer", "ratio", "breakwater is"], rows)
     return [*table, *losses, ""]

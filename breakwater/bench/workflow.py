@@ -115,6 +115,7 @@ class Breakwater(Policy):
     """The deployed state machine: a fresh stack per run, executions started at the scheduled times."""
 
     name = "breakwater"
+    has_replay = True
 
     def __init__(self, settings: BreakerSettings) -> None:
         super().__init__(settings)

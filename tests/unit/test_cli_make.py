@@ -53,6 +53,8 @@ def test_the_package_declares_what_it_imports():
     provided = {module_of.get(name, name) for name in declared}
     imported: set[str] = set()
     for path in (PROJECT_ROOT / "breakwater").rglob("*.py"):
+        if "functions" in path.relative_to(PROJECT_ROOT / "breakwater").parts:
+            continue  # the benchmark's Lambda code: its build provides what it imports (boto3, the payment build)
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 imported.update(alias.name.split(".")[0] for alias in node.names)
