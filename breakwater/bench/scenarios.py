@@ -109,14 +109,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "healthy",
         "Steady healthy traffic (with some declined cards and invalid orders)",
-        (Phase("healthy", 5.0),),
+        (Phase("healthy", 4.0),),
         declined_every=9,
         invalid_every=13,
     ),
     Scenario(
         "outage",
         "Hard outage: the provider answers 503 for 5 s, then recovers",
-        (Phase("healthy", 1.0), Phase("down", 5.0), Phase("healthy", 3.0)),
+        (Phase("healthy", 1.0), Phase("down", 5.0), Phase("healthy", 2.5)),
     ),
     Scenario(
         "flaky",
@@ -135,14 +135,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "volume",
-        "High volume, partial failure: 20 orders/s for 20 s, 30 % of calls failing (seeded)",
+        "High volume, partial failure: 20 orders/s for 18 s, 30 % of calls failing (seeded)",
         # 40/s saturates the local engine on 2 cores: Breakwater's own tasks then time out (see Method).
-        (Phase("flaky", 20.0, rate=VOLUME_RATE, failure_rate=0.3),),
+        (Phase("flaky", 18.0, rate=VOLUME_RATE, failure_rate=0.3),),
     ),
     Scenario(
         "tenants",
         "Ten tenants, each its own breaker key; tenant 3's provider is down throughout",
-        (Phase("healthy", 5.0, rate=10.0, failing_tenant=3),),
+        (Phase("healthy", 4.0, rate=10.0, failing_tenant=3),),
         tenants=10,
     ),
     Scenario(

@@ -313,6 +313,6 @@ def test_scenarios_are_scripted_and_the_same_for_every_policy() -> None:
     assert healthy.order(12)["amount"] == 0
     assert healthy.order(3) == healthy.order(3)
     assert by_name(["burst"])[0].orders == 4 + 8 + 50 + 12
-    assert by_name(["volume"])[0].orders == 400
+    assert by_name(["volume"])[0].orders == 360
     with pytest.raises(ValueError, match="unknown scenario"):
         by_name(["nope"])
