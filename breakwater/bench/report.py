@@ -114,12 +114,20 @@ LOSSES: dict[str, dict[str, str]] = {
         "reference": "",
         "aws-sample": "",
     },
+    "writes": {
+        "powertools": "Powertools counts failures in each environment's memory and writes only when it moves "
+        "the state; Breakwater counts every failure with an atomic conditional UpdateItem (and clears the count "
+        "after a success that follows failures), so all executions share one exact count and the breaker trips "
+        "exactly once",
+        "reference": "the seed writes its counts too, without conditions",
+        "aws-sample": "the sample writes only when it opens: it keeps no count at all",
+    },
     "lambda": {
         "any": "a Lambda-only breaker runs in the one invocation that calls the provider",
     },
     "transitions": {
-        "any": "the Lambda-only breakers run no workflow; Breakwater's path is a Step Functions workflow "
-        "(5 states when healthy)",
+        "any": "the Lambda-only breakers run no workflow; each Breakwater order is a Step Functions execution "
+        "of a few states (DESIGN.md budgets each path)",
     },
     "standard": {
         "any": "the Lambda-only breakers pay no Step Functions; on STANDARD Breakwater pays $0.025 per 1,000 "
@@ -134,8 +142,8 @@ LOSSES: dict[str, dict[str, str]] = {
         "states, here on moto's interpreter (on AWS, each transition adds milliseconds)",
     },
     "p99": {
-        "any": "as for p50; on this 2-core machine the local interpreter also queues executions at the burst "
-        "and in the 40 orders/s scenario",
+        "any": "as for p50; on this 2-core machine the local interpreter also queues executions when many run at "
+        "once (the burst, the volume scenario)",
     },
 }
 
