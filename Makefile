@@ -45,8 +45,11 @@ $(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
 
 install: $(STAMP) $(NODE_STAMP) $(AWS_STAMP) ## every pinned dependency: .venv, node_modules, .venv-aws
 
-test: install ## every test: unit, workflow, template, e2e, docker and browser (CI runs this)
-	$(BIN)/pytest
+# Two test processes (this machine has two cores); a file's tests stay in one process (module fixtures).
+TEST_WORKERS ?= 2
+
+test: install ## every test: unit, workflow, template, e2e, bench, docker and browser (CI runs this)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP) $(NODE_STAMP) ## unit and template tests: no subprocess stack, no real-time run (under a minute)
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template

@@ -20,6 +20,9 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+# The CLI sizes its tables to COLUMNS when set (a terminal's width), else 120; pytest-xdist's workers get
+# COLUMNS=80. Every test process prints at the same width, so tables read the same in every test run.
+os.environ.pop("COLUMNS", None)
 
 from breakwater.local import lambda_runtime
 from breakwater.local.stack import EmbeddedStack

@@ -166,8 +166,9 @@ def _median(values: list[float]) -> float | None:
 
 
 def _worst_recovery(figs: list[Figures], policy: str) -> float | None:
-    """The longest recovery over the scenarios that have one; infinity when the breaker never closed in one."""
-    mine = [f for f in figs if f.policy == policy and f.recovery_bound_s is not None]
+    """The longest recovery over the scenarios that have one and in which the breaker opened at all (one that
+    never opened has nothing to recover from); infinity when the breaker never closed again in one."""
+    mine = [f for f in figs if f.policy == policy and f.recovery_bound_s is not None and f.trips > 0]
     if not mine:
         return None
     return max(float("inf") if f.recovery_s is None else f.recovery_s for f in mine)
@@ -181,7 +182,7 @@ COLUMNS: list[tuple[str, str, Callable[[list[Figures], str], float | None], str]
         "{:.0f}",
     ),
     ("lost", "orders lost, all scenarios", lambda figs, p: float(sum(f.lost for f in figs if f.policy == p)), "{:.0f}"),
-    ("recovery", "worst recovery s", _worst_recovery, "{:.2f}"),
+    ("recovery", "worst recovery s (scenarios where it opened)", _worst_recovery, "{:.2f}"),
     (
         "reads",
         "DynamoDB reads per order",

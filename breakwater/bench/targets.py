@@ -87,7 +87,15 @@ def _at_most_peers(figs: list[Figures], everyone: list[Figures]) -> Target:
         ]
         met &= not beaten
         parts.append(f"{f.scenario} {f.wasted}" + (f" (fewer: {', '.join(beaten)})" if beaten else ""))
-    return Target("Failing calls at most every peer's in every scenario", met, "; ".join(parts))
+    detail = "; ".join(parts)
+    if not met:
+        charged = {p: sum(g.outcomes["charged"] for g in everyone if g.policy == p) for p in (POLICY, *peers(everyone))}
+        detail += (
+            ". Why: a peer that opens sooner (the aws-sample on a single failure, Powertools-k1 on five in a row in "
+            "one environment) fails fewer calls and refuses more; orders charged over all scenarios: "
+            + ", ".join(f"{p} {n}" for p, n in charged.items())
+        )
+    return Target("Failing calls at most every peer's in every scenario", met, detail)
 
 
 def _healthy_writes(figs: list[Figures]) -> Target:
@@ -114,7 +122,21 @@ def _cheapest_workflow(figs: list[Figures], everyone: list[Figures]) -> Target:
             if cheaper:
                 parts.append(f"{f.scenario} {kind} {mine:.2f} (cheaper: {', '.join(cheaper)})")
     detail = "; ".join(parts) or "cheapest in every scenario on both types"
+    if not met:
+        detail += ". Why: an order the sample refuses costs it 3 states and one Lambda, and it refuses on every " + (
+            "failure; per charged order over all scenarios (STANDARD): "
+            + ", ".join(f"{p} {_per_charged(everyone, p):.2f}" for p in sorted(WORKFLOW_POLICIES))
+            + " $/M"
+        )
     return Target("Cheapest per order of the Step Functions policies, on STANDARD and on EXPRESS", met, detail)
+
+
+def _per_charged(everyone: list[Figures], policy: str) -> float:
+    """STANDARD dollars per million *charged* orders, over every scenario of ``policy``."""
+    figs = [f for f in everyone if f.policy == policy]
+    dollars = sum(f.standard.total * f.submitted for f in figs)
+    charged = sum(f.outcomes["charged"] for f in figs)
+    return dollars / charged if charged else float("inf")
 
 
 def evaluate(everyone: list[Figures]) -> list[Target]:

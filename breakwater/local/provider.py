@@ -322,6 +322,9 @@ def _request_problem(key: str | None, body: Any) -> str | None:
 class _Server(ThreadingHTTPServer):
     # socketserver's default backlog (5) refuses connections when dozens of calls arrive at once.
     request_queue_size = 256
+    # Stopping does not wait for open connections: a warm payment function keeps its connection alive, and
+    # joining that request thread would wait until the environment ends.
+    block_on_close = False
     daemon_threads = True
 
 

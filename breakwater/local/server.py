@@ -178,6 +178,7 @@ class LocalServer:
             )
         finally:
             aws_socket.close()  # make_server holds its own duplicate of the descriptor
+        self._server.block_on_close = False  # type: ignore[attr-defined]  # stopping never waits for a keep-alive
         self._spawn("moto-server", self._server.serve_forever)
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
         try:
@@ -256,6 +257,7 @@ class LocalServer:
     def stop(self) -> None:
         """Stop everything :meth:`start` started, however far it got (safe to call twice)."""
         self._stopping.set()
+        lambda_runtime.shutdown()  # first: the environments' keep-alive connections would hold the servers' threads
         if self._server is not None:
             # shutdown() waits for serve_forever; bounded, in case it is stopped before it ever served.
             shutdown = threading.Thread(target=self._server.shutdown, name="moto-server-shutdown", daemon=True)
@@ -267,4 +269,4 @@ class LocalServer:
             thread.join(5)
         self._threads.clear()
         self.provider.stop()
-        lambda_runtime.shutdown()
+        lambda_runtime.shutdown()  # and what an event source started meanwhile

@@ -103,6 +103,8 @@ class FunctionEndpoint:
         from werkzeug.serving import make_server
 
         self._server = make_server(host, 0, DomainDispatcherApplication(create_backend_app), threaded=True)
+        # Stopping does not wait for open connections (a busy function's keep-alive one): its threads are daemons.
+        self._server.block_on_close = False  # type: ignore[attr-defined]
         self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="function-endpoint", daemon=True)
         self._thread.start()
@@ -202,8 +204,10 @@ class EmbeddedStack:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.provider.stop()
+        # The environments first: their keep-alive connections to the provider and to moto would otherwise hold
+        # the servers' request threads until the runtime's reaper ended them (a minute).
         lambda_runtime.shutdown()
+        self.provider.stop()
         endpoint, waiter, reader = self._previous
         executions.wait_in_process_with(waiter)
         executions.read_history_in_process_with(reader)
