@@ -52,7 +52,7 @@ test: install ## every test: unit, workflow, template, e2e, bench, docker and br
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP) $(NODE_STAMP) ## unit and template tests: no subprocess stack, no real-time run (under a minute)
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/template
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile tests/unit tests/template
 
 lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, template tests
 	$(BIN)/ruff check breakwater functions tests docker

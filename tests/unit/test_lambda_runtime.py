@@ -293,3 +293,21 @@ def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
     assert lambda_runtime.RUNTIME.wait_idle(timeout=10)
     assert lambda_runtime.RUNTIME.busy() == 0
     worker.join(5)
+
+
+def test_invocations_spread_over_idle_environments_and_reserved_concurrency_bounds_them(tmp_path):
+    spec = function(
+        tmp_path, "import os, time\ndef handler(e, c):\n    time.sleep(e.get('s', 0))\n    return os.getpid()\n"
+    )
+    spec = FunctionSpec(**{**spec.__dict__, "max_environments": 2})
+    warm: list[int] = []
+    threads = [threading.Thread(target=lambda: warm.append(invoke(spec, {"s": 0.3}).payload)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    later = {invoke(spec, {}).payload for _ in range(20)}
+
+    assert len(set(warm)) == 2  # four at once, two environments: the reserved concurrency
+    assert later == set(warm)  # one after another, the invocations still reach both warm environments
