@@ -615,6 +615,11 @@ class Runtime:
                         zygote.stop()
                         del self._zygotes[key]
 
+    def environments_of(self, arn: str) -> int:
+        """How many environments the function ``arn`` has alive (busy or idle)."""
+        with self._lock:
+            return sum(pool.count for pool in self._pools.values() if pool.spec.arn == arn)
+
     def environments(self) -> int:
         """How many environments are alive (busy or idle)."""
         with self._lock:
