@@ -46,6 +46,21 @@ def warm(env: EmbeddedStack, function_arn: str, environments: int, service: str)
             return
 
 
+def state_changes(writes: list[tuple[float, str, str]]) -> list[tuple[float, str, str]]:
+    """The changes a breaker item went through, from its writers' logs of (when, seen, written) state.
+
+    Several writers can write the same change (each saw the old state): in time order, a write that leaves
+    the state as it was is no change.
+    """
+    changes: list[tuple[float, str, str]] = []
+    current = "CLOSED"
+    for at, _, new in sorted(writes):
+        if new != current:
+            changes.append((at, current, new))
+            current = new
+    return changes
+
+
 BUSINESS_ERRORS = {"PaymentDeclined": "declined", "InvalidOrder": "invalid"}
 
 
@@ -297,14 +312,7 @@ class Reference(LambdaPolicy):
     def transitions(self) -> list[tuple[float, str, str]]:
         """The state changes the item actually went through (concurrent writers of one change count once)."""
         with self._log_lock:
-            writes = sorted(self._log)
-        changes: list[tuple[float, str, str]] = []
-        current = "CLOSED"
-        for at, _, new in writes:
-            if new != current:
-                changes.append((at, current, new))
-                current = new
-        return changes
+            return state_changes(self._log)
 
     def cooldown_expiry(self) -> float | None:
         assert self._breaker is not None

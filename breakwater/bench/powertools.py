@@ -34,7 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from breakwater.bench.policies import LambdaPolicy, warm
+from breakwater.bench.policies import LambdaPolicy, state_changes, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
 from breakwater.local import lambda_runtime
@@ -143,14 +143,7 @@ class Powertools(LambdaPolicy):
     def transitions(self) -> list[tuple[float, str, str]]:
         """The state changes of the shared item (two environments writing one change count once)."""
         with self._log_lock:
-            writes = sorted(self._log)
-        changes: list[tuple[float, str, str]] = []
-        current = "CLOSED"
-        for at, _, new in writes:
-            if new != current:
-                changes.append((at, current, new))
-                current = new
-        return changes
+            return state_changes(self._log)
 
     def cooldown_expiry(self) -> float | None:
         item = self._dynamodb.get_item(

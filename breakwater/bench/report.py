@@ -160,6 +160,11 @@ def _pooled(figs: list[Figures], policy: str, value: Callable[[Figures], float |
     return None if not total else sum(v * n for v, n in valid) / total
 
 
+def _pooled_resource(resource: str) -> Callable[[list[Figures], str], float | None]:
+    """The column of one per-order resource: its order-weighted mean over every scenario."""
+    return lambda figs, policy: _pooled(figs, policy, lambda f: f.per_order[resource])
+
+
 def _median(values: list[float]) -> float | None:
     ordered = sorted(values)
     return None if not ordered else ordered[len(ordered) // 2]
@@ -186,25 +191,25 @@ COLUMNS: list[tuple[str, str, Callable[[list[Figures], str], float | None], str]
     (
         "reads",
         "DynamoDB reads per order",
-        lambda figs, p: _pooled(figs, p, lambda f: f.per_order["dynamodb_reads"]),
+        _pooled_resource("dynamodb_reads"),
         "{:.2f}",
     ),
     (
         "writes",
         "DynamoDB writes per order",
-        lambda figs, p: _pooled(figs, p, lambda f: f.per_order["dynamodb_writes"]),
+        _pooled_resource("dynamodb_writes"),
         "{:.2f}",
     ),
     (
         "lambda",
         "Lambda invocations per order",
-        lambda figs, p: _pooled(figs, p, lambda f: f.per_order["lambda_invocations"]),
+        _pooled_resource("lambda_invocations"),
         "{:.2f}",
     ),
     (
         "transitions",
         "state transitions per order",
-        lambda figs, p: _pooled(figs, p, lambda f: f.per_order["states_entered"]),
+        _pooled_resource("states_entered"),
         "{:.2f}",
     ),
     ("standard", "$/M orders, STANDARD", lambda figs, p: _pooled(figs, p, lambda f: f.standard.total), "{:.2f}"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,12 +34,19 @@ def _first_after(events: list[dict[str, Any]], index: int, types: tuple[str, ...
     return next((e for e in events[index + 1 :] if e["type"] in types), None)
 
 
-def task_windows(events: list[dict[str, Any]], resource_type: str) -> list[tuple[float, float, float]]:
-    """Each task of ``resource_type`` (lambda, dynamodb, ...): (scheduled, started, ended) in epoch seconds."""
+def task_windows(
+    events: list[dict[str, Any]], resource_type: str, function: str | None = None
+) -> list[tuple[float, float, float]]:
+    """Each task of ``resource_type`` (lambda, dynamodb, ...): (scheduled, started, ended) in epoch seconds.
+
+    With ``function``, only the Lambda tasks that invoke that function (their ``FunctionName``).
+    """
     windows = []
     for i, event in enumerate(events):
         details = event.get("taskScheduledEventDetails")
         if event["type"] != "TaskScheduled" or not details or details["resourceType"] != resource_type:
+            continue
+        if function is not None and json.loads(details.get("parameters") or "{}").get("FunctionName") != function:
             continue
         started = _first_after(events, i, ("TaskStarted",))
         ended = _first_after(events, i, END_EVENTS)

@@ -27,7 +27,7 @@ from breakwater.aws import Stack
 from breakwater.bench.policies import WARM_UP_ORDER, Policy, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
-from breakwater.bench.workflow import END_EVENTS, EXECUTION_TIMEOUT, POLL_SECONDS, task_windows
+from breakwater.bench.workflow import EXECUTION_TIMEOUT, POLL_SECONDS, record_of, task_windows
 from breakwater.executions import ExecutionResult, start, wait
 from breakwater.local.deploy import deploy
 from breakwater.local.stack import EmbeddedStack
@@ -57,40 +57,20 @@ def _trips(result: ExecutionResult) -> list[tuple[float, float]]:
 
 
 def sample_record(result: ExecutionResult, submitted: float, payment_arn: str) -> OrderRecord:
-    """An order record from one execution of the sample's workflow."""
-    events = result.events
-    output = result.output if isinstance(result.output, dict) else {}
-    if result.status == "SUCCEEDED":
-        outcome = str(output.get("status", "lost"))
-    else:
-        outcome = "invalid" if result.error == "InvalidOrder" else "lost"
-    cost = result.cost()
-    path = tuple(result.path)
-    reads = path.count(STATUS_STATE)
-    record = OrderRecord(
-        order_id=result.name,
-        submitted_at=submitted,
-        finished_at=_seconds(events[-1]) if events else submitted,
-        outcome=outcome,
-        reason=output.get("reason") or (result.error if outcome == "lost" else None),
-        label=f"{'open' if 'Circuit Open' in path else 'closed'}, {output.get('reason') or outcome}",
-        states=path,
-        states_entered=cost.states_entered,
-        dynamodb_reads=reads,
-        dynamodb_strong_reads=reads,
-        dynamodb_writes=path.count(TRIP_STATE),
-        lambda_invocations=cost.lambda_invocations,
-        sqs_messages=cost.sqs_messages,
-    )
-    if events:
-        record.workflow_ms = (_seconds(events[-1]) - _seconds(events[0])) * 1000
-    windows = task_windows(events, "lambda")
-    record.lambda_ms = sum((end - begin) * 1000 for _, begin, end in windows)
-    calls = [w for w, e in zip(windows, _lambda_targets(events), strict=True) if e == payment_arn]
+    """An order record from one execution of the sample's workflow (its DynamoDB requests are its Lambdas')."""
+    record = record_of(result, submitted)
+    path = record.states
+    reason = record.reason if record.outcome != "lost" else None
+    record.label = f"{'open' if 'Circuit Open' in path else 'closed'}, {reason or record.outcome}"
+    record.dynamodb_reads = record.dynamodb_strong_reads = path.count(STATUS_STATE)
+    record.dynamodb_writes = path.count(TRIP_STATE)
+    record.call = None
+    calls = task_windows(result.events, "lambda", function=payment_arn)
     if calls:
         scheduled, _, ended = calls[0]
-        status_read = windows[0][2] if windows else scheduled
-        record.call = CallFact(result.name, status_read, scheduled, ended, output.get("reason") == "call_failed")
+        lambdas = task_windows(result.events, "lambda")
+        status_read = lambdas[0][2] if lambdas else scheduled
+        record.call = CallFact(result.name, status_read, scheduled, ended, record.reason == "call_failed")
     return record
 
 
@@ -98,19 +78,6 @@ def _queue_arn(url: str, region: str) -> str:
     """The ARN of the queue at ``url`` (``.../<account>/<name>``)."""
     account, name = url.rstrip("/").split("/")[-2:]
     return f"arn:aws:sqs:{region}:{account}:{name}"
-
-
-def _lambda_targets(events: list[dict[str, Any]]) -> list[str]:
-    """The FunctionName of each Lambda task, in the order :func:`task_windows` lists them."""
-    targets = []
-    for i, event in enumerate(events):
-        details = event.get("taskScheduledEventDetails")
-        if event["type"] != "TaskScheduled" or not details or details["resourceType"] != "lambda":
-            continue
-        if next((e for e in events[i + 1 :] if e["type"] in END_EVENTS), None) is None:
-            continue
-        targets.append(str(json.loads(details.get("parameters") or "{}").get("FunctionName", "")))
-    return targets
 
 
 class AwsSample(Policy):
