@@ -239,17 +239,22 @@ class Environment:
         """Run the init phase; an InvocationResult when it fails (reported as the invocation's error)."""
         started = time.monotonic()
         logs: list[str] = []
-        report = self.zygote is not None and self.zygote.wants_libraries()
-        request = {"init": True, "now": now, "reportLibraries": report}
+        # One environment per zygote reports the libraries its init phase imported; the zygote preloads them.
+        reporter = self.zygote if self.zygote is not None and self.zygote.wants_libraries() else None
+        request = {"init": True, "now": now, "reportLibraries": reporter is not None}
+        stopped: _Stopped | None = None
         try:
             frame = self._exchange(request, started + INIT_TIMEOUT_SECONDS, logs)
         except _Stopped as exc:
-            if report and self.zygote is not None:
-                self.zygote.libraries_not_reported()
-            payload = {"errorType": "Runtime.ExitError", "errorMessage": f"Error: {exc}"}
+            frame, stopped = None, exc
+        if reporter is not None:
+            if frame is not None and "error" not in frame:
+                reporter.preload(frame.get("libraries") or [])
+            else:  # this one failed its init: the next environment reports instead
+                reporter.libraries_not_reported()
+        if stopped is not None:
+            payload = {"errorType": "Runtime.ExitError", "errorMessage": f"Error: {stopped}"}
             return InvocationResult(payload, "Runtime.ExitError", (time.monotonic() - started) * 1000, "".join(logs))
-        if (frame is None or "error" in frame) and report and self.zygote is not None:
-            self.zygote.libraries_not_reported()
         if frame is None:
             payload = {
                 "errorType": TIMEOUT_ERROR,
@@ -260,8 +265,6 @@ class Environment:
             error = frame["error"]
             elapsed = (time.monotonic() - started) * 1000
             return InvocationResult(error, str(error.get("errorType")), elapsed, "".join(logs))
-        if report and self.zygote is not None:
-            self.zygote.preload(frame.get("libraries") or [])
         self.pending_logs = "".join(logs)
         return None
 
