@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 AWS_VENV := .venv-aws
 AWS_STAMP := $(AWS_VENV)/.installed
 
-.PHONY: help all install test test-fast lint demo bench soak clean
+.PHONY: help all install test test-fast lint asl demo bench soak clean
 
 .DEFAULT_GOAL := help
 help: ## this list
@@ -65,6 +65,10 @@ lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, t
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(AWS_VENV)/bin/sam validate --lint
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(BIN)/pytest -q -p no:cacheprovider tests/template
+
+# The workflow is written in statemachine/circuit_breaker.asl.yaml; SAM deploys the JSON generated from it.
+asl: $(STAMP) ## statemachine/circuit_breaker.asl.json from its source, circuit_breaker.asl.yaml
+	$(BIN)/python -m breakwater.asl
 
 # The demo runs on the embedded stack: it needs the Python environment only (no npm, no .venv-aws).
 demo: $(STAMP) ## an outage and its recovery on the embedded local stack

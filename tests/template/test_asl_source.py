@@ -1,0 +1,133 @@
+"""The authored workflow (statemachine/circuit_breaker.asl.yaml) and the ASL generated from it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from breakwater import asl
+from breakwater.template import ASL_PATH
+
+JSONATA = re.compile(r"\{%.*?%\}")
+
+
+def test_the_committed_asl_is_what_the_source_generates() -> None:
+    assert ASL_PATH.read_text() == asl.generated(), "statemachine/circuit_breaker.asl.json is stale: run `make asl`"
+
+
+def test_make_asl_check_fails_on_a_stale_file_and_write_repairs_it(tmp_path: Path, capsys) -> None:
+    stale = tmp_path / "out.asl.json"
+    stale.write_text(ASL_PATH.read_text().replace("Read breaker state", "Read the breaker", 1))
+    assert asl.main(["--output", str(stale), "--check"]) == 1
+    assert "run `make asl`" in capsys.readouterr().err
+    assert asl.main(["--output", str(stale)]) == 0
+    assert stale.read_text() == ASL_PATH.read_text()
+    assert asl.main(["--output", str(stale), "--check"]) == 0
+
+
+def test_the_source_says_each_repeated_block_once() -> None:
+    source = asl.SOURCE_PATH.read_text()
+    definition = json.loads(ASL_PATH.read_text())
+    retriers = [r for state in definition["States"].values() for r in state.get("Retry", [])]
+    dynamodb = [r for r in retriers if r["ErrorEquals"][0].startswith("DynamoDB.")]
+    assert len(dynamodb) >= 10  # every DynamoDB task has one...
+    assert source.count("DynamoDB.ThrottlingException") == 1  # ...written once
+    assert source.count("- *dynamodb-retry") == len(dynamodb)
+    catchers = [c for state in definition["States"].values() for c in state.get("Catch", [])]
+    bookkeeping = [c for c in catchers if c.get("Comment", "").startswith("The breaker could not be written")]
+    assert len(bookkeeping) >= 7
+    assert source.count("The breaker could not be written") == 1
+    # Every anchor defined in x-shared is used, and the window test is computed once.
+    anchors = re.findall(r"&([a-z-]+)", source)
+    assert anchors and all(f"*{name}" in source for name in anchors), anchors
+    assert source.count("FailureWindowSeconds} * 1000") == 1
+
+
+def test_generated_expressions_are_one_line_without_comments() -> None:
+    definition = json.loads(ASL_PATH.read_text())
+    expressions = JSONATA.findall(json.dumps(definition, ensure_ascii=False))
+    assert expressions
+    assert [e for e in expressions if "/*" in e or "\\n" in e] == []
+    assert "x-shared" not in definition
+
+
+def test_the_source_keeps_its_lines_short() -> None:
+    lines = asl.SOURCE_PATH.read_text().splitlines()
+    assert max(len(line) for line in lines) <= 120
+
+
+@pytest.mark.parametrize(
+    ("written", "folded"),
+    [
+        ("{% $x %}", "{% $x %}"),
+        ("{%\n  $a\n  and $b\n%}", "{% $a and $b %}"),
+        ("{% (\n  $a := 1;\n  $a\n) %}", "{% ($a := 1; $a) %}"),
+        ("{% $merge([\n  {'a': 1},\n  {\n    'b': 2\n  }\n]) %}", "{% $merge([{'a': 1}, {'b': 2}]) %}"),
+        ("{% $a /* why */ and $b %}", "{% $a and $b %}"),
+        ("{% $a\n  /* why,\n     over lines */\n  ? 1 : 2 %}", "{% $a ? 1 : 2 %}"),
+        ("{% 'not /* a comment */ here' %}", "{% 'not /* a comment */ here' %}"),
+        ("{% \"two  spaces\" & 'it\\'s' %}", "{% \"two  spaces\" & 'it\\'s' %}"),
+        ("{% $a  =  $b %}", "{% $a  =  $b %}"),  # spacing within a line is the author's
+        ("{% $contains($s, /[^A-Z]/) %}", "{% $contains($s, /[^A-Z]/) %}"),
+    ],
+)
+def test_fold_jsonata(written: str, folded: str) -> None:
+    assert asl.fold_jsonata(written) == folded
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("{% 'open %}", "unterminated string literal"),
+        ("{% $a /* open %}", "unterminated comment"),
+    ],
+)
+def test_fold_jsonata_names_what_is_broken(written: str, message: str) -> None:
+    with pytest.raises(asl.AslSourceError, match=message):
+        asl.fold_jsonata(written)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "source.asl.yaml"
+    path.write_text(text)
+    return path
+
+
+MINIMAL = "StartAt: Done\nStates:\n  Done:\n    Type: Succeed\n"
+
+
+def test_a_key_written_twice_is_refused_but_a_merge_override_is_not(tmp_path: Path) -> None:
+    twice = write(tmp_path, MINIMAL + "    Type: Fail\n")
+    with pytest.raises(asl.AslSourceError, match="key 'Type' is written twice"):
+        asl.load_source(twice)
+    merged = write(
+        tmp_path,
+        "x-shared:\n  end: &end\n    Type: Succeed\n    Comment: shared\n"
+        "StartAt: Done\nStates:\n  Done:\n    <<: *end\n    Comment: own\n",
+    )
+    assert asl.load_source(merged)["States"]["Done"] == {"Type": "Succeed", "Comment": "own"}
+
+
+def test_yaml_1_1_booleans_stay_strings(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "    Comment: on\n    Output: [yes, no, true, false]\n")
+    state = asl.load_source(path)["States"]["Done"]
+    assert state["Comment"] == "on"
+    assert state["Output"] == ["yes", "no", True, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- a list\n", "must be a mapping with States"),
+        ("x-other: 1\n" + MINIMAL, r"unknown top-level keys \['x-other'\]"),
+        ("States: [\n", "not valid YAML"),
+    ],
+)
+def test_a_broken_source_is_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(asl.AslSourceError, match=message):
+        asl.load_source(write(tmp_path, text))
+    assert asl.main(["--source", str(tmp_path / "source.asl.yaml"), "--output", str(tmp_path / "o.json")]) == 2
+    assert not (tmp_path / "o.json").exists()
