@@ -1,31 +1,18 @@
-"""The breaker record: its states, how to read it, and the operator overrides."""
+"""Reading breaker records, and the operator's writes (the record itself: :mod:`breakwater.breaker_record`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from breakwater.breaker_record import ATTRIBUTES as RECORD_ATTRIBUTES
+from breakwater.breaker_record import Breaker, BreakerMode, BreakerState
 from breakwater.errors import BreakwaterError
 
-
-class BreakerState(StrEnum):
-    """The states a breaker record can be in (the ``state`` attribute)."""
-
-    CLOSED = "CLOSED"
-    """Calls flow; failures are counted in a window; the threshold trips it."""
-    OPEN = "OPEN"
-    """No calls until ``openUntilMs``; orders are queued (``circuit_open``)."""
-    HALF_OPEN = "HALF_OPEN"
-    """At most ``HalfOpenMaxProbes`` probe calls at once; successes close it, a failure reopens it."""
-    FORCED_OPEN = "FORCED_OPEN"
-    """Set by an operator: never call, always queue (``forced_open``)."""
-    DISABLED = "DISABLED"
-    """Set by an operator: always call, record nothing."""
+__all__ = ["RECORD_ATTRIBUTES", "Breaker", "BreakerMode", "BreakerState"]
 
 
 class UnknownService(BreakwaterError):
@@ -40,90 +27,6 @@ class BreakerChanged(BreakwaterError):
     """The record changed between the read and the conditional write that relied on it."""
 
 
-# Every attribute a breaker record may hold (DESIGN.md, "The breaker record"), the key included.
-RECORD_ATTRIBUTES = (
-    "serviceName",
-    "state",
-    "failureCount",
-    "callCount",
-    "windowStartMs",
-    "openUntilMs",
-    "tripCount",
-    "probesInFlight",
-    "probeLeaseUntilMs",
-    "halfOpenSuccesses",
-    "lastTransitionMs",
-    "version",
-    "mode",
-)
-
-
-@dataclass(frozen=True)
-class Breaker:
-    """One breaker record, decoded. A missing item is a CLOSED breaker with zero counts."""
-
-    service: str
-    state: str = BreakerState.CLOSED.value
-    failure_count: int = 0
-    window_start_ms: int = 0
-    open_until_ms: int | None = None
-    trip_count: int = 0
-    probes_in_flight: int = 0
-    probe_lease_until_ms: int | None = None
-    half_open_successes: int = 0
-    last_transition_ms: int | None = None
-    version: int = 0
-    call_count: int = 0
-    mode: str | None = None
-    """The record's ``mode`` (ENFORCE or SHADOW); None: the stack's ``BreakerMode`` applies."""
-    exists: bool = True
-
-    @classmethod
-    def from_item(cls, service: str, item: dict[str, Any] | None) -> Breaker:
-        if not item:
-            return cls(service=service, exists=False)
-
-        def number(name: str) -> int | None:
-            value = item.get(name)
-            return int(value["N"]) if value and "N" in value else None
-
-        return cls(
-            service=service,
-            state=item.get("state", {}).get("S", BreakerState.CLOSED.value),
-            failure_count=number("failureCount") or 0,
-            window_start_ms=number("windowStartMs") or 0,
-            open_until_ms=number("openUntilMs"),
-            trip_count=number("tripCount") or 0,
-            probes_in_flight=number("probesInFlight") or 0,
-            probe_lease_until_ms=number("probeLeaseUntilMs"),
-            half_open_successes=number("halfOpenSuccesses") or 0,
-            last_transition_ms=number("lastTransitionMs"),
-            version=number("version") or 0,
-            call_count=number("callCount") or 0,
-            mode=item.get("mode", {}).get("S"),
-        )
-
-    @property
-    def failure_rate(self) -> str:
-        """Failures per counted call in the window, as the rate rule sees them (``-`` when none are counted)."""
-        return f"{100 * self.failure_count / self.call_count:.0f}%" if self.call_count else "-"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "serviceName": self.service,
-            "state": self.state,
-            "failureCount": self.failure_count,
-            "openUntilMs": self.open_until_ms,
-            "tripCount": self.trip_count,
-            "probesInFlight": self.probes_in_flight,
-            "halfOpenSuccesses": self.half_open_successes,
-            "lastTransitionMs": self.last_transition_ms,
-            "version": self.version,
-            "callCount": self.call_count,
-            "mode": self.mode,
-        }
-
-
 def valid_service(service: str) -> str:
     allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-")
     if not 1 <= len(service) <= 128 or not set(service) <= allowed:
@@ -133,14 +36,14 @@ def valid_service(service: str) -> str:
 
 def read(dynamodb: Any, table: str, service: str) -> Breaker:
     item = dynamodb.get_item(TableName=table, Key={"serviceName": {"S": valid_service(service)}}, ConsistentRead=True)
-    return Breaker.from_item(service, item.get("Item"))
+    return Breaker.from_item(item.get("Item"), service)
 
 
 def read_all(dynamodb: Any, table: str) -> list[Breaker]:
     breakers = []
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page.get("Items", []):
-            breakers.append(Breaker.from_item(item["serviceName"]["S"], item))
+            breakers.append(Breaker.from_item(item))
     return sorted(breakers, key=lambda b: b.service)
 
 
@@ -211,15 +114,6 @@ def _update_as_read(
         raise
 
 
-class BreakerMode(StrEnum):
-    """How a breaker acts on its decisions (the ``mode`` attribute; none: the stack's ``BreakerMode``)."""
-
-    ENFORCE = "ENFORCE"
-    """Queue where the breaker says so (``circuit_open``, ``probe_busy``)."""
-    SHADOW = "SHADOW"
-    """Decide and record as ENFORCE, but call where ENFORCE would queue, and record nothing for that call."""
-
-
 def set_mode(dynamodb: Any, table: str, service: str, mode: BreakerMode) -> tuple[Breaker, Breaker]:
     """Set a breaker's mode, leaving its state and counts alone; returns (before, after).
 
@@ -265,4 +159,4 @@ def forget(dynamodb: Any, table: str, service: str) -> Breaker:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise BreakerChanged(f"breaker {service} changed since it was read; nothing deleted") from None
         raise
-    return Breaker.from_item(service, item)
+    return Breaker.from_item(item, service)

@@ -36,6 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from breakwater import __version__
+from breakwater import breaker_record as record
 from breakwater.aws import StackNotFound, Target, find_stack, stack_name_from
 from breakwater.breaker import Breaker, BreakerMode, BreakerState, forget, override, read, read_all, set_mode
 from breakwater.errors import BreakwaterError
@@ -136,17 +137,8 @@ def fmt_until(ms: int | None, now_ms: int) -> str:
     return f"{fmt_ms(ms)} ({'in ' + format(delta, '.1f') + 's' if delta > 0 else 'passed'})"
 
 
-STATE_STYLE = {
-    "CLOSED": "green",
-    "HALF_OPEN": "yellow",
-    "OPEN": "red",
-    "FORCED_OPEN": "bold red",
-    "DISABLED": "dim",
-}
-
-
 def styled_state(state: str) -> Text:
-    return Text(state, style=STATE_STYLE.get(state, "white"))
+    return Text(state, style=record.STYLE.get(state, "white"))
 
 
 # -- history ---------------------------------------------------------------------------
@@ -301,7 +293,7 @@ def breaker_table(breakers: list[Breaker]) -> Table:
             str(b.failure_count),
             str(b.call_count) if b.call_count else "-",
             b.failure_rate,
-            fmt_until(b.open_until_ms, now) if b.state in ("OPEN",) else "-",
+            fmt_until(b.open_until_ms, now) if b.state == BreakerState.OPEN else "-",
             str(b.trip_count),
             str(b.probes_in_flight),
             str(b.half_open_successes),
@@ -343,9 +335,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-CIRCUIT_STATES = {0: "CLOSED", 1: "HALF_OPEN", 2: "OPEN"}
-
-
 def recent_transitions(
     cloudwatch: Any, services: list[str], namespace: str | None, hours: float = 3
 ) -> list[tuple[Any, str, str]]:
@@ -383,7 +372,7 @@ def recent_transitions(
     for result in data["MetricDataResults"]:
         previous = None
         for moment, value in sorted(zip(result["Timestamps"], result["Values"], strict=False)):
-            state = CIRCUIT_STATES.get(int(value), str(value))
+            state = record.STATE_OF_CIRCUIT_VALUE.get(int(value), str(value))
             if state != previous:
                 found.append((moment, result["Label"], state))
             previous = state

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from breakwater.aws import Stack
 from breakwater.breaker import read
+from breakwater.breaker_record import STYLE, BreakerState
 from breakwater.executions import ExecutionResult
 from breakwater.local.stack import EmbeddedStack
 
@@ -40,7 +41,6 @@ PARAMETERS = {
     "CallTimeoutSeconds": 3,
 }
 OUTCOME_STYLE = {"charged": "green", "declined": "yellow", "queued": "cyan", "failed": "red"}
-STATE_STYLE = {"CLOSED": "green", "OPEN": "red", "HALF_OPEN": "yellow", "FORCED_OPEN": "bold red", "DISABLED": "dim"}
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def _play(env: EmbeddedStack, stack: Stack, console: Console) -> DemoRun:
                 style = OUTCOME_STYLE.get(row.outcome, "white")
                 progress.console.print(
                     f"{row.number:>3} {at:>6.2f}  {row.order_id:<9} [{style}]{row.outcome:<8}[/] {row.detail:<15} "
-                    f"[{STATE_STYLE.get(state, 'white')}]{state:<13}[/] {called}"
+                    f"[{STYLE.get(state, 'white')}]{state:<13}[/] {called}"
                 )
                 progress.advance(task)
 
@@ -331,7 +331,7 @@ def play_rate_story(env: EmbeddedStack, count_stack: Stack, rate_stack: Stack) -
 
 def first_trip(rows: list[RateRow], which: str) -> int | None:
     """The order number after which that breaker ("count" or "rate") was first OPEN; None: it never tripped."""
-    return next((row.number for row in rows if getattr(row, which)[0] == "OPEN"), None)
+    return next((row.number for row in rows if getattr(row, which)[0] == BreakerState.OPEN), None)
 
 
 def run_rate_demo(console: Console | None = None) -> dict[str, Any]:
@@ -349,7 +349,7 @@ def run_rate_demo(console: Console | None = None) -> dict[str, Any]:
         table.add_column(column)
     for row in rows:
         cells = [
-            f"[{STATE_STYLE.get(state, 'white')}]{state}[/] ({failures} / {calls or '-'})"
+            f"[{STYLE.get(state, 'white')}]{state}[/] ({failures} / {calls or '-'})"
             for state, failures, calls in (row.count, row.rate)
         ]
         table.add_row(str(row.number), row.provider, *cells)

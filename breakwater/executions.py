@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from breakwater.breaker_record import BreakerState
 from breakwater.errors import ExecutionTimeout
 
 if TYPE_CHECKING:
@@ -17,12 +18,12 @@ if TYPE_CHECKING:
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 # The workflow's conditional writes that move the breaker, and the move each makes.
-TRANSITION_TASKS = {
-    "Open the circuit": ("CLOSED", "OPEN"),
-    "Open the circuit after a charged call": ("CLOSED", "OPEN"),
-    "Move circuit to half-open": ("OPEN", "HALF_OPEN"),
-    "Reopen the circuit": ("HALF_OPEN", "OPEN"),
-    "Close the circuit": ("HALF_OPEN", "CLOSED"),
+TRANSITION_TASKS: dict[str, tuple[BreakerState, BreakerState]] = {
+    "Open the circuit": (BreakerState.CLOSED, BreakerState.OPEN),
+    "Open the circuit after a charged call": (BreakerState.CLOSED, BreakerState.OPEN),
+    "Move circuit to half-open": (BreakerState.OPEN, BreakerState.HALF_OPEN),
+    "Reopen the circuit": (BreakerState.HALF_OPEN, BreakerState.OPEN),
+    "Close the circuit": (BreakerState.HALF_OPEN, BreakerState.CLOSED),
 }
 _ENTERED_SUFFIX = "StateEntered"
 

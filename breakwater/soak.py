@@ -22,6 +22,7 @@ from typing import Any
 
 import time_machine
 
+from breakwater.breaker_record import BreakerState, state_of
 from breakwater.executions import ExecutionResult, start, wait
 from breakwater.local.stack import EmbeddedStack
 
@@ -209,7 +210,7 @@ def stream_transitions(table_name: str, service: str, region: str = "us-east-1")
         new, old = images.get("NewImage") or {}, images.get("OldImage") or {}
         if (new or old).get("serviceName", {}).get("S") != service:
             continue
-        before, after = old.get("state", {}).get("S", "CLOSED"), new.get("state", {}).get("S", "CLOSED")
+        before, after = state_of(old), state_of(new)
         if before != after:
             moves.append((before, after))
     return moves
@@ -228,7 +229,8 @@ def _check_transitions(
         f"not in the stream: {move}" for move in (histories - report.transitions).elements()
     )
     # In write order: every CLOSED->OPEN is followed by a HALF_OPEN->CLOSED before the next one.
-    state, ok = "CLOSED", True
+    state: str = BreakerState.CLOSED
+    ok = True
     for before, after in streamed:
         ok = ok and before == state
         state = after

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from breakwater.bench.records import CallFact
+from breakwater.breaker_record import BreakerState
 from breakwater.local.provider import Call
 
 FAILING_STATUSES = frozenset({408, 429})
@@ -145,7 +146,7 @@ class _ExactBreaker:
         self.cooldown_s = cooldown_s
         self.max_probes = max_probes
         self.success_threshold = success_threshold
-        self.state = "CLOSED"
+        self.state = BreakerState.CLOSED
         self.failures = 0
         self.successes = 0
         self.probes = 0
@@ -155,33 +156,33 @@ class _ExactBreaker:
         self.closes: list[float] = []
 
     def decide(self, at: float) -> tuple[str, str]:
-        if self.state == "CLOSED":
+        if self.state == BreakerState.CLOSED:
             return "closed", ""
-        if self.state == "OPEN" and at >= self.open_until:
-            self.state, self.probes, self.successes = "HALF_OPEN", 0, 0
+        if self.state == BreakerState.OPEN and at >= self.open_until:
+            self.state, self.probes, self.successes = BreakerState.HALF_OPEN, 0, 0
             self.episode += 1
-        if self.state == "HALF_OPEN" and self.probes < self.max_probes:
+        if self.state == BreakerState.HALF_OPEN and self.probes < self.max_probes:
             self.probes += 1
             return "probe", str(self.episode)
         return "rejected", ""
 
     def report(self, at: float, role: tuple[str, str], failed: bool) -> None:
         kind, episode = role
-        if kind == "closed" and self.state == "CLOSED":
+        if kind == "closed" and self.state == BreakerState.CLOSED:
             self.failures = self.failures + 1 if failed else 0
             if self.failures >= self.threshold:
                 self._open(at)
                 self.trips.append(at)
-        elif kind == "probe" and self.state == "HALF_OPEN" and episode == str(self.episode):
+        elif kind == "probe" and self.state == BreakerState.HALF_OPEN and episode == str(self.episode):
             self.probes -= 1
             if failed:
                 self._open(at)
                 return
             self.successes += 1
             if self.successes >= self.success_threshold:
-                self.state, self.failures = "CLOSED", 0
+                self.state, self.failures = BreakerState.CLOSED, 0
                 self.closes.append(at)
 
     def _open(self, at: float) -> None:
-        self.state = "OPEN"
+        self.state = BreakerState.OPEN
         self.open_until = at + self.cooldown_s

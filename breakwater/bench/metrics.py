@@ -20,7 +20,10 @@ from breakwater.bench.pricing import (
 from breakwater.bench.records import OUTCOMES, CallFact, OrderRecord, PolicyRun
 from breakwater.bench.scenarios import SCENARIOS, Scenario
 from breakwater.bench.settings import BreakerSettings
+from breakwater.breaker_record import BreakerState
 from breakwater.template import PROJECT_ROOT
+
+TRIP = (BreakerState.CLOSED, BreakerState.OPEN)  # a transition that opens the breaker
 
 # DESIGN.md, "Cost budget per path": states, reads, writes, Lambda, SQS (maximums).
 BUDGET: dict[str, tuple[int, int, int, int, int]] = {
@@ -72,7 +75,7 @@ class Figures:
 
 def state_at(transitions: list[tuple[float, str, str]], moment: float) -> str:
     """The breaker's state at ``moment`` (CLOSED before the first transition)."""
-    state = "CLOSED"
+    state: str = BreakerState.CLOSED
     for at, _, after in transitions:
         if at > moment:
             break
@@ -108,9 +111,9 @@ def recovery(run: PolicyRun, settings: BreakerSettings) -> tuple[float | None, f
     scenario = _scenario(run.scenario)
     # Without new orders only a replay probes: it finds a deferred order again at most one deferral later.
     wait_s = replay_deferral_s() if scenario is not None and scenario.replay else run.recovery_gap_s
-    if state_at(run.transitions, run.recovered_at) == "CLOSED":
+    if state_at(run.transitions, run.recovered_at) == BreakerState.CLOSED:
         return 0.0, float(settings.cooldown_s) + wait_s
-    closes = [at for at, _, after in run.transitions if after == "CLOSED" and at >= run.recovered_at]
+    closes = [at for at, _, after in run.transitions if after == BreakerState.CLOSED and at >= run.recovered_at]
     if not closes:
         return None, float(settings.cooldown_s) + wait_s
     closed_at = closes[0]
@@ -137,15 +140,15 @@ def run_floor(run: PolicyRun, settings: BreakerSettings) -> tuple[Floor, list[Ca
         calls, trips, closes = replay_exact(
             calls, settings.threshold, settings.cooldown_s, settings.max_probes, settings.success_threshold
         )
-        own_trips = [at for at, before, after in run.transitions if (before, after) == ("CLOSED", "OPEN")]
+        own_trips = [at for at, before, after in run.transitions if (before, after) == TRIP]
         return floor_of(calls, trips, closes, settings.threshold, settings.max_probes), calls, len(own_trips)
     if run.policy == "no-breaker":
         calls, trips, closes = replay_exact(
             calls, settings.threshold, settings.cooldown_s, settings.max_probes, settings.success_threshold
         )
     else:
-        trips = [at for at, before, after in run.transitions if (before, after) == ("CLOSED", "OPEN")]
-        closes = [at for at, _, after in run.transitions if after == "CLOSED"]
+        trips = [at for at, before, after in run.transitions if (before, after) == TRIP]
+        closes = [at for at, _, after in run.transitions if after == BreakerState.CLOSED]
     return floor_of(calls, trips, closes, settings.threshold, settings.max_probes), calls, len(trips)
 
 

@@ -16,10 +16,10 @@ from breakwater.bench.floor import provider_failing
 from breakwater.bench.metrics import Figures
 from breakwater.bench.records import PolicyRun
 from breakwater.bench.scenarios import Scenario
+from breakwater.breaker_record import COLOUR, UNREADABLE, BreakerState
 
 BIN_SECONDS = 0.25
 PICTURE_DPI = 90  # seven policies per picture: readable, and quick to write
-STATE_COLOURS = {"CLOSED": "#2e9d4a", "HALF_OPEN": "#f2a900", "OPEN": "#d1352b"}
 OK_COLOUR, FAIL_COLOUR, FAILING_SPAN = "#5b8fd6", "#b02418", "#f6dcdc"
 MIN_BAND_SECONDS = 0.08  # half-open spells can last milliseconds: keep them visible
 
@@ -27,13 +27,13 @@ MIN_BAND_SECONDS = 0.08  # half-open spells can last milliseconds: keep them vis
 def state_segments(run: PolicyRun, end: float) -> list[tuple[float, float, str]]:
     """(start, end, state) spells of the breaker, in seconds from the run's start."""
     spells: list[tuple[float, float, str]] = []
-    at, state = 0.0, "CLOSED"
+    at, state = 0.0, BreakerState.CLOSED.value
     for moment, _, after in run.transitions:
         t = moment - run.started_at
         spells.append((at, t, state))
         at, state = t, after
     spells.append((at, end, state))
-    return [(a, b, s) for a, b, s in spells if b > a or s == "HALF_OPEN"]
+    return [(a, b, s) for a, b, s in spells if b > a or s == BreakerState.HALF_OPEN]
 
 
 def _calls_axis(ax: plt.Axes, run: PolicyRun, fig: Figures, end: float, timeout: float) -> None:
@@ -69,10 +69,9 @@ def _band_axis(ax: plt.Axes, run: PolicyRun, has_breaker: bool, end: float) -> N
         ax.set_ylim(0, 1)
         return
     for start, stop, state in state_segments(run, end):
-        width = max(stop - start, MIN_BAND_SECONDS if state == "HALF_OPEN" else 0.0)
-        ax.axvspan(
-            start, start + width, color=STATE_COLOURS.get(state, "#999999"), zorder=2 if state == "HALF_OPEN" else 1
-        )
+        width = max(stop - start, MIN_BAND_SECONDS if state == BreakerState.HALF_OPEN else 0.0)
+        colour = COLOUR.get(state, COLOUR[UNREADABLE])
+        ax.axvspan(start, start + width, color=colour, zorder=2 if state == BreakerState.HALF_OPEN else 1)
     ax.set_ylim(0, 1)
     ax.set_ylabel("state", fontsize=8, rotation=0, ha="right", va="center")
 
@@ -94,9 +93,7 @@ def draw(scenario: Scenario, runs: list[PolicyRun], figs: list[Figures], path: P
         Patch(color=OK_COLOUR, label="calls answered in time"),
         Patch(color=FAIL_COLOUR, label="failing calls (5xx, 429, timeout)"),
         Patch(color=FAILING_SPAN, label="provider failing"),
-        Patch(color=STATE_COLOURS["CLOSED"], label="CLOSED"),
-        Patch(color=STATE_COLOURS["HALF_OPEN"], label="HALF_OPEN"),
-        Patch(color=STATE_COLOURS["OPEN"], label="OPEN"),
+        *(Patch(color=COLOUR[s], label=s) for s in (BreakerState.CLOSED, BreakerState.HALF_OPEN, BreakerState.OPEN)),
     ]
     figure.legend(handles=legend, loc="upper center", ncol=6, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.965))
     figure.suptitle(f"{scenario.name}: {scenario.title}  (dashed line: provider recovers)", fontsize=11, y=0.995)

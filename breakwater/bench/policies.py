@@ -26,6 +26,7 @@ from typing import Any
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.reference import Admission, ReferenceBreaker, Tally
 from breakwater.bench.settings import BreakerSettings
+from breakwater.breaker_record import BreakerState
 from breakwater.local.stack import EmbeddedStack
 
 WORKERS = 64  # enough threads for a 50-order burst plus slow calls in flight
@@ -53,7 +54,7 @@ def state_changes(writes: list[tuple[float, str, str]]) -> list[tuple[float, str
     the state as it was is no change.
     """
     changes: list[tuple[float, str, str]] = []
-    current = "CLOSED"
+    current: str = BreakerState.CLOSED
     for at, _, new in sorted(writes):
         if new != current:
             changes.append((at, current, new))
@@ -296,7 +297,7 @@ class Reference(LambdaPolicy):
     ) -> None:
         error, started, reported = self._call(order)
         failed = error is not None and error not in BUSINESS_ERRORS
-        role = "probe" if admission.state == "HALF_OPEN" else "closed"
+        role = "probe" if admission.state == BreakerState.HALF_OPEN else "closed"
         record.call = CallFact(
             order["orderId"], admission.decided_at, started, reported, failed, role=role, episode=admission.episode
         )

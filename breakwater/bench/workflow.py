@@ -15,6 +15,7 @@ from breakwater.bench.policies import WARM_UP_ORDER, Policy, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
 from breakwater.breaker import read
+from breakwater.breaker_record import BreakerState
 from breakwater.executions import ExecutionResult, start, wait
 from breakwater.local.stack import EmbeddedStack
 
@@ -165,7 +166,8 @@ class Breakwater(Policy):
 
     def records(self) -> list[OrderRecord]:
         records = [record_of(result, submitted) for result, submitted in self._results]
-        moves = [at for at, before, after in self.transitions() if (before, after) == ("OPEN", "HALF_OPEN")]
+        cooled = (BreakerState.OPEN, BreakerState.HALF_OPEN)
+        moves = [at for at, before, after in self.transitions() if (before, after) == cooled]
         assign_episodes(records, moves)
         return records
 
@@ -202,7 +204,7 @@ class Breakwater(Policy):
 
     def cooldown_expiry(self) -> float | None:
         breaker = read(self._dynamodb, self.stack.table_name, self.settings.service)
-        if breaker.state != "OPEN" or breaker.open_until_ms is None:
+        if breaker.state != BreakerState.OPEN or breaker.open_until_ms is None:
             return None
         return breaker.open_until_ms / 1000
 

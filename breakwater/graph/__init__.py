@@ -15,12 +15,11 @@ hundred lines of layering, crossing reduction and placement are enough.
 
 from __future__ import annotations
 
-from breakwater.graph.draw import BREAKER_COLOURS, OUTCOME_COLOURS, PICTURE_FORMATS, box_lines, render
+from breakwater.graph.draw import OUTCOME_COLOURS, PICTURE_FORMATS, box_lines, render
 from breakwater.graph.edges import DECISIONS, counts_from_paths, decision, edges, path_transitions, to_mermaid
 from breakwater.graph.layout import LAYER_SPACING, NODE_WIDTH, layout
 
 __all__ = [
-    "BREAKER_COLOURS",
     "DECISIONS",
     "LAYER_SPACING",
     "NODE_WIDTH",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from breakwater.breaker_record import COLOUR, UNREADABLE
 from breakwater.graph.edges import TAKEN as _TAKEN
 from breakwater.graph.edges import TERMINAL_TYPES as _TERMINAL_TYPES
 from breakwater.graph.edges import TIMES as _TIMES
@@ -27,15 +28,6 @@ _MARGIN = 0.5
 _MAX_WIDTH = 44.0  # inches; wider pictures are scaled down as a whole
 _MAX_HEIGHT = 60.0
 
-
-BREAKER_COLOURS: dict[str, str] = {
-    "CLOSED": "#2e9d4a",
-    "HALF_OPEN": "#f0a202",
-    "OPEN": "#d62828",
-    "FORCED_OPEN": "#7a0c0c",
-    "DISABLED": "#8a8a8a",
-    "UNKNOWN": "#d3d3d3",
-}
 
 _UNTAKEN_EDGE = "#c4c8cc"
 _UNTAKEN_BORDER = "#8a9096"
@@ -280,7 +272,7 @@ def _draw_timeline(
     for index, (start, state) in enumerate(samples):
         end = samples[index + 1][0] if index + 1 < len(samples) else start + tail
         if end > start:
-            colour = BREAKER_COLOURS.get(state, BREAKER_COLOURS["UNKNOWN"])
+            colour = COLOUR.get(state, COLOUR[UNREADABLE])
             ax.broken_barh([(start, end - start)], (0, 1), facecolors=colour, edgecolors="none")
     for outcome, colour in OUTCOME_COLOURS.items():  # one marker per order, when it ended, by outcome
         times = [float(t) for t, seen in markers if seen == outcome]
@@ -294,7 +286,7 @@ def _draw_timeline(
     ax.set_title(
         "breaker state" + (" and orders (dots, by outcome)" if markers else ""), fontsize=10 * scale, loc="left"
     )
-    handles: list[Any] = [Patch(facecolor=colour, label=state) for state, colour in BREAKER_COLOURS.items()]
+    handles: list[Any] = [Patch(facecolor=colour, label=state) for state, colour in COLOUR.items()]
     handles += [
         Line2D([], [], marker="o", linestyle="", markerfacecolor=colour, markeredgecolor="#111111", label=outcome)
         for outcome, colour in OUTCOME_COLOURS.items()

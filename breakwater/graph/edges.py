@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from breakwater.breaker_record import BreakerState
+
 TERMINAL_TYPES = ("Succeed", "Fail")
 TIMES = "\N{MULTIPLICATION SIGN}"
 TAKEN = "#1f5fbf"  # the colour of what an execution took, in Mermaid and in the picture
@@ -34,14 +36,14 @@ def _states(definition: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 DECISIONS: dict[str, dict[str, str]] = {
     "Is the order valid and the circuit closed?": {
         "Reject invalid order": "invalid",
-        "Call payment provider": "CLOSED",
+        "Call payment provider": BreakerState.CLOSED,
         "Call payment provider in a failure window": "CLOSED, rate rule",
         "Call payment provider after recent failures": "CLOSED, failures",
         "Call provider in shadow mode": "SHADOW",
         "Queue order for later": "no call allowed",
         "Move circuit to half-open": "cooldown over",
         "Take a probe slot": "HALF_OPEN, slot free",
-        "Call provider without recording": "DISABLED",
+        "Call provider without recording": BreakerState.DISABLED,
     },
     "Did another execution restart the window?": {
         "Count the failure in the current window": "window restarted",

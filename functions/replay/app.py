@@ -85,6 +85,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
+from breaker_record import KEY, Breaker, BreakerMode, BreakerState
 
 SERVICE = "breakwater-replay"
 logger = Logger(service=SERVICE)
@@ -99,13 +100,12 @@ THRESHOLD_ENV = "FAILURE_THRESHOLD"
 WINDOW_ENV = "FAILURE_WINDOW_SECONDS"
 MINIMUM_CALLS_ENV = "MINIMUM_CALLS"
 MODE_ENV = "BREAKER_MODE"  # the mode of a breaker whose record has none
-SHADOW = "SHADOW"
-SHADOW_CALLS = frozenset({"OPEN", "HALF_OPEN"})  # where SHADOW calls although ENFORCE would queue
+SHADOW_CALLS = frozenset({BreakerState.OPEN.value, BreakerState.HALF_OPEN.value})  # where SHADOW calls, ENFORCE queues
 NAMESPACE_ENV = "METRICS_NAMESPACE"
 # Only for a handler run outside a stack (a unit test); tests/template/test_namespace.py pins it to the template's.
 DEFAULT_METRICS_NAMESPACE = "Breakwater"
 
-CALLS_ALLOWED = frozenset({"CLOSED", "DISABLED"})
+CALLS_ALLOWED = frozenset({BreakerState.CLOSED.value, BreakerState.DISABLED.value})
 # Reasons for which the queuing execution made no call: its attempt is not spent.
 NO_CALL_REASONS = frozenset({"circuit_open", "probe_busy", "forced_open"})
 CALL_FAILED = "call_failed"
@@ -246,7 +246,7 @@ class Settings:
     failure_window_seconds: int
     default_service: str
     minimum_calls: int = 20
-    default_mode: str = "ENFORCE"
+    default_mode: str = BreakerMode.ENFORCE.value
 
     @property
     def trip_count(self) -> int:
@@ -264,45 +264,19 @@ class Settings:
             failure_window_seconds=int(os.environ[WINDOW_ENV]),
             default_service=os.environ[SERVICE_ENV],
             minimum_calls=int(os.environ.get(MINIMUM_CALLS_ENV) or 20),
-            default_mode=os.environ.get(MODE_ENV) or "ENFORCE",
+            default_mode=os.environ.get(MODE_ENV) or BreakerMode.ENFORCE.value,
         )
 
 
 @dataclass(frozen=True)
-class BreakerView:
-    """The fields of a breaker record that replay decides on (a missing record is CLOSED)."""
-
-    state: str = "CLOSED"
-    failure_count: int = 0
-    window_start_ms: int = 0
-    open_until_ms: int = 0
-    probes_in_flight: int = 0
-    probe_lease_until_ms: int = 0
-    last_transition_ms: int | None = None
-    mode: str | None = None  # the record's own; None: the template's BreakerMode
+class BreakerView(Breaker):
+    """A breaker record (decoded by ``breaker_record``), with what replay decides on it."""
 
     def calls(self, settings: Settings) -> bool:
         """Whether the workflow calls the provider for an order now (SHADOW calls where ENFORCE would queue)."""
         if self.state in CALLS_ALLOWED:
             return True
-        return (self.mode or settings.default_mode) == SHADOW and self.state in SHADOW_CALLS
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> BreakerView:
-        def number(name: str) -> int:
-            return int(item.get(name, {}).get("N") or 0)
-
-        last = item.get("lastTransitionMs", {}).get("N")
-        return cls(
-            state=item.get("state", {}).get("S") or "CLOSED",
-            failure_count=number("failureCount"),
-            window_start_ms=number("windowStartMs"),
-            open_until_ms=number("openUntilMs"),
-            probes_in_flight=number("probesInFlight"),
-            probe_lease_until_ms=number("probeLeaseUntilMs"),
-            last_transition_ms=int(last) if last is not None else None,
-            mode=item.get("mode", {}).get("S"),
-        )
+        return (self.mode or settings.default_mode) == BreakerMode.SHADOW and self.state in SHADOW_CALLS
 
     def window_end_ms(self, settings: Settings) -> int:
         """When the failures counted now stop counting (see the module docstring for window 0)."""
@@ -314,7 +288,7 @@ class BreakerView:
 
     def replay_budget(self, settings: Settings, now_ms: int) -> int | None:
         """Replays a batch may start without being able to trip the breaker; None: no limit (DISABLED)."""
-        if self.state == "DISABLED":
+        if self.state == BreakerState.DISABLED:
             return None
         live = self.live_failures(settings, now_ms)
         if live == 0:
@@ -323,10 +297,10 @@ class BreakerView:
 
     def awaits_probe(self, now_ms: int) -> bool:
         """An OPEN breaker past its cooldown, or a HALF_OPEN one with a free (or expired) probe slot."""
-        if self.state == "OPEN":
-            return self.open_until_ms <= now_ms
-        if self.state == "HALF_OPEN":
-            return self.probes_in_flight == 0 or self.probe_lease_until_ms <= now_ms
+        if self.state == BreakerState.OPEN:
+            return (self.open_until_ms or 0) <= now_ms
+        if self.state == BreakerState.HALF_OPEN:
+            return self.probes_in_flight == 0 or (self.probe_lease_until_ms or 0) <= now_ms
         return False  # FORCED_OPEN waits for an operator
 
     def in_ramp(self, now_ms: int) -> bool:
@@ -439,9 +413,7 @@ class Replay:
     def breaker(self, service: str) -> BreakerView:
         if service not in self.breakers:
             item = (
-                _client("dynamodb")
-                .get_item(TableName=os.environ[TABLE_ENV], Key={"serviceName": {"S": service}})
-                .get("Item", {})
+                _client("dynamodb").get_item(TableName=os.environ[TABLE_ENV], Key={KEY: {"S": service}}).get("Item", {})
             )
             self.breakers[service] = BreakerView.from_item(item)
         return self.breakers[service]

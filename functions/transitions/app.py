@@ -42,6 +42,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from breaker_record import CIRCUIT_STATE, KEY, Attribute, Breaker, BreakerMode, BreakerState, state_of, text
 
 logger = Logger(service="breakwater-transitions")
 
@@ -54,10 +55,9 @@ BUS_ENV = "EVENT_BUS_NAME"
 TABLE_ENV = "BREAKER_TABLE"
 SERVICE_ENV = "SERVICE_NAME"
 MODE_ENV = "BREAKER_MODE"  # the mode of a breaker whose record has none (the BreakerMode parameter)
-DEFAULT_MODE = "ENFORCE"
+DEFAULT_MODE = BreakerMode.ENFORCE.value
 SCHEDULED_EVENT = "Scheduled Event"
 METRIC_DATA_PER_CALL = 500  # PutMetricData takes at most 1,000 datums per request
-CIRCUIT_STATE = {"CLOSED": 0, "DISABLED": 0, "HALF_OPEN": 1, "OPEN": 2, "FORCED_OPEN": 2}
 
 _clients: dict[str, Any] = {}
 
@@ -81,28 +81,24 @@ def dedup_key(service: str | None, version: int) -> str:
     return f"{service}#{version}"
 
 
-def _value(image: dict[str, Any], name: str) -> str | None:
-    attribute = image.get(name) or {}
-    return attribute.get("S") or attribute.get("N")
-
-
 def transitions(event: dict[str, Any]) -> list[dict[str, Any]]:
     """The transitions in a batch of stream records, oldest first."""
     found = []
     for record in event.get("Records", []):
         images = record.get("dynamodb", {})
         new, old = images.get("NewImage") or {}, images.get("OldImage") or {}
-        before, after = _value(old, "state") or "CLOSED", _value(new, "state")
+        before, after = state_of(old), text(new, Attribute.STATE)
         if after is None or after == before:
             continue
+        moved = Breaker.from_item(new)
         found.append(
             {
-                "serviceName": _value(new, "serviceName"),
+                "serviceName": moved.service or None,
                 "from": before,
                 "to": after,
-                "version": int(_value(new, "version") or 0),
-                "atMs": int(_value(new, "lastTransitionMs") or 0),
-                "mode": _value(new, "mode") or default_mode(),
+                "version": moved.version,
+                "atMs": moved.last_transition_ms or 0,
+                "mode": moved.mode or default_mode(),
             }
         )
     return found
@@ -121,18 +117,20 @@ def default_mode() -> str:
 
 def current_breakers(dynamodb: Any, table: str, default_service: str | None) -> dict[str, tuple[str, str]]:
     """Every breaker's (state, mode), by service name (``default_service`` is CLOSED when it has no record)."""
-    breakers: dict[str, tuple[str, str]] = {default_service: ("CLOSED", default_mode())} if default_service else {}
+    breakers: dict[str, tuple[str, str]] = {}
+    if default_service:
+        breakers[default_service] = (BreakerState.CLOSED.value, default_mode())
     scan: dict[str, Any] = {
         "TableName": table,
-        "ProjectionExpression": "serviceName, #state, #mode",
-        "ExpressionAttributeNames": {"#state": "state", "#mode": "mode"},
+        "ProjectionExpression": f"{KEY}, #state, #mode",
+        "ExpressionAttributeNames": {"#state": Attribute.STATE.value, "#mode": Attribute.MODE.value},
     }
     while True:
         page = dynamodb.scan(**scan)
         for item in page.get("Items", []):
-            service = _value(item, "serviceName")
+            service = text(item, KEY)
             if service:
-                breakers[service] = (_value(item, "state") or "CLOSED", _value(item, "mode") or default_mode())
+                breakers[service] = (state_of(item), text(item, Attribute.MODE) or default_mode())
         if "LastEvaluatedKey" not in page:
             return breakers
         scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -315,7 +315,7 @@ def test_sam_build_and_deploy_with_the_local_config_env_twice_in_a_row(local_up,
     )
     result = local_up.breakwater("start", "--stack-name", "breakwater-sam-e2e", "--input", unique_order())
 
-    assert re.search(r"\$failures >= 3\b", definition["definition"])  # the second deploy's FailureThreshold
+    assert re.search(r"\$counted >= 3\b", definition["definition"])  # the second deploy's FailureThreshold
     assert '"status": "charged"' in result.stdout
 
 

@@ -510,7 +510,7 @@ def test_a_stack_updates_twice_in_a_row_with_new_parameters(embedded, provider):
     # then: the same state machine, its definition carrying the newest threshold, still runs
     definition = embedded.client("stepfunctions").describe_state_machine(stateMachineArn=third["StateMachineArn"])
     assert first["StateMachineArn"] == second["StateMachineArn"] == third["StateMachineArn"]
-    assert re.search(r"\$failures >= 4\b", definition["definition"])  # the newest FailureThreshold
+    assert re.search(r"\$counted >= 4\b", definition["definition"])  # the newest FailureThreshold
     result = run(embedded.client("stepfunctions"), third["StateMachineArn"], order())
     assert result.output["status"] == "charged"
 

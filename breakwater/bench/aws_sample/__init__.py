@@ -28,6 +28,7 @@ from breakwater.bench.policies import WARM_UP_ORDER, Policy, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
 from breakwater.bench.workflow import EXECUTION_TIMEOUT, POLL_SECONDS, record_of, task_windows
+from breakwater.breaker_record import BreakerState
 from breakwater.executions import ExecutionResult, start, wait
 from breakwater.local.deploy import deploy
 from breakwater.local.stack import EmbeddedStack
@@ -149,13 +150,13 @@ class AwsSample(Policy):
         open_until: float | None = None
         for at, until in trips:
             if open_until is not None and at >= open_until:
-                changes.append((open_until, "OPEN", "CLOSED"))
+                changes.append((open_until, BreakerState.OPEN, BreakerState.CLOSED))
                 open_until = None
             if open_until is None:
-                changes.append((at, "CLOSED", "OPEN"))
+                changes.append((at, BreakerState.CLOSED, BreakerState.OPEN))
             open_until = max(open_until or 0.0, until)
         if open_until is not None and open_until <= time.time():
-            changes.append((open_until, "OPEN", "CLOSED"))
+            changes.append((open_until, BreakerState.OPEN, BreakerState.CLOSED))
         return changes
 
     def cooldown_expiry(self) -> float | None:

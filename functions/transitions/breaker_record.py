@@ -1,0 +1,1 @@
+../../breakwater/breaker_record.py
