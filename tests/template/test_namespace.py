@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import importlib.util
 import json
 import re
-import sys
 from typing import Any
 
 import pytest
 
 from breakwater import cli
-from breakwater.template import PROJECT_ROOT, parameters
+from breakwater.template import parameters
+from tests.function_modules import load
 
 PARAMETER = "MetricsNamespace"
 FUNCTIONS = ("PaymentFunction", "ReplayFunction", "TransitionsFunction")
@@ -22,13 +21,7 @@ CUSTOM = "Team/Payments-2"
 
 
 def function_module(name: str) -> Any:
-    path = PROJECT_ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"namespace_{name}_app", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load(name, f"namespace_{name}_app")
 
 
 def policy_document(value: Any) -> dict[str, Any]:

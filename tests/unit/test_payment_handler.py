@@ -14,7 +14,6 @@ Every socket is on 127.0.0.1; the only deliberate waiting is the slow-provider c
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import threading
@@ -23,26 +22,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from breakwater.local.provider import FakeProvider
+from tests.function_modules import load
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def _load_payment_app() -> ModuleType:
-    """Import the handler from its file: ``functions/payment`` is not a package."""
-    spec = importlib.util.spec_from_file_location("payment_app", PROJECT / "functions" / "payment" / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-app = _load_payment_app()
+app = load("payment", "payment_app")
 PaymentServiceUnavailable: type[Exception] = app.PaymentServiceUnavailable
 PaymentDeclined: type[Exception] = app.PaymentDeclined
 InvalidOrder: type[Exception] = app.InvalidOrder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import uuid
 
@@ -13,10 +12,9 @@ from breakwater.local.build import build_function, runtime_dir
 from breakwater.local.lambda_runtime import FunctionSpec, invoke
 from breakwater.local.provider import FakeProvider
 from breakwater.template import PROJECT_ROOT
+from tests.function_modules import load
 
-spec = importlib.util.spec_from_file_location("payment_app_secret", PROJECT_ROOT / "functions/payment/app.py")
-app = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(app)
+app = load("payment", "payment_app_secret")
 
 ORDER = {"orderId": "ord-key-1", "amount": 1999, "currency": "USD", "customerId": "cus_123"}
 

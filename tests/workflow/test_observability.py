@@ -81,13 +81,9 @@ def test_operator_overrides_are_published_too(embedded, provider, clock):
 
 
 def test_transitions_function_reads_old_and_new_images():
-    import importlib.util
+    from tests.function_modules import load
 
-    from breakwater.template import PROJECT_ROOT
-
-    spec = importlib.util.spec_from_file_location("transitions_app", PROJECT_ROOT / "functions/transitions/app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load("transitions", "transitions_app_images")
     record = {
         "dynamodb": {
             "OldImage": {"state": {"S": "OPEN"}},
