@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 from breakwater.soak import SoakReport, _check_transitions, run_soak
+from tests.workflow.helpers import breaker, order, run_many
 
 
 def test_small_soak_loses_nothing_and_charges_each_order_once():
@@ -90,3 +94,46 @@ def test_a_failed_execution_is_reported_with_its_failed_task_error_cause_and_ret
         "cause": "bad day",
         "retries": 2,
     }
+
+
+def test_the_stack_leaves_the_process_environment_alone_while_orders_run(embedded, provider, clock, monkeypatch):
+    """The root cause of the soak's lost order (issue 11): FallbackUnavailable with no fault injected.
+
+    botocore reads the proxy variables by iterating ``os.environ`` whenever it creates a client
+    (``urllib.request.getproxies``), and moto's interpreter created one for every task. The in-process
+    Lambda runtime of the time set each function's variables in ``os.environ`` around every invocation
+    and removed them after: an SQS task whose client was being created at that moment failed with
+    ``KeyError: '<a function variable>'``, moto reported ``States.Runtime``, and the order ended in
+    ``Report fallback unavailable`` (a DynamoDB task hit the same way was hidden as a bookkeeping error).
+
+    Functions now run in processes of their own, and tasks share one client per service
+    (``task_clients_reused``); this test holds the stack to leaving the process environment alone
+    while executions of every kind run: calls, failures, the trip, queueing.
+    """
+    stack = embedded.deploy(FailureThreshold=3, FailureWindowSeconds=60)
+    written: list[tuple[str, str]] = []
+    real_putenv, real_unsetenv = os.putenv, os.unsetenv
+
+    def putenv(key, value):
+        written.append((threading.current_thread().name, f"set {os.fsdecode(key)}"))
+        real_putenv(key, value)
+
+    def unsetenv(key):
+        written.append((threading.current_thread().name, f"unset {os.fsdecode(key)}"))
+        real_unsetenv(key)
+
+    monkeypatch.setattr(os, "putenv", putenv)  # os.environ's writes go through these module functions
+    monkeypatch.setattr(os, "unsetenv", unsetenv)
+    os.environ["BREAKWATER_ENVIRON_WATCH"] = "on"  # the watch itself sees writes...
+    assert written[-1][1] == "set BREAKWATER_ENVIRON_WATCH"
+    del os.environ["BREAKWATER_ENVIRON_WATCH"]
+    written.clear()
+
+    healthy = run_many(embedded, stack, [order() for _ in range(8)])
+    provider.configure(mode="down")
+    failing = run_many(embedded, stack, [order() for _ in range(12)])
+
+    assert {r.output["status"] for r in healthy} == {"charged"}
+    assert {r.output["status"] for r in failing} == {"queued"}  # ...and the trip and the queue ran
+    assert breaker(embedded, stack)["state"] == "OPEN"
+    assert written == []
