@@ -27,7 +27,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from breakwater import breaker_record
 from breakwater.aws import Target
+from breakwater.breaker_record import BreakerState
 from breakwater.cli import MODES as BREAKER_MODES
 from breakwater.console.history import Mark, pretty
 from breakwater.console.model import (
@@ -149,9 +151,20 @@ def _environment() -> Environment:
             "now-header": NOW_HEADER,
         },
         Mark=Mark,
+        COOLING=(BreakerState.OPEN.value, BreakerState.HALF_OPEN.value),  # states with an openUntilMs to show
         duration_text=duration_text,
     )
     return env
+
+
+STATES_CSS = "states.css"
+
+
+def states_css() -> str:
+    """Each breaker state's colour as the console's stylesheet writes it (``.breaker-state.half_open``)."""
+    return "".join(
+        f".breaker-state.{state.lower()} {{ color: {colour}; }}\n" for state, colour in breaker_record.COLOUR.items()
+    )
 
 
 def _now_ms() -> int:
@@ -351,6 +364,10 @@ class ConsoleApp:
         return self._done(request, "provider", "ok", "provider reset: healthy, charges and counters cleared")
 
     def page_static(self, request: Request, name: str) -> Response:
+        if name == STATES_CSS:
+            response = Response(states_css(), mimetype=_STATIC_TYPES[".css"])
+            response.headers["Cache-Control"] = "no-cache"
+            return response
         suffix = name[name.rfind(".") :] if "." in name else ""
         item = self._static / name
         if suffix not in _STATIC_TYPES or "/" in name or not item.is_file():

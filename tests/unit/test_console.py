@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -314,3 +315,17 @@ def test_mount_local_serves_the_console_for_the_local_servers_stack_and_provider
     assert app.settings.writable and app.settings.local
     assert app.settings.provider_url == "http://127.0.0.1:4567"
     assert app.settings.target.endpoint == "http://127.0.0.1:4566"
+
+
+def test_the_breaker_states_colours_come_from_the_record_module() -> None:
+    from breakwater.breaker_record import COLOUR, BreakerState
+
+    _, client = _client()
+    sheet = client.get("/static/states.css", headers={"Host": "localhost"})
+    assert sheet.status_code == 200
+    assert sheet.mimetype == "text/css"
+    css = sheet.get_data(as_text=True)
+    for state in BreakerState:
+        assert f".breaker-state.{state.lower()} {{ color: {COLOUR[state]}; }}" in css
+    static = Path(__file__).resolve().parents[2] / "breakwater" / "console" / "static" / "console.css"
+    assert ".breaker-state." not in static.read_text()  # no second copy of a state's colour
