@@ -718,6 +718,33 @@ def test_a_kms_key_makes_its_signing_key_only_when_one_is_used(embedded):
     assert generate.call_count == 2  # the signing key at its first use, and the symmetric key moto made eagerly
 
 
+# -- states_all_terminal ---------------------------------------------------------------------------
+
+
+def test_an_error_inside_the_stack_fails_the_execution_as_states_runtime_does_on_aws(embedded, provider):
+    """A task that raises inside moto (not the service's answer) is States.Runtime: no States.ALL may hide it.
+
+    This was the soak's lost order (issue 11): a KeyError in the SQS task's client creation ended, through
+    the workflow's last-resort catcher, as FallbackUnavailable, which looked like the workflow's own doing.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
+
+    stack = embedded.deploy(FailureThreshold=1)
+    provider.configure(mode="down")
+
+    def broken(**_: Any) -> Any:
+        raise KeyError("FUNCTION_VARIABLE")  # what os.environ's iteration raised
+
+    with mock.patch.object(state_task_service_sqs, "boto_client_for", side_effect=broken):
+        aws = embedded.run(stack, order())
+        with compat.disabled("states_all_terminal"):
+            moto = embedded.run(stack, order())
+
+    assert (aws.status, aws.error) == ("FAILED", "States.Runtime")
+    assert "FUNCTION_VARIABLE" in (aws.cause or "")
+    assert (moto.status, moto.error) == ("FAILED", "FallbackUnavailable")  # caught by the Catch on States.ALL
+
+
 # -- the registry ------------------------------------------------------------------------------------------
 
 
@@ -726,4 +753,6 @@ def test_every_patch_has_a_test_that_runs_without_it():
     proven = set(re.findall(r'compat\.disabled\("([a-z_]+)"\)', sources))
 
     assert proven == set(compat.PATCHES)
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert [name for name in compat.PATCHES if f"| `{name}` |" not in readme] == []  # each has its row
     assert set(compat.PATCHES) == {name for name in compat.MODULES if name != "task_clients"} | {"task_clients_reused"}

@@ -108,7 +108,9 @@ def test_the_stack_leaves_the_process_environment_alone_while_orders_run(embedde
 
     Functions now run in processes of their own, and tasks share one client per service
     (``task_clients_reused``); this test holds the stack to leaving the process environment alone
-    while executions of every kind run: calls, failures, the trip, queueing.
+    while executions of every kind run: calls, failures, the trip, queueing. Should an error inside the
+    stack happen again, it fails its execution as ``States.Runtime`` (``states_all_terminal``, as on
+    AWS), which the soak reports with its cause, instead of passing for the workflow's own outcome.
     """
     stack = embedded.deploy(FailureThreshold=3, FailureWindowSeconds=60)
     written: list[tuple[str, str]] = []

@@ -84,6 +84,9 @@ patch                       what it fixes
                             JSON body is read by the JSON parser (same result).
 ``kms_keys_lazy``           moto generates an RSA-2048 signing key for every KMS
                             key, symmetric ones too; it is made on first use.
+``states_all_terminal``     moto's ``States.ALL`` matches every error; on AWS no
+                            retrier or catcher matches ``States.Runtime`` or
+                            ``States.DataLimitExceeded``: they fail the execution.
 ==========================  ===================================================
 """
 
@@ -130,6 +133,7 @@ MODULES = (
     "events_schedule_rules",
     "template_json",
     "kms_keys_lazy",
+    "states_all_terminal",
 )
 
 
