@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from breakwater.executions import run, unique_name
 from breakwater.local import compat, jsonata
 from breakwater.local.compat import lambda_environments  # noqa: F401 - the module the cache test patches
+from breakwater.soak import failure_detail
 from tests.workflow.helpers import order
 
 ROLE = "arn:aws:iam::123456789012:role/breakwater-test"
@@ -742,6 +743,11 @@ def test_an_error_inside_the_stack_fails_the_execution_as_states_runtime_does_on
 
     assert (aws.status, aws.error) == ("FAILED", "States.Runtime")
     assert "FUNCTION_VARIABLE" in (aws.cause or "")
+    # What the soak's report says of such an order: the task, its error and cause, no retries.
+    call, task = failure_detail(aws)["failedTasks"]
+    assert (call["state"], call["error"]) == ("Call payment provider", "PaymentServiceUnavailable")
+    assert (task["state"], task["error"], task["retries"]) == ("Queue order for later", "States.Runtime", 0)
+    assert "FUNCTION_VARIABLE" in task["cause"]
     assert (moto.status, moto.error) == ("FAILED", "FallbackUnavailable")  # caught by the Catch on States.ALL
 
 
