@@ -40,47 +40,78 @@ class AslSourceError(ValueError):
 
 
 class _SourceLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last silently).
+    """SafeLoader with JSON's scalars, that refuses what would silently change the definition.
 
-    A key that overrides one brought in by a ``<<:`` merge is not a duplicate: that is how a
-    shared block is reused with its own ``Next``.
+    Plain scalars resolve as in YAML 1.2's JSON schema: ``true``/``false``, ``null``, decimal integers
+    and floats; everything else is a string (no ``1:30`` as 90, ``010`` as 8, ``2024-01-01`` as a date).
+    A YAML 1.1 boolean spelling (``yes``, ``On``, ``True``...) is an error: quote it or write
+    ``true``/``false``. A key written twice in one mapping is an error (PyYAML keeps the last); a key
+    that overrides one brought in by a ``<<:`` merge is not, that is how a shared block is reused with
+    its own ``Next``.
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
+        seen: set[Any] = set()
+        merges = 0
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE_TAG:
+                merges += 1
+                if merges > 1:
+                    raise AslSourceError(f"a second <<: merge in one mapping ({_where(key_node)}); merge a list")
                 continue
             key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
             if key in seen:
                 raise AslSourceError(
-                    f"key {key!r} is written twice in one mapping ({key_node.start_mark}); "
-                    f"PyYAML would keep only the last"
+                    f"key {key!r} is written twice in one mapping ({_where(key_node)}); PyYAML would keep only the last"
                 )
-            seen[key] = key_node
+            seen.add(key)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
-# YAML 1.1's yes/no/on/off booleans would turn ASL strings into booleans; the source writes
-# true and false only.
+def _where(node: yaml.Node) -> str:
+    return f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_AMBIGUOUS_TAG = "tag:breakwater,2026:yaml-1.1-boolean"
+_KEPT_TAGS = {_MERGE_TAG, "tag:yaml.org,2002:null", "tag:yaml.org,2002:value"}
 _SourceLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag in _KEPT_TAGS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_SourceLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
+_SourceLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?(?:0|[1-9][0-9]*)$"), list("-0123456789"))
 _SourceLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|false)$"),
-    list("tf"),
+    "tag:yaml.org,2002:float",
+    re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
+    list("-0123456789"),
+)
+_SourceLoader.add_implicit_resolver(
+    _AMBIGUOUS_TAG,
+    re.compile(r"^(?:yes|Yes|YES|no|No|NO|True|TRUE|False|FALSE|on|On|ON|off|Off|OFF)$"),
+    list("yYnNtTfFoO"),
 )
 
 
-def _skip_literal(text: str, start: int) -> int:
-    """The index just past the string literal that opens at ``start`` (JSONata's escapes)."""
+def _refuse_ambiguous(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    raise AslSourceError(
+        f"{node.value!r} ({_where(node)}) is a boolean in YAML 1.1 and a string in JSON: "
+        f"write true or false, or quote it"
+    )
+
+
+_SourceLoader.add_constructor(_AMBIGUOUS_TAG, _refuse_ambiguous)
+_VALUE_BEFORE = set("([{,:;?&=<>!+-*%|^~")  # after one of these (or nothing), a / opens a regex
+_VALUE_WORDS = ("and", "or", "in")
+
+
+def _skip_quoted(text: str, start: int, escapes: bool = True) -> int:
+    """The index just past the literal that opens at ``start``: a string, or a backtick-quoted name."""
     quote = text[start]
     index = start + 1
     while index < len(text):
         char = text[index]
-        if char == "\\":
+        if char == "\\" and escapes:
             index += 2
             continue
         if char == quote:
@@ -88,41 +119,73 @@ def _skip_literal(text: str, start: int) -> int:
         if char == "\n":
             break
         index += 1
-    raise AslSourceError(f"unterminated string literal in JSONata: {text[start : start + 60]!r}")
+    kind = "name" if quote == "`" else "string literal"
+    raise AslSourceError(f"unterminated {kind} in JSONata: {text[start : start + 60]!r}")
+
+
+def _skip_regex(text: str, start: int) -> int:
+    """The index just past the regex literal ``/.../flags`` that opens at ``start``."""
+    index, in_class = start + 1, False
+    while index < len(text) and text[index] != "\n":
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "/" and not in_class:
+            index += 1
+            while index < len(text) and text[index].isalpha():
+                index += 1
+            return index
+        index += 1
+    raise AslSourceError(f"unterminated regex in JSONata: {text[start : start + 60]!r}")
+
+
+def _skip_gap(text: str, start: int) -> int:
+    """The index just past the whitespace and comments that begin at ``start``."""
+    index = start
+    while index < len(text):
+        if text[index].isspace():
+            index += 1
+        elif text.startswith("/*", index):
+            close = text.find("*/", index + 2)
+            if close < 0:
+                raise AslSourceError(f"unterminated comment in JSONata: {text[index : index + 60]!r}")
+            index = close + 2
+        else:
+            break
+    return index
+
+
+def _value_expected(out: list[str]) -> bool:
+    """Whether a ``/`` written next opens a regex (a value is expected) rather than divides."""
+    written = "".join(out[-4:]).rstrip()
+    if not written or written.endswith("{%"):
+        return True
+    if written[-1] in _VALUE_BEFORE:
+        return True
+    return any(re.search(rf"(?<![\w$]){word}$", written) for word in _VALUE_WORDS)
 
 
 def fold_jsonata(template: str) -> str:
     """One ``{% ... %}`` template on one line: comments dropped, line breaks folded.
 
-    Outside string literals, a ``/* ... */`` comment is removed, and a run of whitespace that
-    holds a line break becomes one space, or nothing after an opening bracket or before a
-    closing one. Whitespace within a line, and everything inside a string literal, is kept as
-    written. (A JSONata regex cannot begin with ``*``, so ``/*`` outside a string always opens a
-    comment; the source's regexes hold no line break.)
+    Outside string literals, backtick names and regex literals, a run of whitespace and
+    ``/* comments */`` that holds a line break or a comment becomes one space, or nothing after an
+    opening bracket or before a closing one. Whitespace within a line, and everything inside a
+    literal, is kept as written.
     """
     out: list[str] = []
     index = 0
     while index < len(template):
         char = template[index]
-        if char in "'\"":
-            end = _skip_literal(template, index)
-            out.append(template[index:end])
-            index = end
-        elif template.startswith("/*", index):
-            end = template.find("*/", index + 2)
-            if end < 0:
-                raise AslSourceError(f"unterminated comment in JSONata: {template[index : index + 60]!r}")
-            index = end + 2
-        elif char.isspace():
-            end = index
-            while end < len(template) and (template[end].isspace() or template.startswith("/*", end)):
-                if template.startswith("/*", end):
-                    close = template.find("*/", end + 2)
-                    if close < 0:
-                        raise AslSourceError(f"unterminated comment in JSONata: {template[end : end + 60]!r}")
-                    end = close + 2
-                else:
-                    end += 1
+        if char in "'\"`":
+            end = _skip_quoted(template, index, escapes=char != "`")
+        elif char.isspace() or template.startswith("/*", index):
+            end = _skip_gap(template, index)
             run = template[index:end]
             if "\n" not in run and "/*" not in run:
                 out.append(run)
@@ -132,19 +195,26 @@ def fold_jsonata(template: str) -> str:
                 if before and after and before not in _OPENERS and after not in _CLOSERS:
                     out.append(" ")
             index = end
+            continue
+        elif char == "/" and _value_expected(out):
+            end = _skip_regex(template, index)
         else:
-            out.append(char)
-            index += 1
+            end = index + 1
+        out.append(template[index:end])
+        index = end
     return "".join(out).strip()
 
 
-def _fold(node: Any) -> Any:
+def _fold(node: Any, where: str = "") -> Any:
     if isinstance(node, dict):
-        return {key: _fold(value) for key, value in node.items()}
+        return {key: _fold(value, f"{where}/{key}") for key, value in node.items()}
     if isinstance(node, list):
-        return [_fold(value) for value in node]
-    if isinstance(node, str) and node.lstrip().startswith("{%"):
-        return fold_jsonata(node)
+        return [_fold(value, f"{where}[{i}]") for i, value in enumerate(node)]
+    if isinstance(node, str) and node.startswith("{%"):
+        folded = fold_jsonata(node)
+        if not folded.endswith("%}"):
+            raise AslSourceError(f"{where}: a JSONata template must end with %}}: {folded[-40:]!r}")
+        return folded
     return node
 
 
@@ -161,13 +231,16 @@ def load_source(path: Path = SOURCE_PATH) -> dict[str, Any]:
         raise AslSourceError(f"{path}: unknown top-level keys {extensions}; only {SHARED_KEY} is left out of the ASL")
     document.pop(SHARED_KEY, None)
     # A round trip through JSON gives every alias its own copy and checks the data is JSON.
-    folded: dict[str, Any] = json.loads(json.dumps(_fold(document)))
+    try:
+        folded: dict[str, Any] = json.loads(json.dumps(_fold(document), allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise AslSourceError(f"{path}: not JSON data: {exc}") from exc
     return folded
 
 
 def render(definition: dict[str, Any]) -> str:
     """The committed file's text: two-space JSON, UTF-8 as written, one trailing newline."""
-    return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(definition, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def generated(source: Path = SOURCE_PATH) -> str:

@@ -14,8 +14,10 @@ not defined here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Self
 
@@ -119,17 +121,21 @@ COLOUR: dict[str, str] = {
 
 
 def text(item: Mapping[str, Any], attribute: str) -> str | None:
-    """A string attribute of an item or stream image (``{"S": ...}``), or None."""
+    """A string attribute of an item or stream image (``{"S": ...}``); None when absent or empty."""
     value = item.get(attribute) or {}
     found = value.get("S")
-    return str(found) if found is not None else None
+    return str(found) if found else None
 
 
 def number(item: Mapping[str, Any], attribute: str) -> int | None:
-    """A number attribute of an item or stream image (``{"N": ...}``), or None."""
+    """A number attribute of an item or stream image (``{"N": ...}``), in whole units, or None.
+
+    DynamoDB numbers may have a fraction (a cooldown of 1.5 s makes ``openUntilMs`` end in .5): the
+    whole part counts, so one odd value never fails a reader (or a whole stream batch).
+    """
     value = item.get(attribute) or {}
     found = value.get("N")
-    return int(found) if found is not None else None
+    return math.floor(Decimal(found)) if found else None
 
 
 def state_of(item: Mapping[str, Any] | None) -> str:

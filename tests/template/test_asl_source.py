@@ -72,6 +72,14 @@ def test_the_source_keeps_its_lines_short() -> None:
         ("{% \"two  spaces\" & 'it\\'s' %}", "{% \"two  spaces\" & 'it\\'s' %}"),
         ("{% $a  =  $b %}", "{% $a  =  $b %}"),  # spacing within a line is the author's
         ("{% $contains($s, /[^A-Z]/) %}", "{% $contains($s, /[^A-Z]/) %}"),
+        ("{% $a/*c*/and/*c*/$b %}", "{% $a and $b %}"),  # a comment separates as a space does
+        ("{% $contains($s, /[/*]/)\n  /* x */\n  and $b %}", "{% $contains($s, /[/*]/) and $b %}"),
+        ("{% $replace($s, /a\\/*/, '') /* x */ %}", "{% $replace($s, /a\\/*/, '') %}"),
+        ("{% $match($s, /it's/i) %}", "{% $match($s, /it's/i) %}"),
+        ("{% $o.`it's /* here` %}", "{% $o.`it's /* here` %}"),
+        ("{% $a / 2 /* half */ %}", "{% $a / 2 %}"),
+        ("{% ($x)/$y %}", "{% ($x)/$y %}"),
+        ("{% $a\r\n  and\t$b %}", "{% $a and\t$b %}"),
     ],
 )
 def test_fold_jsonata(written: str, folded: str) -> None:
@@ -83,6 +91,8 @@ def test_fold_jsonata(written: str, folded: str) -> None:
     [
         ("{% 'open %}", "unterminated string literal"),
         ("{% $a /* open %}", "unterminated comment"),
+        ("{% $o.`open %}", "unterminated name"),
+        ("{% $match($s, /open) %}", "unterminated regex"),
     ],
 )
 def test_fold_jsonata_names_what_is_broken(written: str, message: str) -> None:
@@ -111,11 +121,20 @@ def test_a_key_written_twice_is_refused_but_a_merge_override_is_not(tmp_path: Pa
     assert asl.load_source(merged)["States"]["Done"] == {"Type": "Succeed", "Comment": "own"}
 
 
-def test_yaml_1_1_booleans_stay_strings(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL + "    Comment: on\n    Output: [yes, no, true, false]\n")
-    state = asl.load_source(path)["States"]["Done"]
-    assert state["Comment"] == "on"
-    assert state["Output"] == ["yes", "no", True, False]
+@pytest.mark.parametrize("spelling", ["yes", "No", "ON", "off", "True", "FALSE"])
+def test_a_yaml_1_1_boolean_is_refused_by_name(tmp_path: Path, spelling: str) -> None:
+    with pytest.raises(asl.AslSourceError, match=f"'{spelling}' .* write true or false, or quote it"):
+        asl.load_source(write(tmp_path, MINIMAL + f"    Comment: {spelling}\n"))
+
+
+def test_scalars_resolve_as_json_does(tmp_path: Path) -> None:
+    written = "[true, false, null, 0, -12, 1.5, 2e3, 1:30, 010, 0x1F, 1_000, .nan, 2024-01-01, 'on', ~]"
+    state = asl.load_source(write(tmp_path, MINIMAL + f"    Output: {written}\n"))["States"]["Done"]
+    assert state["Output"] == [
+        *(True, False, None, 0, -12, 1.5, 2000.0),
+        *("1:30", "010", "0x1F", "1_000", ".nan", "2024-01-01", "on"),
+        None,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -124,6 +143,12 @@ def test_yaml_1_1_booleans_stay_strings(tmp_path: Path) -> None:
         ("- a list\n", "must be a mapping with States"),
         ("x-other: 1\n" + MINIMAL, r"unknown top-level keys \['x-other'\]"),
         ("States: [\n", "not valid YAML"),
+        (
+            "x-shared:\n  a: &a {Type: Succeed}\n  b: &b {Comment: b}\n"
+            "StartAt: Done\nStates:\n  Done:\n    <<: *a\n    <<: *b\n",
+            "a second <<: merge",
+        ),
+        (MINIMAL + '    Output: "{% $a %} and more"\n', "must end with %}"),
     ],
 )
 def test_a_broken_source_is_named(tmp_path: Path, text: str, message: str) -> None:
@@ -131,3 +156,40 @@ def test_a_broken_source_is_named(tmp_path: Path, text: str, message: str) -> No
         asl.load_source(write(tmp_path, text))
     assert asl.main(["--source", str(tmp_path / "source.asl.yaml"), "--output", str(tmp_path / "o.json")]) == 2
     assert not (tmp_path / "o.json").exists()
+
+
+def _shape(node: object, seen: frozenset[int] = frozenset()) -> object:
+    """A parse tree as plain data, without source positions (equal trees: the same expression)."""
+    if isinstance(node, (str, int, float, bool, type(None))):
+        return node
+    if isinstance(node, (list, tuple)):
+        return [_shape(item, seen) for item in node]
+    if isinstance(node, dict):
+        return {key: _shape(value, seen) for key, value in node.items()}
+    if id(node) in seen or not hasattr(node, "__dict__"):
+        return repr(type(node))
+    fields = {k: v for k, v in vars(node).items() if k not in {"position", "errors"} and not k.startswith("_outer")}
+    return (type(node).__name__, {k: _shape(v, seen | {id(node)}) for k, v in fields.items()})
+
+
+def test_folding_never_changes_what_an_expression_parses_to() -> None:
+    """Every template of the source, as written and as folded, parses to the same tree (JSONata's parser)."""
+    import jsonata
+    import yaml
+
+    def templates(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [t for value in node.values() for t in templates(value)]
+        if isinstance(node, list):
+            return [t for value in node for t in templates(value)]
+        return [node] if isinstance(node, str) and node.startswith("{%") else []
+
+    def tree(template: str) -> object:
+        body = re.sub(r"\$\{[A-Za-z]+\}", "1", template)[2:-2]  # a placeholder stands for a number
+        return _shape(jsonata.Jsonata(body).ast)
+
+    written = templates(yaml.load(asl.SOURCE_PATH.read_text(), Loader=asl._SourceLoader))
+    assert len(written) > 100
+    multi_line = [t for t in written if "\n" in t]
+    assert len(multi_line) >= 10 and any("/*" in t for t in multi_line)
+    assert [t[:60] for t in written if tree(t) != tree(asl.fold_jsonata(t))] == []

@@ -235,3 +235,12 @@ def test_design_lists_exactly_the_attributes_defined():
     section = design[design.index("## The breaker record") : design.index("## Behaviour")]
     listed = {name for row in re.findall(r"^\| (`[^|]+) \|", section, re.M) for name in re.findall(r"`(\w+)`", row)}
     assert listed | {record.KEY.value} == set(record.ATTRIBUTES)
+
+
+def test_a_fractional_number_or_an_empty_string_decodes_without_failing():
+    item = {"state": {"S": "OPEN"}, "openUntilMs": {"N": "1700000001500.5"}, "mode": {"S": ""}, "version": {"N": "3"}}
+
+    breaker = Breaker.from_item(item, "payment-api")
+
+    assert (breaker.open_until_ms, breaker.mode, breaker.version) == (1700000001500, None, 3)
+    assert record.state_of({"state": {"S": ""}}) == "CLOSED"
