@@ -87,6 +87,11 @@ patch                       what it fixes
 ``states_all_terminal``     moto's ``States.ALL`` matches every error; on AWS no
                             retrier or catcher matches ``States.Runtime`` or
                             ``States.DataLimitExceeded``: they fail the execution.
+``operation_models``        moto caches its operation models under botocore's
+                            cache key, so a concurrent first request to a
+                            service could get botocore's model and fail
+                            (``no attribute 'http_trait'``); moto's models get
+                            a cache of their own, filled under a lock.
 ==========================  ===================================================
 """
 
@@ -134,6 +139,7 @@ MODULES = (
     "template_json",
     "kms_keys_lazy",
     "states_all_terminal",
+    "operation_models",
 )
 
 
