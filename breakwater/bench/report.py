@@ -18,7 +18,7 @@ from breakwater.bench.pricing import (
     PRICES_REGION,
 )
 from breakwater.bench.records import PolicyRun
-from breakwater.bench.scenarios import Scenario
+from breakwater.bench.scenarios import RATE, Scenario, by_name
 from breakwater.bench.settings import BreakerSettings
 from breakwater.bench.targets import BASELINE, POLICY, Target, peers
 
@@ -583,19 +583,22 @@ def markdown(results: Results) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+[_VOLUME] = by_name(["volume"])[0].phases
 METHOD = [
     "## Method",
     "",
     "**Scenarios.** Each is a script of phases played in real time: a phase switches the fake provider's "
-    "mode and submits orders at 4 per second, open loop (arrivals never wait for earlier orders), or fires a "
+    f"mode and submits orders at {RATE:g} per second, open loop (arrivals never wait for earlier orders), or fires a "
     "burst the moment the policy's own cooldown expires. The provider is reset (and its flaky RNG reseeded) "
     "before every run; order ids and customers are the same for every policy. In the burst the provider holds "
     "every call (a hard outage whose connections hang), so calls admitted at the expiry fail by timeout; "
     "without the hold a 503 comes back in about a millisecond and no burst is concurrent enough to matter.",
     "",
-    "**The new scenarios.** *volume* plays 40 orders/s for 20 s with 30 % of calls failing at random: "
-    "breakers that count consecutive failures trip on the rare runs of 5, the local engine runs Breakwater's "
-    "executions at its limit (about 30/s on this machine), so its latencies there measure the local engine. "
+    f"**The new scenarios.** *volume* plays {_VOLUME.rate:g} orders/s for {_VOLUME.seconds:g} s with "
+    f"{_VOLUME.failure_rate or 0:.0%} of calls failing at random: breakers that count consecutive failures "
+    "trip on the rare runs of 5, so whether and when they trip depends on the run's timing (its failing calls "
+    "move by tens from run to run), and the local engine runs Breakwater's executions near its limit, so its "
+    "latencies there measure the local engine. "
     "*tenants* sends orders for ten service keys at once (each order names its `serviceName`, and every breaker "
     "keys its state by it), with tenant 3's calls failing throughout; its floor is an exact breaker replayed "
     "over the policy's calls for tenant 3. *quiet* stops sending orders when the provider recovers: the breaker "
@@ -644,9 +647,11 @@ METHOD = [
     "cooldown anywhere from 1 to 3 s here), and declined or invalid orders are not counted as failures (the "
     "seed's wrapper records any exception as a failure and would queue declined cards).",
     "",
-    "**Noise.** Timings are real: re-running moves individual counts by about one call (for example whether "
-    "a cooldown expires just before or after the provider recovers) and the local durations by tens of "
-    "milliseconds. The floor follows each run's own timing, so ratios are steadier than raw counts.",
+    "**Noise.** Timings are real: re-running moves most counts by about one call (for example whether "
+    "a cooldown expires just before or after the provider recovers), *volume*'s by tens (above), and the local "
+    "durations by tens of milliseconds; a p99 over a scenario of a few dozen orders is its slowest order or "
+    "two, and moves by hundreds (one slow execution of the local engine is enough). The floor follows each "
+    "run's own timing, so ratios are steadier than raw counts.",
     "",
 ]
 
