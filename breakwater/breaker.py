@@ -8,11 +8,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from breakwater.breaker_record import ATTRIBUTES as RECORD_ATTRIBUTES
-from breakwater.breaker_record import Breaker, BreakerMode, BreakerState
+from breakwater.breaker_record import ATTRIBUTES, KEY, Breaker, BreakerMode, BreakerState
 from breakwater.errors import BreakwaterError
 
-__all__ = ["RECORD_ATTRIBUTES", "Breaker", "BreakerMode", "BreakerState"]
+__all__ = ["Breaker", "BreakerMode", "BreakerState"]  # the record's, for this module's callers
 
 
 class UnknownService(BreakwaterError):
@@ -35,7 +34,7 @@ def valid_service(service: str) -> str:
 
 
 def read(dynamodb: Any, table: str, service: str) -> Breaker:
-    item = dynamodb.get_item(TableName=table, Key={"serviceName": {"S": valid_service(service)}}, ConsistentRead=True)
+    item = dynamodb.get_item(TableName=table, Key={KEY: {"S": valid_service(service)}}, ConsistentRead=True)
     return Breaker.from_item(item.get("Item"), service)
 
 
@@ -102,7 +101,7 @@ def _update_as_read(
     try:
         dynamodb.update_item(
             TableName=table,
-            Key={"serviceName": {"S": before.service}},
+            Key={KEY: {"S": before.service}},
             UpdateExpression=update,
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
@@ -133,14 +132,14 @@ def forget(dynamodb: Any, table: str, service: str) -> Breaker:
     (and every other record attribute to be absent), so a failure counted or a
     transition made meanwhile keeps the record (:class:`BreakerChanged`).
     """
-    key = {"serviceName": {"S": valid_service(service)}}
+    key = {KEY: {"S": valid_service(service)}}
     item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
     if not item:
         raise NoSuchBreaker(f"breaker {service} has no record: nothing to forget")
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     clauses = []
-    for i, attribute in enumerate(sorted(set(item) | set(RECORD_ATTRIBUTES))):
+    for i, attribute in enumerate(sorted(set(item) | set(ATTRIBUTES))):
         names[f"#a{i}"] = attribute
         if attribute in item:
             values[f":v{i}"] = item[attribute]

@@ -190,11 +190,6 @@ class Breaker:
         """Failures per counted call in the window, as the rate rule sees them (``-`` when none are counted)."""
         return f"{100 * self.failure_count / self.call_count:.0f}%" if self.call_count else "-"
 
-    @property
-    def circuit_value(self) -> int:
-        """This breaker's ``CircuitState`` metric value."""
-        return CIRCUIT_STATE.get(self.state, 0)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             Attribute.SERVICE_NAME.value: self.service,

@@ -22,7 +22,7 @@ from typing import Any
 
 import time_machine
 
-from breakwater.breaker_record import BreakerState, state_of
+from breakwater.breaker_record import KEY, BreakerState, state_of, text
 from breakwater.executions import ExecutionResult, start, wait
 from breakwater.local.stack import EmbeddedStack
 
@@ -208,7 +208,7 @@ def stream_transitions(table_name: str, service: str, region: str = "us-east-1")
     for record in table.stream_shard.items if table.stream_shard else []:
         images = record.to_json()["dynamodb"]
         new, old = images.get("NewImage") or {}, images.get("OldImage") or {}
-        if (new or old).get("serviceName", {}).get("S") != service:
+        if text(new or old, KEY) != service:
             continue
         before, after = state_of(old), state_of(new)
         if before != after:

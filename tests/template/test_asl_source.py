@@ -10,6 +10,7 @@ import pytest
 
 from breakwater import asl
 from breakwater.template import ASL_PATH
+from tests.template.test_definition import strings_with_keys
 
 JSONATA = re.compile(r"\{%.*?%\}")
 
@@ -177,18 +178,12 @@ def test_folding_never_changes_what_an_expression_parses_to() -> None:
     import jsonata
     import yaml
 
-    def templates(node: object) -> list[str]:
-        if isinstance(node, dict):
-            return [t for value in node.values() for t in templates(value)]
-        if isinstance(node, list):
-            return [t for value in node for t in templates(value)]
-        return [node] if isinstance(node, str) and node.startswith("{%") else []
-
     def tree(template: str) -> object:
         body = re.sub(r"\$\{[A-Za-z]+\}", "1", template)[2:-2]  # a placeholder stands for a number
         return _shape(jsonata.Jsonata(body).ast)
 
-    written = templates(yaml.load(asl.SOURCE_PATH.read_text(), Loader=asl._SourceLoader))
+    source = yaml.load(asl.SOURCE_PATH.read_text(), Loader=asl._SourceLoader)
+    written = [text for _, text in strings_with_keys(source) if text.startswith("{%")]
     assert len(written) > 100
     multi_line = [t for t in written if "\n" in t]
     assert len(multi_line) >= 10 and any("/*" in t for t in multi_line)

@@ -10,7 +10,6 @@ import ast
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,7 @@ from breakwater.breaker import Breaker
 from breakwater.executions import TRANSITION_TASKS
 from breakwater.local.build import build_function
 from breakwater.template import ASL_PATH, PROJECT_ROOT
+from tests.template.test_definition import strings_with_keys
 
 CANONICAL = PROJECT_ROOT / "breakwater" / "breaker_record.py"
 FUNCTIONS = PROJECT_ROOT / "functions"
@@ -58,9 +58,9 @@ def test_an_item_decodes_with_its_key_and_a_missing_state_is_closed():
         1700000000000,
         7,
     )
-    assert breaker.circuit_value == 0
+    assert record.CIRCUIT_STATE[breaker.state] == 0
     assert record.state_of(None) == record.state_of({}) == "CLOSED"
-    assert Breaker.from_item({**item, "state": {"S": "FORCED_OPEN"}}).circuit_value == 2
+    assert record.CIRCUIT_STATE[Breaker.from_item({**item, "state": {"S": "FORCED_OPEN"}}).state] == 2
 
 
 def test_every_state_has_a_docstring_a_metric_value_and_colours():
@@ -100,14 +100,6 @@ def test_the_build_puts_the_module_itself_in_each_reader(tmp_path: Path):
         built = artifact.code_dir / "breaker_record.py"
         assert built.is_file() and not built.is_symlink(), built
         assert built.read_bytes() == CANONICAL.read_bytes()
-
-
-def _asl_strings(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [s for value in node.values() for s in _asl_strings(value)]
-    if isinstance(node, list):
-        return [s for value in node for s in _asl_strings(value)]
-    return [node] if isinstance(node, str) else []
 
 
 DYNAMODB_WORDS = {
@@ -159,7 +151,7 @@ def test_every_attribute_the_workflow_reads_or_writes_is_defined():
 def test_every_state_the_workflow_names_is_defined():
     definition = json.loads(ASL_PATH.read_text())
     named: set[str] = set()
-    for text in _asl_strings(definition):
+    for _, text in strings_with_keys(definition):  # the keys too: none is quoted
         named |= {s for s in re.findall(r"'([A-Z][A-Z_]+)'", text) if s not in {"S", "N"}}
     for state in definition["States"].values():
         values = state.get("Arguments", {}).get("ExpressionAttributeValues", {})

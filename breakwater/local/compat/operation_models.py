@@ -21,7 +21,6 @@ from breakwater.local.compat.base import Patch
 
 _LOCK = threading.Lock()
 _CACHE = "_breakwater_operation_models"
-_original_operation_model = moto_model.ServiceModel.operation_model
 
 
 def _operation_model(self: Any, operation_name: str) -> Any:
