@@ -85,6 +85,27 @@ class BreakerMode(StrEnum):
     """Decide and record as ENFORCE, but call where ENFORCE would queue, and record nothing for that call."""
 
 
+class QueueReason(StrEnum):
+    """Why the workflow queued an order (``reason`` in its output and in the queued message)."""
+
+    CIRCUIT_OPEN = "circuit_open"
+    """The breaker is OPEN and its cooldown runs: no call."""
+    CALL_FAILED = "call_failed"
+    """The call was made and failed (counted for the breaker)."""
+    PROBE_BUSY = "probe_busy"
+    """HALF_OPEN with every probe slot taken: no call."""
+    FORCED_OPEN = "forced_open"
+    """An operator forced the breaker open: no call."""
+    BREAKER_BUSY = "breaker_busy"
+    """The breaker table throttled the read: no call to a provider the breaker may have opened."""
+    CONCURRENCY_LIMIT = "concurrency_limit"
+    """The payment function's concurrency (its reservation, the bulkhead) was full: Lambda refused the call."""
+
+
+NO_CALL_REASONS = frozenset(reason.value for reason in QueueReason if reason is not QueueReason.CALL_FAILED)
+"""Reasons under which no provider call was made: a replay that ends in one has spent no attempt."""
+
+
 # The tables below are keyed by plain strings: a state read from an item finds its entry.
 # The CircuitState metric (what the open-circuit alarm watches): 0 calls flow, 1 probing, 2 no calls.
 CIRCUIT_STATE: dict[str, int] = {

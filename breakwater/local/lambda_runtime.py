@@ -20,11 +20,14 @@ it, is kept faithful:
 * an invocation still running at the function's ``Timeout`` is stopped: its
   process is killed and the invocation is reported as ``Sandbox.Timedout``
   (``Task timed out after N.00 seconds``);
+* a function with reserved concurrency R runs at most R invocations at once: one
+  more is refused (:class:`ReservedConcurrencyExceeded`, which the Lambda API
+  answers as AWS does, ``TooManyRequestsException``); the account's own
+  concurrency is enforced only with ``local.aws_limits``;
 * each function has at most ``MAX_ENVIRONMENTS`` environments at once
-  (``BREAKWATER_LAMBDA_MAX_ENVIRONMENTS``, default 16), or as many as its
-  reserved concurrency when it has one; a further concurrent invocation waits
-  for a free one (AWS throttles past a reserved concurrency), where AWS would start another environment
-  up to the account's concurrency. Environments idle for ``IDLE_SECONDS`` are
+  (``BREAKWATER_LAMBDA_MAX_ENVIRONMENTS``, default 16), or R when that is lower;
+  a further concurrent invocation waits for a free one, where AWS would start
+  another environment. Environments idle for ``IDLE_SECONDS`` are
   stopped, and at most ``MAX_TOTAL_ENVIRONMENTS`` live across all functions.
 
 Cold starts are forked from a zygote per build (``lambda_bootstrap``'s zygote mode): a process that has
@@ -90,7 +93,7 @@ class FunctionSpec:
     logical_id: str | None = None
     region: str = "us-east-1"
     python: str | None = None
-    max_environments: int | None = None  # the function's reserved concurrency, when it has one
+    reserved_concurrency: int | None = None  # at most this many invocations at once; past it Lambda throttles
 
     def key(self) -> tuple[Any, ...]:
         return (
@@ -120,6 +123,10 @@ class InvocationResult:
 
     def payload_bytes(self) -> bytes:
         return json.dumps(self.payload).encode()
+
+
+class ReservedConcurrencyExceeded(Exception):
+    """An invocation past the function's reserved concurrency: Lambda throttles it (nothing runs)."""
 
 
 class _Stopped(Exception):
@@ -507,7 +514,9 @@ class _Pool:
         self.spec = spec
         self.idle: list[Environment] = []
         self.count = 0
-        self.limit = spec.max_environments or MAX_ENVIRONMENTS
+        # A reservation caps the environments too, but this machine runs at most MAX_ENVIRONMENTS per function.
+        self.limit = min(spec.reserved_concurrency or MAX_ENVIRONMENTS, MAX_ENVIRONMENTS)
+        self.busy = 0  # invocations in flight
         self.rng = random.Random(spec.name)
 
 
@@ -525,6 +534,9 @@ class Runtime:
     def _acquire(self, spec: FunctionSpec) -> tuple[_Pool, Environment | None]:
         with self._lock:
             pool = self._pools.setdefault(spec.key(), _Pool(spec))
+            if spec.reserved_concurrency is not None and pool.busy >= spec.reserved_concurrency:
+                raise ReservedConcurrencyExceeded(f"{spec.name}: {pool.busy} invocations in flight")
+            pool.busy += 1
             while True:
                 while pool.idle:
                     environment = pool.idle.pop(pool.rng.randrange(len(pool.idle)))
@@ -552,6 +564,7 @@ class Runtime:
 
     def _release(self, pool: _Pool, environment: Environment | None) -> None:
         with self._lock:
+            pool.busy -= 1
             if environment is not None and environment.alive:
                 environment.last_used = time.monotonic()
                 pool.idle.append(environment)

@@ -138,6 +138,15 @@ class FakeProvider:
         with self._lock:
             return len(self._in_flight_orders)
 
+    def wait_for_in_flight(self, count: int, timeout: float) -> bool:
+        """Wait until at least ``count`` requests are being answered (held, or slow); False after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight() < count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
     def in_flight_orders(self) -> list[str]:
         """The order ids of the requests received and not yet answered."""
         with self._lock:

@@ -21,6 +21,7 @@ from breakwater import executions
 from breakwater.aws import Stack
 from breakwater.executions import ExecutionResult, run
 from breakwater.local import compat, lambda_runtime
+from breakwater.local.aws_limits import AwsLimits
 from breakwater.local.deploy import deploy
 from breakwater.local.event_source import EventSources, ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.provider import FakeProvider
@@ -172,9 +173,12 @@ class EmbeddedStack:
     reach the same moto over loopback HTTP, and the provider listens on 127.0.0.1.
     """
 
-    def __init__(self, region: str = REGION, provider: FakeProvider | None = None) -> None:
+    def __init__(
+        self, region: str = REGION, provider: FakeProvider | None = None, aws_limits: AwsLimits | None = None
+    ) -> None:
         self.region = region
         self.provider = provider or FakeProvider()
+        self.aws_limits = aws_limits  # AWS's throughput and concurrency limits, metered while the stack runs
         self._mock: Any = None
         self._endpoint: FunctionEndpoint | None = None
         self._clients: dict[str, Any] = {}
@@ -191,6 +195,8 @@ class EmbeddedStack:
         self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
         self._mock.start()
         prepare_moto()
+        if self.aws_limits is not None:
+            self.aws_limits.install()
         self._endpoint = FunctionEndpoint()
         # A stack opened inside another (the soak or the demo run from a test) hands these back when it closes.
         self._previous = (
@@ -214,6 +220,8 @@ class EmbeddedStack:
         compat.serve_functions_at(endpoint)
         if self._endpoint is not None:
             self._endpoint.stop()
+        if self.aws_limits is not None:
+            self.aws_limits.remove()
         if self._mock is not None:
             self._mock.stop()
         for key, old in self._saved_env.items():

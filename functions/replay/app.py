@@ -45,9 +45,9 @@ the name of the replay execution that queued it (``replay-<n>-...``), 0 for an
 order's first execution. Each replay is named with ``n = spent + 1``; an order
 *spends* that attempt only when the replay's call failed (``call_failed``) and
 it was not started as a probe (its name ends in ``-probe<hash>``). A replay
-that found the breaker open (``circuit_open``, ``probe_busy``,
-``forced_open``) made no call, and a failed probe is the breaker's own
-business: neither counts, so a long outage never drains an order to the
+that made no call (``NO_CALL_REASONS``: ``circuit_open``, ``probe_busy``,
+``forced_open``, ``breaker_busy``, ``concurrency_limit``) and a failed probe,
+the breaker's own business, count nothing, so a long outage never drains an order to the
 dead-letter queue. Deferrals and receives count nothing either (the queue's
 redrive policy is a safety net only).
 
@@ -85,7 +85,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
-from breaker_record import KEY, Breaker, BreakerMode, BreakerState
+from breaker_record import KEY, NO_CALL_REASONS, Breaker, BreakerMode, BreakerState, QueueReason
 
 SERVICE = "breakwater-replay"
 logger = Logger(service=SERVICE)
@@ -106,9 +106,7 @@ NAMESPACE_ENV = "METRICS_NAMESPACE"
 DEFAULT_METRICS_NAMESPACE = "Breakwater"
 
 CALLS_ALLOWED = frozenset({BreakerState.CLOSED.value, BreakerState.DISABLED.value})
-# Reasons for which the queuing execution made no call: its attempt is not spent.
-NO_CALL_REASONS = frozenset({"circuit_open", "probe_busy", "forced_open"})
-CALL_FAILED = "call_failed"
+CALL_FAILED = QueueReason.CALL_FAILED.value
 RAMP_SECONDS = 30.0
 RAMP_LIMIT = 2
 RETRY_DELAY_BASE_SECONDS = 30

@@ -33,10 +33,12 @@ def test_the_source_says_each_repeated_block_once() -> None:
     source = asl.SOURCE_PATH.read_text()
     definition = json.loads(ASL_PATH.read_text())
     retriers = [r for state in definition["States"].values() for r in state.get("Retry", [])]
-    dynamodb = [r for r in retriers if r["ErrorEquals"][0].startswith("DynamoDB.")]
-    assert len(dynamodb) >= 10  # every DynamoDB task has one...
+    faults = [r for r in retriers if r["ErrorEquals"][0] == "DynamoDB.InternalServerErrorException"]
+    throttles = [r for r in retriers if r["ErrorEquals"][0] == "DynamoDB.ProvisionedThroughputExceededException"]
+    assert len(faults) >= 11 and len(throttles) == len(faults) - 1  # every DynamoDB task, and every write...
     assert source.count("DynamoDB.ThrottlingException") == 1  # ...written once
-    assert source.count("- *dynamodb-retry") == len(dynamodb)
+    assert source.count("- *dynamodb-fault-retry") == len(faults)
+    assert source.count("- *dynamodb-throttle-retry") == len(throttles)
     catchers = [c for state in definition["States"].values() for c in state.get("Catch", [])]
     bookkeeping = [c for c in catchers if c.get("Comment", "").startswith("The breaker could not be written")]
     assert len(bookkeeping) >= 7

@@ -295,19 +295,44 @@ def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
     worker.join(5)
 
 
-def test_invocations_spread_over_idle_environments_and_reserved_concurrency_bounds_them(tmp_path):
+def test_invocations_past_the_reserved_concurrency_are_refused_and_the_rest_spread_over_warm_environments(tmp_path):
+    # given: a function with reserved concurrency 2 whose handler holds until the test lets it go
+    gate = tmp_path / "go"
     spec = function(
-        tmp_path, "import os, time\ndef handler(e, c):\n    time.sleep(e.get('s', 0))\n    return os.getpid()\n"
+        tmp_path,
+        f"""
+        import os, time
+        from pathlib import Path
+        def handler(e, c):
+            while e.get('hold') and not Path({str(gate)!r}).exists():
+                time.sleep(0.01)
+            return os.getpid()
+        """,
+        reserved_concurrency=2,
     )
-    spec = FunctionSpec(**{**spec.__dict__, "max_environments": 2})
-    warm: list[int] = []
-    threads = [threading.Thread(target=lambda: warm.append(invoke(spec, {"s": 0.3}).payload)) for _ in range(4)]
+    answers: list[int] = []
+    refused: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            answers.append(invoke(spec, {"hold": True}).payload)
+        except lambda_runtime.ReservedConcurrencyExceeded as exc:
+            refused.append(exc)
+
+    # when: four invocations at once, two of them still held
+    threads = [threading.Thread(target=call) for _ in range(4)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 60
+    while len(refused) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    refused_while_held = len(refused)
+    gate.touch()
     for thread in threads:
-        thread.join(20)
-
+        thread.join(60)
     later = {invoke(spec, {}).payload for _ in range(20)}
 
-    assert len(set(warm)) == 2  # four at once, two environments: the reserved concurrency
-    assert later == set(warm)  # one after another, the invocations still reach both warm environments
+    # then: the reservation held two, Lambda refused the other two, and later calls reach both warm environments
+    assert refused_while_held == 2
+    assert len(answers) == 2 and len(set(answers)) == 2
+    assert later == set(answers)

@@ -163,11 +163,14 @@ def record(embedded: EmbeddedStack) -> list[jsonata.Case]:
             embedded.run(stack, order(serviceName="svc.beta", customerId="\u202eafter"))
             provider.configure(mode="healthy")
             embedded.run(stack, order(serviceName="svc.beta", customerId="e\u0301"))
-            # faults: the table unreadable (fail open), the fallback queue failing (FallbackUnavailable)
+            # faults: the table unreadable (fail open), the table busy (breaker_busy), the fallback queue failing
+            # (FallbackUnavailable)
             waits = types.SimpleNamespace(sleep=lambda seconds: traveller.shift(dt.timedelta(seconds=seconds)))
             with mock.patch.object(retrier_decl, "time", waits):
-                with mock.patch.object(DynamoDBBackend, "get_item", _failing("ProvisionedThroughputExceededException")):
+                with mock.patch.object(DynamoDBBackend, "get_item", _failing("InternalServerErrorException")):
                     embedded.run(stack, order(customerId="Jürgen \U0001f600"))
+                with mock.patch.object(DynamoDBBackend, "get_item", _failing("ThrottlingException")):
+                    embedded.run(stack, order(customerId="busy \u2028"))
                 provider.configure(mode="down")
                 with mock.patch.object(SQSBackend, "send_message", _failing("InternalError")):
                     embedded.run(stack, order(customerId="nowhere \u2028"))

@@ -84,13 +84,40 @@ def test_breaker_write_failing_after_a_success_still_reports_the_charge(embedded
 
 
 def test_breaker_read_failing_is_retried_then_fails_open(embedded, stack, provider, retry_waits):
-    with mock.patch.object(DynamoDBBackend, "get_item", failing("ProvisionedThroughputExceededException")):
+    with mock.patch.object(DynamoDBBackend, "get_item", failing("InternalServerErrorException")):
         result = embedded.run(stack, order())
 
     assert scheduled(result, "dynamodb:getItem") == 3
     assert result.output["status"] == "charged"
     assert result.output["breaker"] == "UNKNOWN"
-    assert result.output["bookkeepingError"] == "DynamoDB.ProvisionedThroughputExceededException"
+    assert result.output["bookkeepingError"] == "DynamoDB.InternalServerErrorException"
+
+
+@pytest.mark.parametrize(
+    "error", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]
+)
+def test_breaker_read_throttled_queues_the_order_at_once_and_calls_nothing(
+    embedded, stack, provider, retry_waits, error
+):
+    with mock.patch.object(DynamoDBBackend, "get_item", failing(error)):
+        result = embedded.run(stack, order())
+
+    assert scheduled(result, "dynamodb:getItem") == 1  # a throttled read is not retried: it is the hot key again
+    assert result.output["status"] == "queued"
+    assert result.output["reason"] == "breaker_busy"
+    assert result.output["bookkeepingError"] == f"DynamoDB.{error}"
+    assert provider.calls == []
+    assert [body["reason"] for body in queued(embedded, stack)] == ["breaker_busy"]
+
+
+def test_invalid_order_is_rejected_not_queued_when_the_breaker_read_is_throttled(
+    embedded, stack, provider, retry_waits
+):
+    with mock.patch.object(DynamoDBBackend, "get_item", failing("ThrottlingException")):
+        result = embedded.run(stack, {"orderId": "x y"})
+
+    assert result.error == "InvalidOrder"
+    assert queued(embedded, stack) == []
 
 
 def test_invalid_order_is_still_rejected_when_the_table_is_unreadable(embedded, stack, provider, retry_waits):

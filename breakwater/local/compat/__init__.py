@@ -92,6 +92,10 @@ patch                       what it fixes
                             service could get botocore's model and fail
                             (``no attribute 'http_trait'``); moto's models get
                             a cache of their own, filled under a lock.
+``execution_type``          moto runs every execution as STANDARD (a state
+                            machine's ``sm_type`` is fixed); an EXPRESS
+                            machine's executions are EXPRESS, so STANDARD's
+                            state-transition quota (``aws_limits``) spares them.
 ==========================  ===================================================
 """
 
@@ -140,6 +144,7 @@ MODULES = (
     "kms_keys_lazy",
     "states_all_terminal",
     "operation_models",
+    "execution_type",
 )
 
 

@@ -1,6 +1,7 @@
 """Patch ``lambda_environments``: Lambda needs Docker; run the deployed package (the ``sam build`` artifact) in
 execution environments of its own (``lambda_runtime``): the function's Handler, Environment and Timeout, errors
-named as Lambda names them, ``Sandbox.Timedout`` past it.
+named as Lambda names them, ``Sandbox.Timedout`` past it, and past its reserved concurrency Lambda's throttle
+(``TooManyRequestsException``, ``ReservedFunctionConcurrentInvocationLimitExceeded``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from moto.awslambda import models as lambda_models
 from moto.settings import moto_server_port
 
 from breakwater.local import lambda_runtime
+from breakwater.local.aws_limits.errors import RESERVED_EXCEEDED, lambda_throttled
 from breakwater.local.compat.base import Patch
 
 _FUNCTION_LOG = logging.getLogger("breakwater.local.functions")
@@ -83,14 +85,17 @@ def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
         runtime_dir=runtime_dir(),
         logical_id=logical_id_of(fn) if lambda_runtime.remote_endpoint() else None,
         region=fn.region,
-        max_environments=int(fn.reserved_concurrency) if fn.reserved_concurrency else None,
+        reserved_concurrency=int(fn.reserved_concurrency) if fn.reserved_concurrency is not None else None,
     )
 
 
 def _invoke_in_environment(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
     event = json.loads(body) if body else {}
     spec = function_spec(self)
-    result = lambda_runtime.invoke(spec, event)
+    try:
+        result = lambda_runtime.invoke(spec, event)
+    except lambda_runtime.ReservedConcurrencyExceeded:
+        raise lambda_throttled(RESERVED_EXCEEDED) from None
     if result.failed:
         response_headers["x-amz-function-error"] = "Unhandled"
     # As Lambda does for RequestResponse calls: the last 4 KB of the log, base64.
