@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 AWS_VENV := .venv-aws
 AWS_STAMP := $(AWS_VENV)/.installed
 
-.PHONY: help all install test test-fast lint asl demo bench soak clean
+.PHONY: help all install test test-fast lint asl demo bench scale soak clean
 
 .DEFAULT_GOAL := help
 help: ## this list
@@ -79,6 +79,10 @@ soak: install ## 500 orders through an outage, every invariant checked
 
 bench: install ## every policy in every scenario; results in bench/
 	$(BIN)/python -m breakwater.bench
+
+# The payment bulkheads the volumes model need more local environments per function than the default 16.
+scale: install ## Breakwater at 500 to 10,000 orders/s with AWS's limits, modelled; results in bench/scale.md
+	BREAKWATER_LAMBDA_MAX_ENVIRONMENTS=40 $(BIN)/python -m breakwater.scale
 
 # The console's browser tests (tests/browser) drive Debian's headless Chromium through its chromedriver.
 # Installs both when they are missing and this runs as root; CI calls it before `make test`.

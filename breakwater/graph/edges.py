@@ -66,6 +66,7 @@ DECISIONS: dict[str, dict[str, str]] = {
     },
     "Did the provider decline the order?": {
         "Report declined payment": "declined",
+        "Queue order for later": "bulkhead full",
         "Reject order refused by provider": "malformed",
     },
 }

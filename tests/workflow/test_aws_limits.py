@@ -117,7 +117,7 @@ def test_a_failed_conditional_write_consumes_write_units_and_the_next_write_is_t
         codes.append(failed.value.response["Error"]["Code"])
 
     assert codes == ["ConditionalCheckFailedException", "ConditionalCheckFailedException", "ThrottlingException"]
-    assert limits.dynamodb.units[(stack.table_name, json.dumps({"S": "payment-api"}), "Write")] == 2
+    assert limits.observed.units[(stack.table_name, json.dumps({"S": "payment-api"}), "Write")] == 2
 
 
 def test_a_throttled_breaker_read_never_calls_a_provider_the_breaker_has_opened(embedded, provider, limited, clock):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from breakwater.executions import start, wait
 from breakwater.template import parameters
 from tests.template import test_namespace
 from tests.workflow.helpers import breaker, order, put_breaker
@@ -308,3 +309,19 @@ def test_breaker_mode_sets_what_a_breaker_without_a_mode_does_while_open(embedde
     assert called.output["shadow"] == {"wouldQueue": True, "reason": "circuit_open"}
     assert called.output["status"] == "charged"
     assert queued_order.output["reason"] == "circuit_open"
+
+
+@proves("PaymentConcurrency")
+def test_payment_concurrency_sets_how_many_calls_may_be_in_flight(embedded, provider):
+    one, two = embedded.deploy(PaymentConcurrency=1, CallTimeoutSeconds=60), embedded.deploy(PaymentConcurrency=2)
+    sfn = embedded.client("stepfunctions")
+
+    with provider.holding():
+        held = [start(sfn, one.state_machine_arn, order()), start(sfn, two.state_machine_arn, order())]
+        assert provider.wait_for_in_flight(2, timeout=60)
+        refused, admitted = embedded.run(one, order()), start(sfn, two.state_machine_arn, order())
+        assert provider.wait_for_in_flight(3, timeout=60)
+    outcomes = [wait(sfn, arn, 120).output["status"] for arn in [*held, admitted]]
+
+    assert refused.output["reason"] == "concurrency_limit"
+    assert outcomes == ["charged", "charged", "charged"]

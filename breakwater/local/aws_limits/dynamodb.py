@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +66,6 @@ class DynamoDbThroughput:
         self._clock = clock
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self._lock = threading.Lock()
-        self.units: dict[tuple[str, str, str], float] = defaultdict(float)  # (table, key, kind) -> units consumed
 
     def _bucket(self, table: str, key: str, kind: str) -> TokenBucket:
         """The bucket of one partition key (``key``) or, with ``key`` "", of the table's quota."""
@@ -104,8 +102,7 @@ class DynamoDbThroughput:
             error = dynamodb_throttled(kind, table.table_arn, on_demand, "Account")
             self._observed.throttle("DynamoDB", error.aws_code, f"Table{kind}AccountLimitExceeded")
             raise error
-        with self._lock:
-            self.units[(name, key or "", kind)] += units
+        self._observed.consumed(name, key or "", kind, units)
         return Charge(name, key or "", kind, units)
 
     def settle(self, charge: Charge, actual: float) -> None:
@@ -116,8 +113,7 @@ class DynamoDbThroughput:
         if charge.key:
             self._bucket(charge.table, charge.key, charge.kind).give(-extra)
         self._bucket(charge.table, "", charge.kind).give(-extra)
-        with self._lock:
-            self.units[(charge.table, charge.key, charge.kind)] += extra
+        self._observed.consumed(charge.table, charge.key, charge.kind, extra)
 
 
 def partition_key(table: Any, key: dict[str, Any]) -> str:

@@ -82,6 +82,11 @@ class LambdaConcurrency:
         self._observed.concurrency(name, self._in_flight[name])
         self._observed.concurrency(ACCOUNT, total)
 
+    def prewarm(self, name: str, environments: int) -> None:
+        """Count ``environments`` of function ``name`` as already made (a steady load, or provisioned concurrency)."""
+        with self._lock:
+            self._environments[name] = max(self._environments[name], environments)
+
     def _throttled(self, reason: str) -> None:
         self._observed.throttle("Lambda", "TooManyRequestsException", reason)
         raise lambda_throttled(reason)
