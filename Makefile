@@ -80,9 +80,10 @@ soak: install ## 500 orders through an outage, every invariant checked
 bench: install ## every policy in every scenario; results in bench/
 	$(BIN)/python -m breakwater.bench
 
-# The payment bulkheads the volumes model need more local environments per function than the default 16.
+# The payment bulkheads the volumes model need more local environments per function than the default 16, kept
+# warm through an outage's cooldowns as AWS keeps them (minutes), not stopped after this machine's 60 s.
 scale: install ## Breakwater at 500 to 10,000 orders/s with AWS's limits, modelled; results in bench/scale.md
-	BREAKWATER_LAMBDA_MAX_ENVIRONMENTS=40 $(BIN)/python -m breakwater.scale
+	BREAKWATER_LAMBDA_MAX_ENVIRONMENTS=40 BREAKWATER_LAMBDA_IDLE_SECONDS=600 $(BIN)/python -m breakwater.scale
 
 # The console's browser tests (tests/browser) drive Debian's headless Chromium through its chromedriver.
 # Installs both when they are missing and this runs as root; CI calls it before `make test`.

@@ -27,7 +27,8 @@ it, is kept faithful:
 * each function has at most ``MAX_ENVIRONMENTS`` environments at once
   (``BREAKWATER_LAMBDA_MAX_ENVIRONMENTS``, default 16), or R when that is lower;
   a further concurrent invocation waits for a free one, where AWS would start
-  another environment. Environments idle for ``IDLE_SECONDS`` are
+  another environment. Environments idle for ``IDLE_SECONDS``
+  (``BREAKWATER_LAMBDA_IDLE_SECONDS``, default 60; AWS keeps them for minutes) are
   stopped, and at most ``MAX_TOTAL_ENVIRONMENTS`` live across all functions.
 
 Cold starts are forked from a zygote per build (``lambda_bootstrap``'s zygote mode): a process that has
@@ -67,7 +68,7 @@ from typing import Any
 TIMEOUT_ERROR = "Sandbox.Timedout"
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 INIT_TIMEOUT_SECONDS = 10.0
-IDLE_SECONDS = 60.0
+IDLE_SECONDS = float(os.environ.get("BREAKWATER_LAMBDA_IDLE_SECONDS", "60"))
 MAX_ENVIRONMENTS = int(os.environ.get("BREAKWATER_LAMBDA_MAX_ENVIRONMENTS", "16"))
 MAX_TOTAL_ENVIRONMENTS = 64
 MAX_LOG_BYTES = 1_000_000

@@ -60,6 +60,9 @@ class Figures:
     first_throttle: str | None
     queue_left: int
     replays: int
+    replays_charged: int
+    drain_per_s: float  # modelled orders/s the replay charged during the last phase
+    time_to_empty_s: float | None  # modelled: what is left on the queue at that pace (None: it never drained)
     phases: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -136,6 +139,11 @@ def figures(run: VolumeRun) -> Figures:
     standard = per_million_orders(_with_transitions(counted, transitions_per_order), "STANDARD")
     express = per_million_orders(counted, "EXPRESS")
     first = min((entry for entry in run.submitted if entry.refused), key=lambda e: e.at, default=None)
+    last_phase = run.phases[-1][0] if run.phases else run.started_at
+    charged_late = [
+        r for r in run.replays if _status(r) == "charged" and r.events[-1]["timestamp"].timestamp() >= last_phase
+    ]
+    drain = len(charged_late) / max(1.0, run.finished_at - last_phase)
     throttles = {f"{service} {code} ({reason})": n for (service, code, reason), n in run.observed.throttles.items()}
     return Figures(
         name=volume.name,
@@ -170,8 +178,15 @@ def figures(run: VolumeRun) -> Figures:
         first_throttle=first.refused if first else None,
         queue_left=run.queue_left,
         replays=len(run.replays),
+        replays_charged=sum(1 for r in run.replays if _status(r) == "charged"),
+        drain_per_s=round(drain * volume.scale, 1),
+        time_to_empty_s=None if drain == 0 else round(run.queue_left / drain, 1),
         phases=_phases(run, records),
     )
+
+
+def _status(result: ExecutionResult) -> str | None:
+    return result.output.get("status") if isinstance(result.output, dict) else None
 
 
 def _service_of(run: VolumeRun, order_id: str) -> str:

@@ -91,10 +91,12 @@ class Pollers:
         pause = POLL_SECONDS
         while not self._stop.wait(pause):
             began = time.monotonic()
+            received = 0
             # A throttled invoke or receive is retried at the next poll, as the service does.
             with contextlib.suppress(ClientError):
-                job()
-            pause = POLL_SECONDS + (time.monotonic() - began) * (1 / share - 1)
+                received = job().received
+            # The service polls again at once while there are records (long polling), and waits when there were none.
+            pause = (0.0 if received else POLL_SECONDS) + (time.monotonic() - began) * (1 / share - 1)
 
     def stop(self) -> None:
         self._stop.set()
@@ -147,8 +149,8 @@ def play(volume: Volume, on_phase: Callable[[str], None] = lambda _: None) -> Vo
 
 def replay_concurrency(env: EmbeddedStack, stack: Stack) -> int:
     """The replay mapping's ScalingConfig.MaximumConcurrency (the template's), as deployed."""
-    mappings = env.client("lambda").list_event_source_mappings(FunctionName=stack.outputs["ReplayFunctionArn"])
-    for mapping in mappings["EventSourceMappings"]:
+    mappings = env.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    for mapping in (m for m in mappings if m.get("FunctionArn") == stack.outputs["ReplayFunctionArn"]):
         maximum = (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
         if maximum:
             return int(maximum)

@@ -56,6 +56,7 @@ class Volume:
     bulkhead: bool = True  # PaymentConcurrency sized for the volume; False: no reservation at all
     quotas: dict[str, float] = field(default_factory=dict)  # raised AWS quotas (modelled values, before scaling)
     script: tuple[Phase, ...] = SCRIPT
+    replay_concurrency: int = 2  # the replay mapping's MaximumConcurrency (the template's default)
     note: str = ""
 
     @property
@@ -84,6 +85,7 @@ class Volume:
         return {
             "WorkflowType": self.workflow_type,
             "PaymentConcurrency": self.payment_concurrency,
+            "ReplayConcurrency": self.replay_concurrency,
             "CallTimeoutSeconds": CALL_TIMEOUT_S,
         }
 
@@ -103,15 +105,36 @@ class Volume:
         return order
 
 
-# Express StartExecution's default bucket refills 6,000/s: 10,000 orders/s needs it raised (the report says so).
+# Express StartExecution's default bucket refills 6,000/s: past it the account's starts bind before anything of
+# Breakwater's, so the volumes above it model a team that raised it (the report lists raised quotas).
 RAISED_EXPRESS_STARTS = {"stepfunctions.express_start_refill": 12000.0, "stepfunctions.express_start_bucket": 12000.0}
+# Without a bulkhead only the hang matters: healthy, then the provider hangs, then a short recovery.
+HANG_ONLY: tuple[Phase, ...] = (
+    Phase("healthy", "healthy", 8.0),
+    Phase("hanging outage", "hang", 14.0),
+    Phase("after the hang", "healthy", 8.0),
+)
+# The per-key ceiling: healthy traffic only, at rates around one partition's 3,000 read units/s.
+HEALTHY_ONLY: tuple[Phase, ...] = (Phase("healthy", "healthy", 12.0),)
+# The drain: a backlog from an outage of a modelled minute, drained by replay while new orders keep coming.
+DRAIN: tuple[Phase, ...] = (
+    Phase("healthy", "healthy", 5.0),
+    Phase("outage", "down", 45.0),
+    Phase("recovery and drain", "healthy", 80.0),
+)
 
 VOLUMES: tuple[Volume, ...] = (
     Volume("500-per-s", 500),
     Volume("2000-per-s", 2000),
-    Volume("2000-per-s-no-bulkhead", 2000, bulkhead=False, note="PaymentConcurrency 0: the hang takes the account"),
+    Volume("2000-per-s-no-bulkhead", 2000, bulkhead=False, script=HANG_ONLY, note="PaymentConcurrency 0"),
     Volume("8000-per-s", 8000, quotas=RAISED_EXPRESS_STARTS),
     Volume("10-keys-1000-per-s", 1000, keys=10, quotas=RAISED_EXPRESS_STARTS),
+    *(
+        Volume(f"key-ceiling-{rate}", rate, quotas=RAISED_EXPRESS_STARTS, script=HEALTHY_ONLY)
+        for rate in (4000, 5500, 6500)
+    ),
+    Volume("drain-2000-per-s", 2000, script=DRAIN, note="ReplayConcurrency 2, the default"),
+    Volume("drain-2000-per-s-sized", 2000, script=DRAIN, replay_concurrency=200, note="ReplayConcurrency 200"),
 )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from breakwater.executions import start, wait
+from breakwater.scale.harness import replay_concurrency
 from breakwater.template import parameters
 from tests.template import test_namespace
 from tests.workflow.helpers import breaker, order, put_breaker
@@ -325,3 +326,11 @@ def test_payment_concurrency_sets_how_many_calls_may_be_in_flight(embedded, prov
 
     assert refused.output["reason"] == "concurrency_limit"
     assert outcomes == ["charged", "charged", "charged"]
+
+
+@proves("ReplayConcurrency")
+def test_replay_concurrency_sets_how_many_batches_the_replay_mapping_runs_at_once(embedded):
+    two, seven = embedded.deploy(), embedded.deploy(ReplayConcurrency=7)
+
+    # The Lambda service runs the mapping as configured: what it acts on is what was deployed.
+    assert [replay_concurrency(embedded, stack) for stack in (two, seven)] == [2, 7]
