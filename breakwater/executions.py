@@ -132,6 +132,8 @@ def path_label(result: ExecutionResult) -> str:
         return "declined"
     probe = "Call provider as probe" in path
     checks = [
+        (reason == "breaker_busy", "breaker table busy"),
+        (reason == "concurrency_limit", "bulkhead full"),
         ("Call provider in shadow mode" in path, f"{str(output.get('breaker', '')).lower()}, shadow call"),
         ("Open the circuit after a charged call" in path, "closed, trip by a charged call"),
         (bool(output.get("slow")), "closed, slow success"),

@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 from string import Template
 
-from breakwater.local.aws_limits.quotas import CHECKED, QUOTAS
+from breakwater.quotas import CHECKED, QUOTAS
 from breakwater.scale.figures import Figures
 from breakwater.scale.scenarios import BULKHEAD_SECONDS, CALL_TIMEOUT_S, LOCAL_RATE, PROVIDER_LATENCY_S, SCRIPT
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from unittest import mock
 
-from breakwater.executions import PathCost
+import pytest
+from moto.dynamodb.models import DynamoDBBackend
+
+from breakwater.executions import PathCost, start, wait
+from tests.workflow.test_faults import failing
 from tests.workflow.helpers import order, put_breaker
 
 # DESIGN.md, "Cost budget per path": states entered (at most), DynamoDB reads and
@@ -21,6 +25,9 @@ BUDGET = {
     "closed, rate trip": PathCost(7, 1, 2, 1, 1),
     "closed, trip by a charged call": PathCost(7, 1, 2, 1, 0),
     "open, shadow call": PathCost(3, 1, 0, 1, 0),
+    # Issue 19: volume. A throttled read queues; a full bulkhead queues (Lambda refused the call: not billed).
+    "breaker table busy": PathCost(3, 1, 0, 0, 1),
+    "bulkhead full": PathCost(4, 1, 0, 1, 1),
 }
 HEALTHY = PathCost(3, 1, 0, 1, 0)  # the healthy path, whatever the parameters
 
@@ -194,3 +201,27 @@ def test_shadow_call_while_open_is_within_budget(embedded, provider, clock):
 
     assert result.output["shadow"] == {"wouldQueue": True, "reason": "circuit_open"}
     within_budget("open, shadow call", result.cost())
+
+
+def test_breaker_table_busy_path_is_within_budget(embedded, stack, provider):
+    with mock.patch.object(DynamoDBBackend, "get_item", failing("ThrottlingException")):
+        result = embedded.run(stack, order())
+
+    assert result.output["reason"] == "breaker_busy"
+    assert result.label == "breaker table busy"
+    within_budget("breaker table busy", result.cost())
+
+
+def test_bulkhead_full_path_is_within_budget(embedded, provider):
+    stack = embedded.deploy(PaymentConcurrency=1, CallTimeoutSeconds=60)
+    sfn = embedded.client("stepfunctions")
+
+    with provider.holding():
+        held = start(sfn, stack.state_machine_arn, order())
+        assert provider.wait_for_in_flight(1, timeout=60)
+        result = embedded.run(stack, order())
+    wait(sfn, held, 120)
+
+    assert result.output["reason"] == "concurrency_limit"
+    assert result.label == "bulkhead full"
+    within_budget("bulkhead full", result.cost())

@@ -25,7 +25,7 @@ from typing import Any
 from breakwater.local.aws_limits.buckets import Clock, TokenBucket
 from breakwater.local.aws_limits.errors import dynamodb_throttled
 from breakwater.local.aws_limits.observed import Observed
-from breakwater.local.aws_limits.quotas import Limits
+from breakwater.quotas import Limits
 
 READ_BLOCK = 4096
 WRITE_BLOCK = 1024

@@ -18,7 +18,7 @@ from typing import Any
 from breakwater.local.aws_limits.buckets import Clock, TokenBucket
 from breakwater.local.aws_limits.errors import states_throttled
 from breakwater.local.aws_limits.observed import Observed
-from breakwater.local.aws_limits.quotas import Limits
+from breakwater.quotas import Limits
 
 STANDARD = "STANDARD"
 EXPRESS = "EXPRESS"

@@ -1,4 +1,4 @@
-"""Every AWS limit the local stack can enforce: its default, its unit, and the page it comes from.
+"""AWS's limits that bind Breakwater at volume: each default, its unit, and the page it comes from.
 
 This table is the one place these figures live. The limits module enforces them, ``make scale`` reports
 against them, and ``docs/SCALING.md`` prints them (a test keeps the page in step with this table).
