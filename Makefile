@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 AWS_VENV := .venv-aws
 AWS_STAMP := $(AWS_VENV)/.installed
 
-.PHONY: help all install test test-fast lint asl demo bench scale soak clean
+.PHONY: help all install test test-fast lint asl docs demo bench scale soak clean
 
 .DEFAULT_GOAL := help
 help: ## this list
@@ -69,6 +69,9 @@ lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, t
 # The workflow is written in statemachine/circuit_breaker.asl.yaml; SAM deploys the JSON generated from it.
 asl: $(STAMP) ## statemachine/circuit_breaker.asl.json from its source, circuit_breaker.asl.yaml
 	$(BIN)/python -m breakwater.asl
+
+docs: $(STAMP) ## the tables in docs/ that are generated from the code (a test fails when one is stale)
+	$(BIN)/python -m breakwater.docgen
 
 # The demo runs on the embedded stack: it needs the Python environment only (no npm, no .venv-aws).
 demo: $(STAMP) ## an outage and its recovery on the embedded local stack

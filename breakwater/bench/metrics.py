@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from breakwater.bench.floor import Floor, floor_of, provider_failing, replay_exact, wasted
-from breakwater.bench.pricing import (
+from breakwater.bench.records import OUTCOMES, CallFact, OrderRecord, PolicyRun
+from breakwater.bench.scenarios import SCENARIOS, Scenario
+from breakwater.bench.settings import BreakerSettings
+from breakwater.breaker_record import BreakerState
+from breakwater.pricing import (
     EXPRESS_BILLING_STEP_MS,
     LAMBDA_BILLING_STEP_MS,
     Dollars,
@@ -17,10 +21,6 @@ from breakwater.bench.pricing import (
     billed_ms,
     per_million_orders,
 )
-from breakwater.bench.records import OUTCOMES, CallFact, OrderRecord, PolicyRun
-from breakwater.bench.scenarios import SCENARIOS, Scenario
-from breakwater.bench.settings import BreakerSettings
-from breakwater.breaker_record import BreakerState
 from breakwater.template import PROJECT_ROOT
 
 TRIP = (BreakerState.CLOSED, BreakerState.OPEN)  # a transition that opens the breaker

@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from breakwater.bench.metrics import BUDGET, RESOURCES, Figures, merge_paths, within_budget
-from breakwater.bench.pricing import (
+from breakwater.bench.records import PolicyRun
+from breakwater.bench.scenarios import RATE, Scenario, by_name
+from breakwater.bench.settings import BreakerSettings
+from breakwater.bench.targets import BASELINE, POLICY, Target, peers
+from breakwater.pricing import (
     EXPRESS_MEMORY_MB,
     LAMBDA_MEMORY_MB,
     PRICES,
     PRICES_CHECKED,
     PRICES_REGION,
 )
-from breakwater.bench.records import PolicyRun
-from breakwater.bench.scenarios import RATE, Scenario, by_name
-from breakwater.bench.settings import BreakerSettings
-from breakwater.bench.targets import BASELINE, POLICY, Target, peers
 
 
 @dataclass

@@ -12,11 +12,11 @@ from typing import Any
 
 from breakwater.bench.floor import floor_of, provider_failing
 from breakwater.bench.metrics import percentiles, usage
-from breakwater.bench.pricing import per_million_orders
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.workflow import record_of
 from breakwater.breaker_record import BreakerState
 from breakwater.executions import ExecutionResult
+from breakwater.pricing import per_million_orders
 from breakwater.scale.harness import VolumeRun
 from breakwater.scale.scenarios import CALL_TIMEOUT_S
 

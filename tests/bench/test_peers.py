@@ -12,12 +12,12 @@ from breakwater.bench.floor import Floor
 from breakwater.bench.harness import play
 from breakwater.bench.metrics import Figures, figures, replay_deferral_s
 from breakwater.bench.powertools import Powertools
-from breakwater.bench.pricing import Dollars
 from breakwater.bench.report import against_peers, headline, latency_ratio
 from breakwater.bench.scenarios import Phase, Scenario, by_name, tenant_service
 from breakwater.bench.settings import BreakerSettings
 from breakwater.bench.targets import evaluate
 from breakwater.bench.workflow import Breakwater
+from breakwater.pricing import Dollars
 
 OUTAGE = Scenario(
     "smoke-outage",

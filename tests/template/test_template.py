@@ -357,7 +357,9 @@ def test_every_parameter_reaches_the_workflow_or_the_function(
     for function_id in (PAYMENT_FUNCTION, "ReplayFunction"):
         function = template["Resources"][function_id]["Properties"]
         used |= referenced_names(function.get("Environment")) | referenced_names(function.get("Timeout"))
-        used |= referenced_names(function.get("ReservedConcurrentExecutions")) | referenced_names(function.get("Events"))
+        used |= referenced_names(function.get("ReservedConcurrentExecutions")) | referenced_names(
+            function.get("Events")
+        )
     # Operations parameters: log retention and the alarm's e-mail subscription.
     for resource in template["Resources"].values():
         if resource["Type"] in ("AWS::Logs::LogGroup", "AWS::SNS::Subscription"):

@@ -11,8 +11,8 @@ from breakwater.local.aws_limits.buckets import TokenBucket
 from breakwater.local.aws_limits.dynamodb import read_units, write_units
 from breakwater.local.aws_limits.errors import AwsLimitError, dynamodb_throttled, lambda_throttled, states_throttled
 from breakwater.local.aws_limits.lambda_concurrency import LambdaConcurrency, slots
-from breakwater.quotas import BY_KEY, QUOTAS
 from breakwater.local.aws_limits.stepfunctions import EXPRESS, STANDARD, SYNC, StepFunctionsQuotas
+from breakwater.quotas import BY_KEY, QUOTAS
 
 
 class Clock:

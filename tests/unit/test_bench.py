@@ -11,11 +11,11 @@ import pytest
 
 from breakwater.bench.floor import Floor, floor_of, replay_exact, wasted
 from breakwater.bench.metrics import over_budget, recovery, state_at, usage
-from breakwater.bench.pricing import Usage, billed_ms, per_million_orders, price
 from breakwater.bench.records import CallFact, OrderRecord, PolicyRun
 from breakwater.bench.reference import ReferenceBreaker, Tally
 from breakwater.bench.scenarios import SCENARIOS, by_name
 from breakwater.bench.settings import BreakerSettings
+from breakwater.pricing import Usage, billed_ms, per_million_orders, price
 
 
 def call(

@@ -8,8 +8,8 @@ import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from breakwater.executions import PathCost, start, wait
-from tests.workflow.test_faults import failing
 from tests.workflow.helpers import order, put_breaker
+from tests.workflow.test_faults import failing
 
 # DESIGN.md, "Cost budget per path": states entered (at most), DynamoDB reads and
 # writes, Lambda invocations and SQS messages.

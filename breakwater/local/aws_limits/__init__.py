@@ -23,9 +23,9 @@ from breakwater.local.aws_limits.buckets import Clock
 from breakwater.local.aws_limits.dynamodb import SINGLE_ITEM, DynamoDbThroughput, wrap_scan, wrap_single_item
 from breakwater.local.aws_limits.lambda_concurrency import LambdaConcurrency, reservations_of, wrap_invoke
 from breakwater.local.aws_limits.observed import Observed
-from breakwater.quotas import QUOTAS, Limits, Quota, UnknownQuota, parse_overrides
 from breakwater.local.aws_limits.stepfunctions import StepFunctionsQuotas, wrap_retry, wrap_start, wrap_state_entry
 from breakwater.local.compat.base import Patch
+from breakwater.quotas import QUOTAS, Limits, Quota, UnknownQuota, parse_overrides
 
 __all__ = ["QUOTAS", "AwsLimits", "Limits", "Observed", "Quota", "UnknownQuota", "parse_overrides"]
 
