@@ -57,8 +57,9 @@ def ceilings_table() -> str:
             for bulkhead in (100, 0):
                 first, second, *_ = capacity.ceilings(workflow, seconds, bulkhead, Limits())
                 rows.append(
-                    f"| {workflow} | {seconds * 1000:.0f} ms | {bulkhead or 'none'} | `{first.quota}` ({first.scope}) | "
-                    f"{first.orders_per_s:,.0f} | `{second.quota}` ({second.scope}) | {second.orders_per_s:,.0f} |"
+                    f"| {workflow} | {seconds * 1000:.0f} ms | {bulkhead or 'none'} | "
+                    f"`{first.quota}` ({first.scope}) | {first.orders_per_s:,.0f} | "
+                    f"`{second.quota}` ({second.scope}) | {second.orders_per_s:,.0f} |"
                 )
     return "\n".join(rows)
 
