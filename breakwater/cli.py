@@ -525,6 +525,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         replay=not args.no_replay,
         lambda_endpoint=args.lambda_endpoint,
         on_activity=None if args.quiet else print_activity,
+        aws_limits=aws_limits_of(args),
     )
     stop, ready = threading.Event(), threading.Event()
 
@@ -539,6 +540,10 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     console.print(f"Starting the local stack on {server.endpoint}: deploying template.yaml (Ctrl-C stops it)")
+    if server.aws_limits is not None:
+        limits = server.aws_limits.limits
+        raised = "".join(f", {key}={value:g}" for key, value in limits.overrides.items())
+        console.print(f"AWS limits on (docs/SCALING.md): scale {limits.scale:g}{raised}")
     try:
         stack = server.start()
         ready.set()
@@ -550,6 +555,21 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         if started:
             console.print("stopped")
     return 0
+
+
+def aws_limits_of(args: argparse.Namespace) -> Any:
+    """The limits ``--aws-limits``, ``--scale`` and ``--quota`` ask for (None: off); one clear error if they are bad."""
+    from breakwater.local.aws_limits import AwsLimits, Limits, UnknownQuota, parse_overrides
+
+    if not args.aws_limits:
+        if args.scale is not None or args.quota:
+            raise BreakwaterError("--scale and --quota need --aws-limits")
+        return None
+    try:
+        scale = 1.0 if args.scale is None else args.scale
+        return AwsLimits(Limits(scale=scale, overrides=parse_overrides(args.quota or [])))
+    except (UnknownQuota, ValueError) as exc:
+        raise BreakwaterError(str(exc)) from None
 
 
 def serve_until(stop: threading.Event, server: Any, stack: Any) -> None:
@@ -634,6 +654,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="send every Lambda invoke of the local stack to this Lambda endpoint, e.g. sam local start-lambda;"
         " FunctionName is the logical id",
+    )
+    up.add_argument(
+        "--aws-limits",
+        action="store_true",
+        help="enforce AWS's throughput and concurrency limits (DynamoDB, Step Functions, Lambda): docs/SCALING.md",
+    )
+    up.add_argument(
+        "--scale",
+        type=float,
+        metavar="K",
+        help="with --aws-limits: divide every rate and capacity by K (a run at R/K orders/s models R)",
+    )
+    up.add_argument(
+        "--quota",
+        action="append",
+        metavar="KEY=VALUE",
+        help="with --aws-limits: a raised quota, e.g. lambda.account_concurrency=3000 (repeatable)",
     )
     up.set_defaults(handler=cmd_local_up)
 

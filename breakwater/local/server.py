@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from breakwater.aws import Stack, Target
 from breakwater.errors import BreakwaterError
 from breakwater.local import lambda_runtime
+from breakwater.local.aws_limits import AwsLimits
 from breakwater.local.event_source import EventSources, PollResult
 from breakwater.local.provider import FakeProvider
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
@@ -127,6 +128,8 @@ class LocalServer:
     """Send every Lambda invoke to this endpoint (e.g. ``sam local start-lambda``); None runs them here."""
     on_activity: Activity | None = None
     """Called with one line per finished execution and per replay batch; None reports nothing."""
+    aws_limits: AwsLimits | None = None
+    """AWS's throughput and concurrency limits, enforced while the server runs (``--aws-limits``); None: off."""
     provider: FakeProvider = field(default_factory=FakeProvider)
     stack: Stack | None = None
     _server: BaseWSGIServer | None = None
@@ -171,6 +174,8 @@ class LocalServer:
         for key, value in FAKE_CREDENTIALS.items():
             os.environ.setdefault(key, value)
         prepare_moto()
+        if self.aws_limits is not None:
+            self.aws_limits.install()
         app = self.wsgi_app(DomainDispatcherApplication(create_backend_app))
         try:
             self._server = make_server(
@@ -270,3 +275,5 @@ class LocalServer:
         self._threads.clear()
         self.provider.stop()
         lambda_runtime.shutdown()  # and what an event source started meanwhile
+        if self.aws_limits is not None:
+            self.aws_limits.remove()
