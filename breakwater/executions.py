@@ -92,14 +92,20 @@ class ExecutionResult:
         return self.scheduled()["lambda:invoke"] > 0
 
     def task_succeeded_at(self, state: str) -> Any:
-        """When ``state``'s task succeeded (e.g. a conditional write that won), or None."""
+        """When ``state``'s task succeeded (e.g. a conditional write that won, at once or on a retry), or None.
+
+        A retried task fails and is scheduled again inside the same state; the state is over at its exit, or
+        at the next state's entry when a Catch took the failure.
+        """
         for i, event in enumerate(self.events):
             details = event.get("stateEnteredEventDetails")
             if details and details["name"] == state:
                 for later in self.events[i + 1 :]:
                     if later["type"] == "TaskSucceeded":
                         return later["timestamp"]
-                    if later["type"] in ("TaskFailed", "TaskTimedOut") or later["type"].endswith("StateExited"):
+                    if later["type"].endswith(("StateExited", _ENTERED_SUFFIX)) or later["type"].startswith(
+                        "Execution"
+                    ):
                         return None
         return None
 

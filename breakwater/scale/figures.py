@@ -138,7 +138,7 @@ def figures(run: VolumeRun) -> Figures:
     reads, writes = run.observed.units_of("Read"), run.observed.units_of("Write")
     standard = per_million_orders(_with_transitions(counted, transitions_per_order), "STANDARD")
     express = per_million_orders(counted, "EXPRESS")
-    first = min((entry for entry in run.submitted if entry.refused), key=lambda e: e.at, default=None)
+    first = min(run.observed.throttled_at, default=None)
     last_phase = run.phases[-1][0] if run.phases else run.started_at
     charged_late = [
         r for r in run.replays if _status(r) == "charged" and r.events[-1]["timestamp"].timestamp() >= last_phase
@@ -175,7 +175,7 @@ def figures(run: VolumeRun) -> Figures:
             [records[e.order_id].workflow_ms for e in run.submitted if e.phase == "healthy" and e.order_id in records]
         ),
         trips=trips,
-        first_throttle=first.refused if first else None,
+        first_throttle=None if first is None else f"{first[1]} {first[2]} ({_phase_at(run, first[0])})",
         queue_left=run.queue_left,
         replays=len(run.replays),
         replays_charged=sum(1 for r in run.replays if _status(r) == "charged"),
@@ -183,6 +183,12 @@ def figures(run: VolumeRun) -> Figures:
         time_to_empty_s=None if drain == 0 else round(run.queue_left / drain, 1),
         phases=_phases(run, records),
     )
+
+
+def _phase_at(run: VolumeRun, moment: float) -> str:
+    """The name of the script's phase that ran at ``moment`` (the last one after the script ended)."""
+    names = [name for at, name, _ in run.phases if at <= moment]
+    return names[-1] if names else "before the script"
 
 
 def _status(result: ExecutionResult) -> str | None:
@@ -212,7 +218,7 @@ def _phases(run: VolumeRun, records: dict[str, OrderRecord]) -> list[dict[str, A
     for index, (_, name, mode) in enumerate(run.phases):
         entries = [e for e in run.submitted if e.phase == name]
         throttles: Counter[str] = Counter(
-            service for at, service in run.observed.throttled_at if bounds[index] <= at < bounds[index + 1]
+            service for at, service, _ in run.observed.throttled_at if bounds[index] <= at < bounds[index + 1]
         )
         outcomes: Counter[str] = Counter()
         for entry in entries:

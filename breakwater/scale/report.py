@@ -7,7 +7,8 @@ import platform
 from pathlib import Path
 from string import Template
 
-from breakwater.quotas import CHECKED, QUOTAS
+from breakwater import capacity
+from breakwater.quotas import CHECKED, QUOTAS, Limits
 from breakwater.scale.figures import Figures
 from breakwater.scale.scenarios import BULKHEAD_SECONDS, CALL_TIMEOUT_S, LOCAL_RATE, PROVIDER_LATENCY_S, SCRIPT
 
@@ -109,6 +110,57 @@ def checks(figures: list[Figures]) -> str:
     return "\n".join(lines)
 
 
+def binding_table(figures: list[Figures]) -> str:
+    rows = [
+        "| volume | first limit measured (phase) | on paper, with these settings: binds first at orders/s | then |",
+        "|---|---|---|---|",
+    ]
+    for f in figures:
+        limits = Limits(overrides=f.raised)
+        first, second, *_ = capacity.ceilings(f.workflow_type, BULKHEAD_SECONDS, f.payment_concurrency, limits)
+        rows.append(
+            f"| {f.name} | {f.first_throttle or 'none'} | `{first.quota}` ({first.scope}): "
+            f"{first.orders_per_s:,.0f} | `{second.quota}` ({second.scope}): {second.orders_per_s:,.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def ceiling_table(figures: list[Figures]) -> str:
+    """One key at rising healthy rates: where its reads are throttled and orders queued as breaker_busy."""
+    rows = [
+        "| modelled orders/s on one key | orders | charged | queued `breaker_busy` | DynamoDB read throttles |",
+        "|---|---|---|---|---|",
+    ]
+    healthy = [f for f in figures if f.keys == 1 and f.phases and f.phases[0]["provider"] == "healthy"]
+    for f in sorted(healthy, key=lambda f: f.rate):
+        phase = f.phases[0]
+        busy = phase["outcomes"].get("queued (breaker_busy)", 0)
+        reads = sum(n for name, n in f.throttles.items() if "Read" in name)
+        rows.append(
+            f"| {f.rate:,.0f} ({f.name}) | {phase['orders']} | {phase['outcomes'].get('charged', 0)} | {busy} | "
+            f"{reads} |"
+        )
+    return "\n".join(rows)
+
+
+def drain_table(figures: list[Figures]) -> str:
+    rows = [
+        "| volume | orders queued (all phases) | replays charged | drain, modelled orders/s | left on the queue | "
+        "time to empty at that pace, modelled | trips |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        if not f.name.startswith("drain"):
+            continue
+        queued = sum(n for name, n in f.outcomes.items() if name.startswith("queued"))
+        empty = "never" if f.time_to_empty_s is None else f"{f.time_to_empty_s / 60:,.1f} min"
+        rows.append(
+            f"| {f.name} | {queued:,} | {f.replays_charged:,} | {f.drain_per_s:,.1f} | {f.queue_left:,} | {empty} | "
+            f"{f.trips} |"
+        )
+    return "\n".join(rows)
+
+
 def limits_table() -> str:
     rows = ["| quota | service | what | default | unit | adjustable |", "|---|---|---|---|---|---|"]
     for q in QUOTAS:
@@ -134,6 +186,9 @@ def render(figures: list[Figures], elapsed: float) -> str:
         checks=checks(figures),
         throttles=throttles_section(figures),
         phases=phases_section(figures),
+        binding=binding_table(figures),
+        ceiling=ceiling_table(figures),
+        drain=drain_table(figures),
         limits=limits_table(),
         checked=CHECKED,
     )

@@ -196,3 +196,26 @@ def test_a_flaky_provider_loses_no_order(embedded, provider):
     assert statuses.count("charged") == len(provider.charges)
     assert statuses.count("queued") == len(queued(embedded, stack))
     assert 0 < statuses.count("queued") < 20
+
+
+def test_a_trip_written_on_a_retry_is_a_transition_of_that_execution(embedded, provider, retry_waits):
+    # given: the trip's first write is throttled, its retry goes through
+    stack = embedded.deploy(FailureThreshold=1)
+    provider.configure(mode="down")
+    original = DynamoDBBackend.update_item
+    calls: list[int] = []
+
+    def throttle_the_second_write(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first is the count, the second the trip
+            raise JsonRESTError("ThrottlingException", "slow down")
+        return original(self, *args, **kwargs)
+
+    # when
+    with mock.patch.object(DynamoDBBackend, "update_item", throttle_the_second_write):
+        result = embedded.run(stack, order())
+
+    # then: the trip is the execution's, as the breaker's record says
+    assert scheduled(result, "dynamodb:updateItem") == 3
+    assert [(before, after) for _, before, after in result.transitions()] == [("CLOSED", "OPEN")]
+    assert breaker(embedded, stack)["state"] == "OPEN"

@@ -13,7 +13,7 @@ class Observed:
     """Counters, safe to update from every thread of the stack."""
 
     throttles: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (service, error code, reason)
-    throttled_at: list[tuple[float, str]] = field(default_factory=list)  # (wall-clock time, service) of each
+    throttled_at: list[tuple[float, str, str]] = field(default_factory=list)  # (wall-clock time, service, reason)
     peak_concurrency: dict[str, int] = field(default_factory=dict)  # function name, or "account"
     starts: Counter[str] = field(default_factory=Counter)  # workflow type -> executions started
     transitions: Counter[str] = field(default_factory=Counter)  # workflow type -> states entered and retries
@@ -37,7 +37,7 @@ class Observed:
     def throttle(self, service: str, code: str, reason: str) -> None:
         with self._lock:
             self.throttles[(service, code, reason)] += 1
-            self.throttled_at.append((time.time(), service))
+            self.throttled_at.append((time.time(), service, reason))
 
     def consumed(self, table: str, key: str, kind: str, units: float) -> None:
         with self._lock:
