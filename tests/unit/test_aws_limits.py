@@ -8,7 +8,13 @@ import pytest
 
 from breakwater.local.aws_limits import Limits, Observed, UnknownQuota, parse_overrides
 from breakwater.local.aws_limits.buckets import TokenBucket
-from breakwater.local.aws_limits.dynamodb import read_units, write_units
+from breakwater.local.aws_limits.dynamodb import (
+    MIN_BURST_UNITS,
+    WRITE,
+    DynamoDbThroughput,
+    read_units,
+    write_units,
+)
 from breakwater.local.aws_limits.errors import AwsLimitError, dynamodb_throttled, lambda_throttled, states_throttled
 from breakwater.local.aws_limits.lambda_concurrency import LambdaConcurrency, slots
 from breakwater.local.aws_limits.stepfunctions import EXPRESS, STANDARD, SYNC, StepFunctionsQuotas
@@ -215,3 +221,26 @@ def test_starts_draw_from_their_own_bucket_and_transitions_of_standard_wait() ->
     assert waits == [pytest.approx(0.25), pytest.approx(0.5)]  # the 3rd and 4th STANDARD transitions wait
     assert observed.transitions == {STANDARD: 4, EXPRESS: 10}
     assert observed.throttles == {("Step Functions", "ThrottlingException", "STANDARD start"): 1}
+
+
+class Table:
+    """What the throughput meter reads of a moto table."""
+
+    name = "breakers"
+    table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/breakers"
+    billing_mode = "PAY_PER_REQUEST"
+
+
+def test_a_scaled_bucket_still_holds_a_breaker_events_handful_of_writes_but_refills_at_the_scaled_rate() -> None:
+    clock = Clock()
+    meter = DynamoDbThroughput(Limits(scale=200), Observed(), clock)  # 1,000 WCU/s on AWS: 5 per second here
+
+    for _ in range(int(MIN_BURST_UNITS)):  # a trip's counts and the trip itself, at once
+        meter.admit(Table(), "k", WRITE, 1.0)
+    with pytest.raises(AwsLimitError):
+        meter.admit(Table(), "k", WRITE, 1.0)
+    clock.now += 1.0
+    for _ in range(5):
+        meter.admit(Table(), "k", WRITE, 1.0)
+    with pytest.raises(AwsLimitError):
+        meter.admit(Table(), "k", WRITE, 1.0)
