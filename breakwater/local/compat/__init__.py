@@ -96,6 +96,16 @@ patch                       what it fixes
                             machine's ``sm_type`` is fixed); an EXPRESS
                             machine's executions are EXPRESS, so STANDARD's
                             state-transition quota (``aws_limits``) spares them.
+``stop_execution``          StopExecution dropped its error and cause and left
+                            the execution RUNNING until its state returned (a
+                            Lambda task: until the function answered); AWS
+                            aborts at once, keeps the error and cause, and
+                            records nothing after ``ExecutionAborted``.
+``redrive_execution``       RedriveExecution was not implemented (an HTML 500);
+                            a FAILED, ABORTED or TIMED_OUT STANDARD execution
+                            runs again from the state that did not succeed,
+                            under the same ARN (``ExecutionRedriven``), and
+                            DescribeExecution carries the redrive fields.
 ==========================  ===================================================
 """
 
@@ -145,6 +155,8 @@ MODULES = (
     "states_all_terminal",
     "operation_models",
     "execution_type",
+    "stop_execution",
+    "redrive_execution",
 )
 
 
