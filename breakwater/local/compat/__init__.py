@@ -106,6 +106,13 @@ patch                       what it fixes
                             runs again from the state that did not succeed,
                             under the same ARN (``ExecutionRedriven``), and
                             DescribeExecution carries the redrive fields.
+``execution_logs``          executions wrote no log events (moto starts them
+                            without a logging session); AWS writes each history
+                            event the state machine's level admits to its log
+                            group, one JSON event each, in AWS's format (how
+                            EXPRESS executions are kept). CloudFormation's
+                            ``LoggingConfiguration`` is stored in the API's
+                            shape (``cloudformation_sfn``).
 ==========================  ===================================================
 """
 
@@ -157,6 +164,7 @@ MODULES = (
     "execution_type",
     "stop_execution",
     "redrive_execution",
+    "execution_logs",
 )
 
 
