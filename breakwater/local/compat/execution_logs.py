@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from moto.stepfunctions.parser.api import LogLevel
 from moto.stepfunctions.parser.asl.eval.event import logging as sfn_logging
 from moto.stepfunctions.parser.backend import execution as parser_execution
 
@@ -93,7 +94,7 @@ class ExecutionLogSession:
         self.stream = f"states/{execution.state_machine.name}/{started:%Y-%m-%d-%H-%M}/{STREAM_SUFFIX}"
 
     def log_level_filter(self, history_event_type: Any) -> bool:
-        return bool(sfn_logging.is_logging_enabled_for(self.destination.level, history_event_type))
+        return bool(sfn_logging.is_logging_enabled_for(LogLevel(self.destination.level), history_event_type))
 
     def publish_history_log(self, history_log: Any) -> None:
         from moto.logs.models import logs_backends
