@@ -526,6 +526,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         lambda_endpoint=args.lambda_endpoint,
         on_activity=None if args.quiet else print_activity,
         aws_limits=aws_limits_of(args),
+        allowed_hosts=frozenset(host.lower() for host in args.allow_host or ()),
     )
     stop, ready = threading.Event(), threading.Event()
 
@@ -671,6 +672,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="with --aws-limits: a raised quota, e.g. lambda.account_concurrency=3000 (repeatable)",
+    )
+    up.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (e.g. a name of this machine that Docker containers use);"
+        " by default only loopback names: other web pages are refused",
     )
     up.set_defaults(handler=cmd_local_up)
 

@@ -21,6 +21,7 @@ from breakwater.aws import Stack, Target
 from breakwater.errors import BreakwaterError
 from breakwater.local import lambda_runtime
 from breakwater.local.aws_limits import AwsLimits
+from breakwater.local.endpoint_guard import EndpointGuard
 from breakwater.local.event_source import EventSources, PollResult
 from breakwater.local.provider import FakeProvider
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
@@ -130,6 +131,8 @@ class LocalServer:
     """Called with one line per finished execution and per replay batch; None reports nothing."""
     aws_limits: AwsLimits | None = None
     """AWS's throughput and concurrency limits, enforced while the server runs (``--aws-limits``); None: off."""
+    allowed_hosts: frozenset[str] = frozenset()
+    """Host names the endpoint answers besides the loopback ones (``--allow-host``)."""
     provider: FakeProvider = field(default_factory=FakeProvider)
     stack: Stack | None = None
     _server: BaseWSGIServer | None = None
@@ -153,10 +156,11 @@ class LocalServer:
         return self.endpoint + prefix
 
     def wsgi_app(self, aws: WsgiApp) -> WsgiApp:
-        """What the port serves: the mounted apps under their prefixes, ``aws`` (moto) for the rest."""
+        """What the port serves: the mounted apps under their prefixes, ``aws`` (moto) for the rest, each request
+        checked first by the :class:`EndpointGuard` (only this machine's tools and the console get in)."""
         dispatcher = DispatcherMiddleware(aws)
         dispatcher.mounts = self._mounts  # the same dict: a mount made later is served too
-        return dispatcher
+        return EndpointGuard(dispatcher, allowed_hosts=self.allowed_hosts, own_paths=self._mounts)
 
     def start(self) -> Stack:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
