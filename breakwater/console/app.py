@@ -47,7 +47,7 @@ from breakwater.console.model import (
     time_text,
 )
 from breakwater.console.picture import timeline
-from breakwater.console.provider import SETTINGS, ProviderControl, parse_settings
+from breakwater.console.provider import API_KEY_POLICY, SETTINGS, ProviderControl, parse_settings
 from breakwater.console.security import (
     CSRF_FIELD,
     SECURITY_HEADERS,
@@ -140,6 +140,7 @@ def _environment() -> Environment:
         OUTCOMES=OUTCOMES,
         PROVIDER_MODES=PROVIDER_MODES,
         SETTINGS=SETTINGS,
+        API_KEY_POLICY=API_KEY_POLICY,
         ACTIONS=ACTION_TEXT,
         CSRF_FIELD=CSRF_FIELD,
         CONFIRM_FIELD=CONFIRM_FIELD,

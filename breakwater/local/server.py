@@ -22,7 +22,8 @@ from breakwater.errors import BreakwaterError
 from breakwater.local import lambda_runtime
 from breakwater.local.aws_limits import AwsLimits
 from breakwater.local.endpoint_guard import EndpointGuard
-from breakwater.local.event_source import EventSources, PollResult
+from breakwater.local.event_source import PollResult
+from breakwater.local.event_sources import AccountEventSources
 from breakwater.local.provider import FakeProvider
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
 
@@ -82,9 +83,10 @@ def activity_line(description: dict[str, Any]) -> str:
     return f"execution {description.get('name', '?')}: {outcome}, {took}"
 
 
-def replay_line(result: PollResult) -> str:
-    """One line for a replay batch the queue poller handed to the replay function."""
-    line = f"replay batch: {result.received} received, {result.deleted} done, {len(result.failed)} back on the queue"
+def replay_line(result: PollResult, function: str | None = None) -> str:
+    """One line for a batch a queue's poller handed to its function (the replay function, in this stack)."""
+    batch = f"replay batch ({function})" if function else "replay batch"
+    line = f"{batch}: {result.received} received, {result.deleted} done, {len(result.failed)} back on the queue"
     if result.function_error:
         line += f" (function error {result.function_error})"
     return line
@@ -139,6 +141,7 @@ class LocalServer:
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _mounts: dict[str, WsgiApp] = field(default_factory=dict)
+    event_sources: AccountEventSources | None = None
 
     @property
     def endpoint(self) -> str:
@@ -221,25 +224,16 @@ class LocalServer:
                         _LOG.exception("%s failed", getattr(job, "__qualname__", job))
 
     def _start_pollers(self, target: Target) -> None:
-        """Play the Lambda service's event source mappings (the replay queue, the table stream) and the
-        EventBridge schedule of the transitions function's heartbeat."""
-        assert self.stack is not None
-        sources = EventSources.for_stack(target.client, self.stack.outputs, self.region)
-        jobs: list[Callable[[], Any]] = [sources.transitions.poll_once]
-        if sources.heartbeat is not None:
-            jobs.append(sources.heartbeat.poll_once)
-        else:  # a template without the heartbeat still serves
-            _LOG.warning("no heartbeat schedule for %s", self.stack.outputs["TransitionsFunctionArn"])
-        if self.replay:
-            replay = sources.replay
+        """Play the Lambda service's event source mappings (queues, table streams) and EventBridge's schedules
+        for every stack deployed here, as AWS runs them for the account (``event_sources``)."""
 
-            def poll_replay() -> None:
-                result = replay.poll_once()
-                if result.received and self.on_activity is not None:
-                    self.on_activity(replay_line(result))
+        def on_batch(function_arn: str, result: PollResult) -> None:
+            if self.on_activity is not None:
+                self.on_activity(replay_line(result, function_arn.rsplit(":", 1)[-1]))
 
-            jobs.append(poll_replay)
-        self._spawn("event-sources", lambda: self._every(POLL_SECONDS, jobs))
+        sources = AccountEventSources(target.client, sqs_mappings=self.replay, on_sqs_batch=on_batch)
+        self.event_sources = sources
+        self._spawn("event-sources", lambda: self._every(POLL_SECONDS, [sources.poll_once]))
 
     def _configure_moto(self, config: dict[str, Any]) -> None:
         request = urllib.request.Request(  # noqa: S310 - our own loopback server
