@@ -24,9 +24,7 @@ def served() -> Iterator[FakeProvider]:
 
 
 def control(provider: FakeProvider, body: Any) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        f"{provider.url}/_control", data=json.dumps(body).encode(), method="POST"
-    )
+    request = urllib.request.Request(f"{provider.url}/_control", data=json.dumps(body).encode(), method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -82,7 +80,8 @@ def test_the_provider_page_says_what_the_key_policy_is(
 
     # given: local up's provider checks the key only when one is sent (strict False)
     served.require_api_key(None if strict is None else "sk_test", strict=bool(strict))
-    app = ConsoleApp(Settings(target=Target(endpoint_url="http://127.0.0.1:1"), stack_name="s", provider_url=served.url))
+    target = Target(endpoint_url="http://127.0.0.1:1")
+    app = ConsoleApp(Settings(target=target, stack_name="s", provider_url=served.url))
     # when
     answer = Client(app).get("/provider", headers={"Host": "127.0.0.1"})
     # then: the page says what the provider does, and it does it
