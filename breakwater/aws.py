@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from breakwater.errors import BreakwaterError
 
@@ -88,6 +89,27 @@ class Stack:
             parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in description.get("Parameters", [])},
             outputs={o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])},
         )
+
+
+def aws_failure(exc: Exception, endpoint: str | None = None) -> str:
+    """One line for a failed AWS call: the service's error code and message, or, when what answered is not an
+    AWS endpoint (a web page, another server, moto's crash page), what answered and the likely reason."""
+    where = endpoint or "AWS"
+    hint = (
+        f" Is {endpoint} an AWS endpoint? `breakwater local up` prints its own (http://127.0.0.1:4566 by default)."
+        if endpoint
+        else ""
+    )
+    if isinstance(exc, ClientError):
+        details = exc.response.get("Error", {})
+        code, message = details.get("Code"), details.get("Message")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code and not str(code).isdigit():
+            return f"{code}: {message}" if message else str(code)
+        return f"{where} answered HTTP {status or code} to {exc.operation_name}, not an AWS error.{hint}"
+    if isinstance(exc, ResponseParserError):
+        return f"{where} answered with something that is not an AWS response.{hint}"
+    return " ".join(str(exc).split())
 
 
 def stack_name_from(value: str | None) -> str:

@@ -21,7 +21,6 @@ import importlib
 import importlib.util
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -31,13 +30,15 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from breakwater import __version__
 from breakwater import breaker_record as record
-from breakwater.aws import StackNotFound, Target, find_stack, stack_name_from
+from breakwater.arguments import endpoint_url, execution_arn, port_number, positive_seconds, region_name
+from breakwater.aws import StackNotFound, Target, aws_failure, find_stack, stack_name_from
 from breakwater.breaker import Breaker, BreakerMode, BreakerState, forget, override, read, read_all, set_mode
 from breakwater.errors import BreakwaterError
 from breakwater.executions import ExecutionResult, describe, start, wait
@@ -62,30 +63,6 @@ MERMAID_SUFFIXES = (".mmd", ".mermaid")
 
 class UsageError(BreakwaterError):
     """The command line asks for something that cannot be done (exit code 2, as argparse's own errors)."""
-
-
-def port_number(text: str, lowest: int = 1) -> int:
-    """argparse type: a TCP port from ``lowest`` (1; 0 where "any free port" is allowed) to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number ({lowest} to 65535)") from None
-    if not lowest <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number ({lowest} to 65535)")
-    return port
-
-
-# arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME (express executions: express:MACHINE:NAME:ID)
-EXECUTION_ARN = re.compile(r"arn:[\w-]+:states:[\w-]+:\d{12}:(execution|express):[^:\s]+:[^:\s]+(:[^:\s]+)?")
-
-
-def execution_arn(text: str) -> str:
-    """argparse type: the ARN of an execution (a clear usage error for anything else)."""
-    if not EXECUTION_ARN.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)"
-        )
-    return text
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -619,8 +596,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     aws = argparse.ArgumentParser(add_help=False)
     group = aws.add_argument_group("AWS options")
-    group.add_argument("--endpoint-url", help="endpoint of the local stack (default: AWS_ENDPOINT_URL or AWS)")
-    group.add_argument("--region", help="AWS region (default: the boto3 configuration)")
+    group.add_argument(
+        "--endpoint-url", type=endpoint_url, help="endpoint of the local stack (default: AWS_ENDPOINT_URL or AWS)"
+    )
+    group.add_argument("--region", type=region_name, help="AWS region (default: the boto3 configuration)")
     group.add_argument("--profile", help="AWS profile")
     group.add_argument(
         "--stack-name", help="stack whose outputs name the resources (default: $BREAKWATER_STACK or breakwater)"
@@ -690,7 +669,9 @@ def build_parser() -> argparse.ArgumentParser:
     start_cmd.add_argument(
         "--no-wait", action="store_true", help="print the execution ARN and return (STANDARD only: EXPRESS waits)"
     )
-    start_cmd.add_argument("--timeout", type=float, default=120, help="seconds to wait (default: 120)")
+    start_cmd.add_argument(
+        "--timeout", type=positive_seconds, default=120, help="seconds to wait, above 0 (default: 120)"
+    )
     start_cmd.set_defaults(handler=cmd_start)
 
     hist = commands.add_parser("history", parents=[aws], help="an execution's transitions, as the console shows them")
@@ -772,11 +753,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BreakwaterError as exc:
         error(exc)
-    except ClientError as exc:
-        details = exc.response.get("Error", {})
-        error(f"{details.get('Code')}: {details.get('Message')}")
-    except BotoCoreError as exc:
-        error(exc)
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+        error(aws_failure(exc, getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")))
     except BrokenPipeError:
         # The reader went away (`breakwater history --json | head`): stop quietly, and keep Python
         # from complaining when it flushes standard output at exit.

@@ -25,6 +25,7 @@ from breakwater.local.endpoint_guard import EndpointGuard
 from breakwater.local.event_source import PollResult
 from breakwater.local.event_sources import AccountEventSources
 from breakwater.local.provider import FakeProvider
+from breakwater.local.region_check import RegionCheck
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
 
 DEFAULT_PORT = 4566
@@ -163,7 +164,7 @@ class LocalServer:
         checked first by the :class:`EndpointGuard` (only this machine's tools and the console get in)."""
         dispatcher = DispatcherMiddleware(aws)
         dispatcher.mounts = self._mounts  # the same dict: a mount made later is served too
-        return EndpointGuard(dispatcher, allowed_hosts=self.allowed_hosts, own_paths=self._mounts)
+        return EndpointGuard(RegionCheck(dispatcher), allowed_hosts=self.allowed_hosts, own_paths=self._mounts)
 
     def start(self) -> Stack:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app

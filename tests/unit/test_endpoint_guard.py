@@ -132,3 +132,42 @@ def test_without_the_guard_moto_grants_any_origin(moto_app: Any) -> None:
         "/", headers={"Host": f"evil.example:{PORT}", "Origin": EVIL, "Access-Control-Request-Method": "POST"}
     )
     assert answer.headers.get("Access-Control-Allow-Origin") in (EVIL, "*")
+
+
+def test_a_request_signed_for_an_unknown_region_gets_an_aws_error_not_a_crash(
+    client: Client, logged: list[str]
+) -> None:
+    scope = {"Authorization": LIST_TABLES["Authorization"].replace("us-east-1", "mars-west-9")}
+    answer = list_tables(client, **scope)
+    assert answer.status_code == 400
+    assert answer.get_json(force=True) == {
+        "__type": "InvalidSignatureException",
+        "message": "Credential should be scoped to a valid region, not 'mars-west-9'.",
+    }
+
+
+def test_botocore_reads_the_unknown_region_error_as_one_client_error(moto_app: Any) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from werkzeug.serving import make_server
+
+    from breakwater.aws import aws_failure
+
+    server = make_server("127.0.0.1", 0, LocalServer().wsgi_app(moto_app), threaded=True)
+    thread = __import__("threading").Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        for service, call in (("dynamodb", "list_tables"), ("cloudformation", "describe_stacks")):
+            client = boto3.client(  # type: ignore[call-overload]
+                service,
+                endpoint_url=endpoint,
+                region_name="mars-west-9",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+            with pytest.raises(ClientError) as refused:
+                getattr(client, call)()
+            assert aws_failure(refused.value, endpoint).endswith("not 'mars-west-9'.")
+    finally:
+        server.shutdown()
