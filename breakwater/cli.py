@@ -40,6 +40,7 @@ from breakwater import breaker_record as record
 from breakwater.arguments import endpoint_url, execution_arn, port_number, positive_seconds, region_name
 from breakwater.aws import StackNotFound, Target, aws_failure, find_stack, stack_name_from
 from breakwater.breaker import Breaker, BreakerMode, BreakerState, forget, override, read, read_all, set_mode
+from breakwater.entry import EXIT_INTERRUPTED
 from breakwater.errors import BreakwaterError
 from breakwater.executions import ExecutionResult, describe, start, wait
 
@@ -54,7 +55,7 @@ console = Console(
 )
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 DEFAULT_EVENT = Path("events/order.json")
 DEFAULT_GRAPH = "breakwater-graph.svg"

@@ -50,7 +50,7 @@ class Process:
 def spawn(arguments: list[str], link: re.Pattern[str]) -> Process:
     """Start ``breakwater ARGUMENTS`` and wait (bounded) for the banner line that ``link`` matches."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "breakwater.cli", *arguments],
+        [sys.executable, "-m", "breakwater", *arguments],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -146,7 +146,7 @@ def test_the_console_command_serves_the_same_pages_for_any_endpoint(browser: Any
 def test_the_console_command_names_a_missing_stack_and_exits_1(local_up: LocalUp) -> None:
     command = ["console", "--endpoint-url", local_up.endpoint, "--stack-name", "nope"]
     answer = subprocess.run(
-        [sys.executable, "-m", "breakwater.cli", *command],
+        [sys.executable, "-m", "breakwater", *command],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
