@@ -59,6 +59,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 DEFAULT_EVENT = Path("events/order.json")
 DEFAULT_GRAPH = "breakwater-graph.svg"
+DEFAULT_DEMO_OUT = "demo-output"
 MERMAID_SUFFIXES = (".mmd", ".mermaid")
 
 
@@ -578,14 +579,18 @@ def serve_until(stop: threading.Event, server: Any, stack: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from breakwater.demo import run_demo
 
+    if args.story == "rate" and args.out is not None:
+        raise UsageError(
+            "--out: the rate story draws no picture (it prints its table); keep its figures with --summary-json FILE"
+        )
     # The demo prints its own scripted lines, styled with rich markup.
     demo_console = Console(highlight=False, soft_wrap=True, emoji=False, width=console.width)
-    if getattr(args, "story", "outage") == "rate":
+    if args.story == "rate":
         from breakwater.demo import run_rate_demo
 
         summary = run_rate_demo(console=demo_console)
     else:
-        summary = run_demo(out_dir=Path(args.out), console=demo_console)
+        summary = run_demo(out_dir=Path(args.out or DEFAULT_DEMO_OUT), console=demo_console)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=2))
     return 0
@@ -611,7 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser("demo", help="an outage scenario on the embedded local stack, as a live timeline")
-    demo.add_argument("--out", default="demo-output", help="folder for the picture of the run (default: demo-output)")
+    demo.add_argument("--out", help=f"folder for the picture of the outage story's run (default: {DEFAULT_DEMO_OUT})")
     demo.add_argument("--summary-json", help="also write the summary figures as JSON to this file")
     demo.add_argument(
         "--story",

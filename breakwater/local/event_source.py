@@ -263,6 +263,7 @@ class StreamEventSource:
         self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
 
 
+RULE_DISABLED = "DISABLED"  # an EventBridge rule's State that stops it firing
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -353,7 +354,7 @@ class ScheduleSource:
         if self._due is not None and now < self._due:
             return PollResult()
         self._due = now + self.interval_seconds
-        if self.events.describe_rule(Name=self.rule_name).get("State") == "DISABLED":
+        if self.events.describe_rule(Name=self.rule_name).get("State") == RULE_DISABLED:
             return PollResult()
         payload = self.target_input if self.target_input is not None else json.dumps(self.event(now))
         response = self.lambda_client.invoke(FunctionName=self.function_arn, Payload=payload)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from breakwater.local.event_source import (
+    RULE_DISABLED,
     PollResult,
     ScheduleSource,
     SqsEventSource,
@@ -107,7 +108,7 @@ class AccountEventSources:
         found: dict[str, Callable[[], Source]] = {}
         for page in events.get_paginator("list_rules").paginate():
             for rule in page.get("Rules", []):
-                if not rule.get("ScheduleExpression") or rule.get("State") == "DISABLED":
+                if not rule.get("ScheduleExpression") or rule.get("State") == RULE_DISABLED:
                     continue
                 targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
                 for target in targets:

@@ -68,3 +68,10 @@ def test_start_refuses_a_timeout_that_is_not_above_zero(timeout: str, capsys: An
     code, err = run(capsys, "start", "--timeout", timeout, "--endpoint-url", "http://127.0.0.1:1")
     assert code == 2
     assert f"'{timeout}' is not a number of seconds above 0" in one_error_line(err)
+
+
+def test_the_rate_story_refuses_out_instead_of_writing_nothing(tmp_path: Any, capsys: Any) -> None:
+    code, err = run(capsys, "demo", "--story", "rate", "--out", str(tmp_path / "pictures"))
+    assert code == 2
+    assert "--out: the rate story draws no picture" in one_error_line(err)
+    assert not (tmp_path / "pictures").exists()
