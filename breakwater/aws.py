@@ -125,3 +125,11 @@ def find_stack(target: Target, stack_name: str) -> Stack:
         where = target.endpoint or "AWS"
         raise StackNotFound(f"stack {stack_name} not found at {where}: {exc.response['Error']['Message']}") from None
     return Stack.from_description(stacks[0])
+
+
+def stack_service_name(target: Target, stack_name: str) -> str | None:
+    """The stack's ``ServiceName`` parameter: the breaker its executions use when the order names none."""
+    try:
+        return find_stack(target, stack_name).parameters.get("ServiceName")
+    except StackNotFound:
+        return None

@@ -36,13 +36,14 @@ from rich.table import Table
 from rich.text import Text
 
 from breakwater import __version__
-from breakwater import breaker_record as record
 from breakwater.arguments import endpoint_url, execution_arn, port_number, positive_seconds, region_name
-from breakwater.aws import StackNotFound, Target, aws_failure, find_stack, stack_name_from
-from breakwater.breaker import Breaker, BreakerMode, BreakerState, forget, override, read, read_all, set_mode
+from breakwater.aws import Target, aws_failure, find_stack, stack_name_from, stack_service_name
+from breakwater.breaker import MODES, OVERRIDES, forget, override, read, read_all, set_mode
 from breakwater.entry import EXIT_INTERRUPTED
 from breakwater.errors import BreakwaterError
-from breakwater.executions import ExecutionResult, describe, start, wait
+from breakwater.executions import ExecutionResult, describe, event_rows, start, wait
+from breakwater.status_view import print_status, styled_state
+from breakwater.transition_history import ending_as_recorded, stream_transitions
 
 # markup and emoji off: every value (a service name, an ARN with ":secret:", an error's cause) prints as it is.
 # soft_wrap: a line is never broken at the terminal's width (an error stays one line, an ARN stays whole).
@@ -102,54 +103,7 @@ def key_values(pairs: Sequence[str] | None, what: str) -> dict[str, str]:
     return result
 
 
-def fmt_ms(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-
-
-def fmt_until(ms: int | None, now_ms: int) -> str:
-    if ms is None:
-        return "-"
-    delta = (ms - now_ms) / 1000
-    return f"{fmt_ms(ms)} ({'in ' + format(delta, '.1f') + 's' if delta > 0 else 'passed'})"
-
-
-def styled_state(state: str) -> Text:
-    return Text(state, style=record.STYLE.get(state, "white"))
-
-
 # -- history ---------------------------------------------------------------------------
-
-
-def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The console's event table: id, type, step, resource, elapsed ms, time."""
-    if not events:
-        return []
-    started = events[0]["timestamp"]
-    step = ""
-    rows = []
-    for event in events:
-        entered = event.get("stateEnteredEventDetails")
-        if entered:
-            step = entered["name"]
-        details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
-        resource = ""
-        if "resourceType" in details:
-            resource = f"{details['resourceType']}:{details['resource']}"
-        rows.append(
-            {
-                "id": event["id"],
-                "type": event["type"],
-                "step": "" if event["type"].startswith("Execution") else step,
-                "resource": resource,
-                "elapsedMs": int((event["timestamp"] - started).total_seconds() * 1000),
-                "time": event["timestamp"].isoformat(timespec="milliseconds"),
-                "error": details.get("error"),
-            }
-        )
-    return rows
 
 
 def print_history(result: ExecutionResult) -> None:
@@ -245,49 +199,20 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def breaker_table(breakers: list[Breaker]) -> Table:
-    now = int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000)
-    table = Table(title="breakers", title_justify="left")
-    # The key columns (service, state) keep their width on a narrow terminal; the others fold.
-    table.add_column("service", no_wrap=True, min_width=min(max((len(b.service) for b in breakers), default=7), 40))
-    table.add_column("state", no_wrap=True, min_width=len("FORCED_OPEN (no record)"))
-    table.add_column("mode", no_wrap=True, min_width=len("ENFORCE"))
-    for column in (
-        "failures",
-        "calls",
-        "rate",
-        "open until",
-        "trips",
-        "probes",
-        "probe successes",
-        "version",
-        "last transition",
-    ):
-        table.add_column(column, overflow="fold")
-    for b in breakers:
-        table.add_row(
-            b.service,
-            styled_state(b.state) + ("" if b.exists else " (no record)"),
-            b.mode or "default",
-            str(b.failure_count),
-            str(b.call_count) if b.call_count else "-",
-            b.failure_rate,
-            fmt_until(b.open_until_ms, now) if b.state == BreakerState.OPEN else "-",
-            str(b.trip_count),
-            str(b.probes_in_flight),
-            str(b.half_open_successes),
-            str(b.version),
-            fmt_ms(b.last_transition_ms),
-        )
-    return table
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     target = target_from(args)
-    resources = find_stack(target, stack_name_from(args.stack_name))
+    stack_name = stack_name_from(args.stack_name)
+    resources = find_stack(target, stack_name)
     dynamodb = target.client("dynamodb")
     if args.service:
         breakers = [read(dynamodb, resources.table_name, args.service)]
+        default = resources.parameters.get("ServiceName")
+        if not breakers[0].exists and args.service != default:
+            known = ", ".join(b.service for b in read_all(dynamodb, resources.table_name)) or "none"
+            raise BreakwaterError(
+                f"{args.service} has no breaker record: no order has named this service (records: {known};"
+                f" the stack's own ServiceName is {default})"
+            )
     else:
         breakers = read_all(dynamodb, resources.table_name)
     if args.json:
@@ -296,77 +221,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not breakers:
         console.print("no breaker records yet: every service is CLOSED with zero counts")
         return 0
-    console.print(breaker_table(breakers))
-    # The stack's MetricsNamespace output; a stack deployed before it existed shows no recent transitions.
-    namespace = resources.outputs.get("MetricsNamespace")
-    recent = recent_transitions(target.client("cloudwatch"), [b.service for b in breakers], namespace)
-    if recent:
-        table = Table(
-            title="recent transitions (CircuitState metric, per-minute maximum: the first state seen in the last"
-            " 3 hours, then each change)",
-            title_justify="left",
-        )
-        for column in ("time", "service", "state"):
-            table.add_column(column)
-        for moment, service, state in recent[-20:]:
-            table.add_row(moment.strftime("%H:%M:%S"), service, styled_state(state))
-        console.print(table)
+    history = stream_transitions(dynamodb, target.client("dynamodbstreams"), resources.table_name)
+    history = ending_as_recorded(history, breakers)
+    services = {b.service for b in breakers}
+    transitions = [t for t in history.transitions if t.service in services]
+    print_status(console, breakers, transitions, history.problem, int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000))
     return 0
-
-
-def recent_transitions(
-    cloudwatch: Any, services: list[str], namespace: str | None, hours: float = 3
-) -> list[tuple[Any, str, str]]:
-    """Per-minute maxima of CircuitState where they changed, oldest first, per service.
-
-    The transitions function publishes a datapoint at each transition and every breaker's
-    state once a minute (its heartbeat); a minute like the one before it is not a change.
-    """
-    if not services or not namespace:
-        return []
-    now = dt.datetime.now(tz=dt.UTC)
-    queries = [
-        {
-            "Id": f"s{i}",
-            "Label": service,
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": namespace,
-                    "MetricName": "CircuitState",
-                    "Dimensions": [{"Name": "ServiceName", "Value": service}],
-                },
-                "Period": 60,
-                "Stat": "Maximum",
-            },
-        }
-        for i, service in enumerate(services[:100])
-    ]
-    try:
-        data = cloudwatch.get_metric_data(
-            MetricDataQueries=queries, StartTime=now - dt.timedelta(hours=hours), EndTime=now + dt.timedelta(minutes=5)
-        )
-    except ClientError:
-        return []  # no permission to read metrics: the table above still stands
-    found = []
-    for result in data["MetricDataResults"]:
-        previous = None
-        for moment, value in sorted(zip(result["Timestamps"], result["Values"], strict=False)):
-            state = record.STATE_OF_CIRCUIT_VALUE.get(int(value), str(value))
-            if state != previous:
-                found.append((moment, result["Label"], state))
-            previous = state
-    return sorted(found)
-
-
-OVERRIDES = {"trip": BreakerState.FORCED_OPEN, "reset": BreakerState.CLOSED, "disable": BreakerState.DISABLED}
-
-
-def stack_service_name(target: Target, stack_name: str) -> str | None:
-    """The stack's ``ServiceName`` parameter: the breaker its executions use when the order names none."""
-    try:
-        return find_stack(target, stack_name).parameters.get("ServiceName")
-    except StackNotFound:
-        return None
 
 
 def cmd_override(args: argparse.Namespace) -> int:
@@ -381,9 +241,6 @@ def cmd_override(args: argparse.Namespace) -> int:
     )
     console.print(Text.assemble(f"{args.service}: ", styled_state(before.state), " -> ", styled_state(after.state)))
     return 0
-
-
-MODES = {"shadow": BreakerMode.SHADOW, "enforce": BreakerMode.ENFORCE}
 
 
 def cmd_mode(args: argparse.Namespace) -> int:

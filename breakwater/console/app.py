@@ -29,8 +29,8 @@ from werkzeug.wrappers import Request, Response
 
 from breakwater import breaker_record
 from breakwater.aws import Target
+from breakwater.breaker import MODES as BREAKER_MODES
 from breakwater.breaker_record import BreakerState
-from breakwater.cli import MODES as BREAKER_MODES
 from breakwater.console.history import Mark, pretty
 from breakwater.console.model import (
     ACTIONS,
@@ -319,10 +319,15 @@ class ConsoleApp:
 
     def page_breakers(self, request: Request) -> Response:
         breakers = self.data.breakers()
-        transitions = self.data.transitions([b.service for b in breakers])
+        history = self.data.transitions(breakers)
         now = dt.datetime.fromtimestamp(self._now_ms() / 1000, tz=dt.UTC)
         return self._page(
-            request, "breakers", breakers=breakers, transitions=transitions, timeline=timeline(transitions, now)
+            request,
+            "breakers",
+            breakers=breakers,
+            transitions=history.transitions,
+            transitions_problem=history.problem,
+            timeline=timeline(history.transitions, now),
         )
 
     def page_override(self, request: Request, service: str, action: str) -> Response:

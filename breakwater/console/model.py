@@ -15,13 +15,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from breakwater.aws import Stack, Target, find_stack
-from breakwater.breaker import Breaker, override, read_all, set_mode, valid_service
-from breakwater.cli import MODES, OVERRIDES, recent_transitions, stack_service_name
+from breakwater.aws import Stack, Target, find_stack, stack_service_name
+from breakwater.breaker import MODES, OVERRIDES, Breaker, override, read_all, set_mode, valid_service
 from breakwater.console.history import EventRow, Mark, state_marks, table
 from breakwater.console.picture import Picture, picture
 from breakwater.errors import BreakwaterError
 from breakwater.executions import TERMINAL, ExecutionResult, result_from
+from breakwater.transition_history import TransitionHistory, ending_as_recorded, stream_transitions
 
 STATUSES = ("RUNNING", *sorted(TERMINAL))
 OUTCOMES = ("charged", "declined", "queued", "failed", "running")
@@ -273,11 +273,13 @@ class ConsoleData:
             found = sorted([*found, Breaker(service=default, exists=False)], key=lambda b: b.service)
         return found
 
-    def transitions(self, services: list[str]) -> list[tuple[dt.datetime, str, str]]:
-        """Transitions over time, from the CircuitState metric the transitions function publishes."""
-        # The stack's MetricsNamespace output; a stack deployed before it existed shows none.
-        namespace = self.resources().outputs.get("MetricsNamespace")
-        return recent_transitions(self.client("cloudwatch"), services, namespace)
+    def transitions(self, breakers: list[Breaker]) -> TransitionHistory:
+        """The breakers' transitions at their true times (the table's stream), each ending in its record's state."""
+        table = self.resources().table_name
+        history = stream_transitions(self.client("dynamodb"), self.client("dynamodbstreams"), table)
+        services = {b.service for b in breakers}
+        shown = ending_as_recorded(history, breakers)
+        return TransitionHistory(tuple(t for t in shown.transitions if t.service in services), shown.problem)
 
     def act(self, service: str, action: str) -> tuple[Breaker, Breaker]:
         """An operator button (``ACTIONS``): the CLI's conditional write, pinned to the record as read.

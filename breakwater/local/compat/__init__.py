@@ -113,6 +113,9 @@ patch                       what it fixes
                             EXPRESS executions are kept). CloudFormation's
                             ``LoggingConfiguration`` is stored in the API's
                             shape (``cloudformation_sfn``).
+``dynamodb_streams_endpoint`` botocore sends the DynamoDB Streams API of a stream
+                            to the account's endpoint (``ACCOUNT.streams-ddb``);
+                            the in-process mock answered "Not yet implemented".
 ==========================  ===================================================
 """
 
@@ -165,6 +168,7 @@ MODULES = (
     "stop_execution",
     "redrive_execution",
     "execution_logs",
+    "dynamodb_streams_endpoint",
 )
 
 
