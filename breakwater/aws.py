@@ -124,6 +124,10 @@ def find_stack(target: Target, stack_name: str) -> Stack:
     except ClientError as exc:
         where = target.endpoint or "AWS"
         raise StackNotFound(f"stack {stack_name} not found at {where}: {exc.response['Error']['Message']}") from None
+    status = str(stacks[0].get("StackStatus", ""))
+    if status.startswith("CREATE_") and status != "CREATE_COMPLETE":
+        where = target.endpoint or "AWS"
+        raise StackNotFound(f"stack {stack_name} at {where} is {status}: it has no outputs until it is created")
     return Stack.from_description(stacks[0])
 
 

@@ -113,9 +113,16 @@ patch                       what it fixes
                             EXPRESS executions are kept). CloudFormation's
                             ``LoggingConfiguration`` is stored in the API's
                             shape (``cloudformation_sfn``).
-``dynamodb_streams_endpoint`` botocore sends the DynamoDB Streams API of a stream
+``streams_endpoint``        botocore sends the DynamoDB Streams API of a stream
                             to the account's endpoint (``ACCOUNT.streams-ddb``);
                             the in-process mock answered "Not yet implemented".
+``cloudformation_reads``    a DescribeStacks during CreateStack resolved
+                            the Outputs and created their resources a second
+                            time in its own thread (a replay function whose
+                            queue mapping pointed at its twin: ``local up``'s
+                            start-up ``LookupError``). A stack being created
+                            shows no Outputs, as on AWS; each resource is
+                            created once, under its stack's lock.
 ==========================  ===================================================
 """
 
@@ -168,7 +175,8 @@ MODULES = (
     "stop_execution",
     "redrive_execution",
     "execution_logs",
-    "dynamodb_streams_endpoint",
+    "streams_endpoint",
+    "cloudformation_reads",
 )
 
 
