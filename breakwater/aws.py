@@ -37,11 +37,13 @@ class Target:
         """The explicit endpoint, else ``AWS_ENDPOINT_URL`` (which boto3 also honours)."""
         return self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, host_prefix: bool | None = None) -> Any:
+        """A client of ``service``; ``host_prefix`` (default: only without an endpoint) sends StartSyncExecution to
+        its ``sync-`` host, as AWS wants. The local stack serves every API on one host, the embedded one too."""
         session = self.session()
         region = self.region or session.region_name or "us-east-1"
-        # A custom endpoint (the local stack) serves every API on one host: no "sync-" host prefix.
-        config = Config(retries={"max_attempts": 3, "mode": "standard"}, inject_host_prefix=not self.endpoint)
+        prefix = not self.endpoint if host_prefix is None else host_prefix
+        config = Config(retries={"max_attempts": 3, "mode": "standard"}, inject_host_prefix=prefix)
         return session.client(  # type: ignore[call-overload]
             service, endpoint_url=self.endpoint, region_name=region, config=config
         )
