@@ -64,10 +64,10 @@ def waiting(up: LocalUp, queue_url: str) -> int:
 
 def test_a_second_stack_deployed_with_sam_drains_its_queue_after_an_outage(replaying: LocalUp, tmp_path: Path) -> None:
     up = replaying
-    # given: a second stack, deployed as the README says, whose breaker trips on one failure and cools down in 1 s
+    # given: a second stack, deployed as the README says, whose breaker trips on one failure and cools down in 3 s
     overrides = (
-        f"PaymentApiUrl={up.provider_url} ServiceName={SERVICE} FailureThreshold=1 CooldownSeconds=1"
-        " MaxCooldownSeconds=1 SuccessThreshold=1"
+        f"PaymentApiUrl={up.provider_url} ServiceName={SERVICE} FailureThreshold=1 CooldownSeconds=3"
+        " MaxCooldownSeconds=3 SuccessThreshold=1"
     )
     sam_build_and_deploy(up, tmp_path / "build", overrides)
     outputs = up.outputs(STACK)
