@@ -468,7 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--stack-name", help="stack whose outputs name the resources (default: $BREAKWATER_STACK or breakwater)"
     )
 
-    parser = argparse.ArgumentParser(prog="breakwater", description=__doc__.splitlines()[0] if __doc__ else "")
+    # The module's first line, without its reStructuredText markup (``breakwater`` reads as breakwater).
+    summary = (__doc__ or "").splitlines()[0].replace("``", "")
+    parser = argparse.ArgumentParser(prog="breakwater", description=summary)
     parser.add_argument("--version", action="version", version=f"breakwater {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

@@ -75,3 +75,13 @@ def test_the_rate_story_refuses_out_instead_of_writing_nothing(tmp_path: Any, ca
     assert code == 2
     assert "--out: the rate story draws no picture" in one_error_line(err)
     assert not (tmp_path / "pictures").exists()
+
+
+def test_help_shows_no_restructuredtext_markup(capsys: Any) -> None:
+    for command in ([], ["local", "up"], ["start"], ["status"], ["demo"], ["console"]):
+        with pytest.raises(SystemExit) as exited:
+            cli.main([*command, "--help"])
+        out = capsys.readouterr().out
+        assert exited.value.code == 0
+        assert "``" not in out, command
+        assert out.startswith("usage: breakwater")
