@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from breakwater.executions import run
 from breakwater.template import PROJECT_ROOT
 from tests.e2e.conftest import LocalUp, local_up_running, tool
 from tests.e2e.test_local_up import python313
@@ -73,15 +74,11 @@ def test_a_second_stack_deployed_with_sam_drains_its_queue_after_an_outage(repla
     outputs = up.outputs(STACK)
     # when: the provider is down for four orders (one failed call trips the breaker; three find it open)
     up.provider(mode="down")
-    results = [
-        json.loads(
-            up.breakwater("start", "--stack-name", STACK, "--input", json.dumps(order_of(number)), "--timeout", "60")
-            .stdout.split("output:", 1)[1]
-            .splitlines()[0]
-        )
-        for number in range(4)
-    ]
-    assert [r["reason"] for r in results] == ["call_failed", "circuit_open", "circuit_open", "circuit_open"]
+    sfn = up.client("stepfunctions")
+    results = [run(sfn, outputs["StateMachineArn"], order_of(number), timeout=60).output for number in range(4)]
+    assert [r["status"] for r in results] == ["queued"] * 4
+    assert results[0]["reason"] == "call_failed"
+    assert {r["reason"] for r in results[1:]} == {"circuit_open"}
     up.provider(mode="healthy")
     # then: local up's pollers replay the second stack's queue until it is empty, and every order is charged
     deadline = time.monotonic() + DRAIN_SECONDS
