@@ -27,7 +27,8 @@ def test_a_second_stacks_queue_is_replayed(embedded: EmbeddedStack, provider: An
     embedded.deploy()
     second = embedded.deploy(FailureThreshold="1", CooldownSeconds="1")
     provider.configure(mode="down")
-    assert embedded.run(second, order()).output["status"] == "queued"
+    waiting = order()
+    assert embedded.run(second, waiting).output["status"] == "queued"
     provider.configure(mode="healthy")
     batches: list[str] = []
     sources = AccountEventSources(embedded.client, on_sqs_batch=lambda arn, result: batches.append(arn))
@@ -38,7 +39,7 @@ def test_a_second_stacks_queue_is_replayed(embedded: EmbeddedStack, provider: An
     # then: the replay function of the second stack took the order, and the provider charged it
     assert second.outputs["ReplayFunctionArn"] in batches
     assert queued(embedded, second) == []
-    assert len(provider.charged_orders()) == 1
+    assert waiting["orderId"] in provider.charged_orders()
 
 
 class _Paginator:
