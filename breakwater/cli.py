@@ -207,7 +207,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.service:
         breakers = [read(dynamodb, resources.table_name, args.service)]
         default = resources.parameters.get("ServiceName")
-        if not breakers[0].exists and args.service != default:
+        if not breakers[0].exists and args.service != default and not args.json:
             known = ", ".join(b.service for b in read_all(dynamodb, resources.table_name)) or "none"
             raise BreakwaterError(
                 f"{args.service} has no breaker record: no order has named this service (records: {known};"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from breakwater.executions import wait
 from breakwater.local.event_source import ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.event_sources import AccountEventSources
 from breakwater.local.stack import EmbeddedStack
@@ -24,15 +25,17 @@ def test_every_stacks_mappings_and_schedules_are_found(embedded: EmbeddedStack, 
 
 def test_a_second_stacks_queue_is_replayed(embedded: EmbeddedStack, provider: Any, clock: Any) -> None:
     # given: two stacks; the second one's order was queued in an outage
-    embedded.deploy()
+    first = embedded.deploy()
     second = embedded.deploy(FailureThreshold="1", CooldownSeconds="1")
     provider.configure(mode="down")
     waiting = order()
     assert embedded.run(second, waiting).output["status"] == "queued"
     provider.configure(mode="healthy")
     batches: list[str] = []
-    sources = AccountEventSources(embedded.client, on_sqs_batch=lambda arn, result: batches.append(arn))
-    # when: the account's sources run, the retry delay of a failed call having passed
+    # The session's account holds other tests' stacks too: this one runs only these two stacks' sources.
+    client = only_functions(embedded, {first.outputs["ReplayFunctionArn"], second.outputs["ReplayFunctionArn"]})
+    sources = AccountEventSources(client, on_sqs_batch=lambda arn, result: batches.append(arn))
+    # when: the sources run, the retry delay of a failed call having passed
     clock.advance(3600)
     for _ in range(5):
         sources.poll_once()
@@ -40,6 +43,34 @@ def test_a_second_stacks_queue_is_replayed(embedded: EmbeddedStack, provider: An
     assert second.outputs["ReplayFunctionArn"] in batches
     assert queued(embedded, second) == []
     assert waiting["orderId"] in provider.charged_orders()
+    sfn = embedded.client("stepfunctions")
+    for execution in sfn.list_executions(stateMachineArn=second.state_machine_arn)["executions"]:
+        wait(sfn, execution["executionArn"], timeout=60)  # the replay's execution ends inside this test
+
+
+def only_functions(embedded: EmbeddedStack, functions: set[str]) -> Any:
+    """The session's clients, but Lambda lists only the mappings of ``functions`` and EventBridge no rule."""
+
+    class Lambda:
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def get_paginator(self, name: str) -> _Paginator:
+            pages = self.real.get_paginator(name).paginate()
+            mappings = [m for page in pages for m in page["EventSourceMappings"] if m["FunctionArn"] in functions]
+            return _Paginator([{"EventSourceMappings": mappings}])
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+    def client(service: str) -> Any:
+        if service == "lambda":
+            return Lambda(embedded.client("lambda"))
+        if service == "events":
+            return _Events()
+        return embedded.client(service)
+
+    return client
 
 
 class _Paginator:
