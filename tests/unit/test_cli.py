@@ -487,6 +487,7 @@ def test_quiet_turns_the_activity_lines_off(flags, reports, monkeypatch, restore
         def __init__(self, **kwargs: Any) -> None:
             made.update(kwargs)
             self.endpoint = "http://127.0.0.1:1"
+            self.aws_limits = kwargs.get("aws_limits")
 
         def start(self) -> None:
             raise PortInUse("stop here")
