@@ -11,7 +11,11 @@ from botocore.exceptions import ClientError
 from breakwater.breaker_record import ATTRIBUTES, KEY, Breaker, BreakerMode, BreakerState
 from breakwater.errors import BreakwaterError
 
-__all__ = ["Breaker", "BreakerMode", "BreakerState"]  # the record's, for this module's callers
+__all__ = ["MODES", "OVERRIDES", "Breaker", "BreakerMode", "BreakerState"]  # the record's, for this module's callers
+
+# The operator's commands (the CLI's, the console's buttons): the state each override sets, the mode each sets.
+OVERRIDES = {"trip": BreakerState.FORCED_OPEN, "reset": BreakerState.CLOSED, "disable": BreakerState.DISABLED}
+MODES = {"shadow": BreakerMode.SHADOW, "enforce": BreakerMode.ENFORCE}
 
 
 class UnknownService(BreakwaterError):

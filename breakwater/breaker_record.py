@@ -225,3 +225,28 @@ class Breaker:
             Attribute.CALL_COUNT.value: self.call_count,
             Attribute.MODE.value: self.mode,
         }
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One move of a breaker from one state to another, as a write to its record made it (a stream record)."""
+
+    service: str
+    before: str
+    after: str
+    version: int
+    at_ms: int
+    """``lastTransitionMs`` of the new image: when the move was made (epoch ms), not when it was read."""
+    mode: str | None
+    """The record's mode (None: the stack's ``BreakerMode``)."""
+
+
+def transition_of(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Transition | None:
+    """The transition a write made (old and new images), or None: a write that left ``state`` as it was (a counted
+    failure, a probe slot), or a deleted record."""
+    after = text(new, Attribute.STATE) if new else None
+    before = state_of(old)
+    if after is None or after == before:
+        return None
+    moved = Breaker.from_item(new)
+    return Transition(moved.service, before, after, moved.version, moved.last_transition_ms or 0, moved.mode)

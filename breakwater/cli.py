@@ -21,7 +21,6 @@ import importlib
 import importlib.util
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -31,16 +30,20 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from breakwater import __version__
-from breakwater import breaker_record as record
-from breakwater.aws import StackNotFound, Target, find_stack, stack_name_from
-from breakwater.breaker import Breaker, BreakerMode, BreakerState, forget, override, read, read_all, set_mode
+from breakwater.arguments import endpoint_url, execution_arn, port_number, positive_seconds, region_name
+from breakwater.aws import Target, aws_failure, find_stack, stack_name_from, stack_service_name
+from breakwater.breaker import MODES, OVERRIDES, forget, override, read, read_all, set_mode
+from breakwater.entry import EXIT_INTERRUPTED
 from breakwater.errors import BreakwaterError
-from breakwater.executions import ExecutionResult, describe, start, wait
+from breakwater.executions import ExecutionResult, describe, event_rows, start, wait
+from breakwater.status_view import print_status, styled_state
+from breakwater.transition_history import ending_as_recorded, stream_transitions
 
 # markup and emoji off: every value (a service name, an ARN with ":secret:", an error's cause) prints as it is.
 # soft_wrap: a line is never broken at the terminal's width (an error stays one line, an ARN stays whole).
@@ -53,39 +56,16 @@ console = Console(
 )
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 DEFAULT_EVENT = Path("events/order.json")
 DEFAULT_GRAPH = "breakwater-graph.svg"
+DEFAULT_DEMO_OUT = "demo-output"
 MERMAID_SUFFIXES = (".mmd", ".mermaid")
 
 
 class UsageError(BreakwaterError):
     """The command line asks for something that cannot be done (exit code 2, as argparse's own errors)."""
-
-
-def port_number(text: str, lowest: int = 1) -> int:
-    """argparse type: a TCP port from ``lowest`` (1; 0 where "any free port" is allowed) to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number ({lowest} to 65535)") from None
-    if not lowest <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number ({lowest} to 65535)")
-    return port
-
-
-# arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME (express executions: express:MACHINE:NAME:ID)
-EXECUTION_ARN = re.compile(r"arn:[\w-]+:states:[\w-]+:\d{12}:(execution|express):[^:\s]+:[^:\s]+(:[^:\s]+)?")
-
-
-def execution_arn(text: str) -> str:
-    """argparse type: the ARN of an execution (a clear usage error for anything else)."""
-    if not EXECUTION_ARN.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)"
-        )
-    return text
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -123,54 +103,7 @@ def key_values(pairs: Sequence[str] | None, what: str) -> dict[str, str]:
     return result
 
 
-def fmt_ms(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-
-
-def fmt_until(ms: int | None, now_ms: int) -> str:
-    if ms is None:
-        return "-"
-    delta = (ms - now_ms) / 1000
-    return f"{fmt_ms(ms)} ({'in ' + format(delta, '.1f') + 's' if delta > 0 else 'passed'})"
-
-
-def styled_state(state: str) -> Text:
-    return Text(state, style=record.STYLE.get(state, "white"))
-
-
 # -- history ---------------------------------------------------------------------------
-
-
-def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The console's event table: id, type, step, resource, elapsed ms, time."""
-    if not events:
-        return []
-    started = events[0]["timestamp"]
-    step = ""
-    rows = []
-    for event in events:
-        entered = event.get("stateEnteredEventDetails")
-        if entered:
-            step = entered["name"]
-        details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
-        resource = ""
-        if "resourceType" in details:
-            resource = f"{details['resourceType']}:{details['resource']}"
-        rows.append(
-            {
-                "id": event["id"],
-                "type": event["type"],
-                "step": "" if event["type"].startswith("Execution") else step,
-                "resource": resource,
-                "elapsedMs": int((event["timestamp"] - started).total_seconds() * 1000),
-                "time": event["timestamp"].isoformat(timespec="milliseconds"),
-                "error": details.get("error"),
-            }
-        )
-    return rows
 
 
 def print_history(result: ExecutionResult) -> None:
@@ -266,49 +199,20 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def breaker_table(breakers: list[Breaker]) -> Table:
-    now = int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000)
-    table = Table(title="breakers", title_justify="left")
-    # The key columns (service, state) keep their width on a narrow terminal; the others fold.
-    table.add_column("service", no_wrap=True, min_width=min(max((len(b.service) for b in breakers), default=7), 40))
-    table.add_column("state", no_wrap=True, min_width=len("FORCED_OPEN (no record)"))
-    table.add_column("mode", no_wrap=True, min_width=len("ENFORCE"))
-    for column in (
-        "failures",
-        "calls",
-        "rate",
-        "open until",
-        "trips",
-        "probes",
-        "probe successes",
-        "version",
-        "last transition",
-    ):
-        table.add_column(column, overflow="fold")
-    for b in breakers:
-        table.add_row(
-            b.service,
-            styled_state(b.state) + ("" if b.exists else " (no record)"),
-            b.mode or "default",
-            str(b.failure_count),
-            str(b.call_count) if b.call_count else "-",
-            b.failure_rate,
-            fmt_until(b.open_until_ms, now) if b.state == BreakerState.OPEN else "-",
-            str(b.trip_count),
-            str(b.probes_in_flight),
-            str(b.half_open_successes),
-            str(b.version),
-            fmt_ms(b.last_transition_ms),
-        )
-    return table
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     target = target_from(args)
-    resources = find_stack(target, stack_name_from(args.stack_name))
+    stack_name = stack_name_from(args.stack_name)
+    resources = find_stack(target, stack_name)
     dynamodb = target.client("dynamodb")
     if args.service:
         breakers = [read(dynamodb, resources.table_name, args.service)]
+        default = resources.parameters.get("ServiceName")
+        if not breakers[0].exists and args.service != default and not args.json:
+            known = ", ".join(b.service for b in read_all(dynamodb, resources.table_name)) or "none"
+            raise BreakwaterError(
+                f"{args.service} has no breaker record: no order has named this service (records: {known};"
+                f" the stack's own ServiceName is {default})"
+            )
     else:
         breakers = read_all(dynamodb, resources.table_name)
     if args.json:
@@ -317,77 +221,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not breakers:
         console.print("no breaker records yet: every service is CLOSED with zero counts")
         return 0
-    console.print(breaker_table(breakers))
-    # The stack's MetricsNamespace output; a stack deployed before it existed shows no recent transitions.
-    namespace = resources.outputs.get("MetricsNamespace")
-    recent = recent_transitions(target.client("cloudwatch"), [b.service for b in breakers], namespace)
-    if recent:
-        table = Table(
-            title="recent transitions (CircuitState metric, per-minute maximum: the first state seen in the last"
-            " 3 hours, then each change)",
-            title_justify="left",
-        )
-        for column in ("time", "service", "state"):
-            table.add_column(column)
-        for moment, service, state in recent[-20:]:
-            table.add_row(moment.strftime("%H:%M:%S"), service, styled_state(state))
-        console.print(table)
+    history = stream_transitions(dynamodb, target.client("dynamodbstreams"), resources.table_name)
+    history = ending_as_recorded(history, breakers)
+    services = {b.service for b in breakers}
+    transitions = [t for t in history.transitions if t.service in services]
+    print_status(console, breakers, transitions, history.problem, int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000))
     return 0
-
-
-def recent_transitions(
-    cloudwatch: Any, services: list[str], namespace: str | None, hours: float = 3
-) -> list[tuple[Any, str, str]]:
-    """Per-minute maxima of CircuitState where they changed, oldest first, per service.
-
-    The transitions function publishes a datapoint at each transition and every breaker's
-    state once a minute (its heartbeat); a minute like the one before it is not a change.
-    """
-    if not services or not namespace:
-        return []
-    now = dt.datetime.now(tz=dt.UTC)
-    queries = [
-        {
-            "Id": f"s{i}",
-            "Label": service,
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": namespace,
-                    "MetricName": "CircuitState",
-                    "Dimensions": [{"Name": "ServiceName", "Value": service}],
-                },
-                "Period": 60,
-                "Stat": "Maximum",
-            },
-        }
-        for i, service in enumerate(services[:100])
-    ]
-    try:
-        data = cloudwatch.get_metric_data(
-            MetricDataQueries=queries, StartTime=now - dt.timedelta(hours=hours), EndTime=now + dt.timedelta(minutes=5)
-        )
-    except ClientError:
-        return []  # no permission to read metrics: the table above still stands
-    found = []
-    for result in data["MetricDataResults"]:
-        previous = None
-        for moment, value in sorted(zip(result["Timestamps"], result["Values"], strict=False)):
-            state = record.STATE_OF_CIRCUIT_VALUE.get(int(value), str(value))
-            if state != previous:
-                found.append((moment, result["Label"], state))
-            previous = state
-    return sorted(found)
-
-
-OVERRIDES = {"trip": BreakerState.FORCED_OPEN, "reset": BreakerState.CLOSED, "disable": BreakerState.DISABLED}
-
-
-def stack_service_name(target: Target, stack_name: str) -> str | None:
-    """The stack's ``ServiceName`` parameter: the breaker its executions use when the order names none."""
-    try:
-        return find_stack(target, stack_name).parameters.get("ServiceName")
-    except StackNotFound:
-        return None
 
 
 def cmd_override(args: argparse.Namespace) -> int:
@@ -402,9 +241,6 @@ def cmd_override(args: argparse.Namespace) -> int:
     )
     console.print(Text.assemble(f"{args.service}: ", styled_state(before.state), " -> ", styled_state(after.state)))
     return 0
-
-
-MODES = {"shadow": BreakerMode.SHADOW, "enforce": BreakerMode.ENFORCE}
 
 
 def cmd_mode(args: argparse.Namespace) -> int:
@@ -526,6 +362,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         lambda_endpoint=args.lambda_endpoint,
         on_activity=None if args.quiet else print_activity,
         aws_limits=aws_limits_of(args),
+        allowed_hosts=frozenset(host.lower() for host in args.allow_host or ()),
     )
     stop, ready = threading.Event(), threading.Event()
 
@@ -599,14 +436,18 @@ def serve_until(stop: threading.Event, server: Any, stack: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from breakwater.demo import run_demo
 
+    if args.story == "rate" and args.out is not None:
+        raise UsageError(
+            "--out: the rate story draws no picture (it prints its table); keep its figures with --summary-json FILE"
+        )
     # The demo prints its own scripted lines, styled with rich markup.
     demo_console = Console(highlight=False, soft_wrap=True, emoji=False, width=console.width)
-    if getattr(args, "story", "outage") == "rate":
+    if args.story == "rate":
         from breakwater.demo import run_rate_demo
 
         summary = run_rate_demo(console=demo_console)
     else:
-        summary = run_demo(out_dir=Path(args.out), console=demo_console)
+        summary = run_demo(out_dir=Path(args.out or DEFAULT_DEMO_OUT), console=demo_console)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=2))
     return 0
@@ -618,19 +459,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     aws = argparse.ArgumentParser(add_help=False)
     group = aws.add_argument_group("AWS options")
-    group.add_argument("--endpoint-url", help="endpoint of the local stack (default: AWS_ENDPOINT_URL or AWS)")
-    group.add_argument("--region", help="AWS region (default: the boto3 configuration)")
+    group.add_argument(
+        "--endpoint-url", type=endpoint_url, help="endpoint of the local stack (default: AWS_ENDPOINT_URL or AWS)"
+    )
+    group.add_argument("--region", type=region_name, help="AWS region (default: the boto3 configuration)")
     group.add_argument("--profile", help="AWS profile")
     group.add_argument(
         "--stack-name", help="stack whose outputs name the resources (default: $BREAKWATER_STACK or breakwater)"
     )
 
-    parser = argparse.ArgumentParser(prog="breakwater", description=__doc__.splitlines()[0] if __doc__ else "")
+    # The module's first line, without its reStructuredText markup (``breakwater`` reads as breakwater).
+    summary = (__doc__ or "").splitlines()[0].replace("``", "")
+    parser = argparse.ArgumentParser(prog="breakwater", description=summary)
     parser.add_argument("--version", action="version", version=f"breakwater {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser("demo", help="an outage scenario on the embedded local stack, as a live timeline")
-    demo.add_argument("--out", default="demo-output", help="folder for the picture of the run (default: demo-output)")
+    demo.add_argument("--out", help=f"folder for the picture of the outage story's run (default: {DEFAULT_DEMO_OUT})")
     demo.add_argument("--summary-json", help="also write the summary figures as JSON to this file")
     demo.add_argument(
         "--story",
@@ -672,6 +517,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="with --aws-limits: a raised quota, e.g. lambda.account_concurrency=3000 (repeatable)",
     )
+    up.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (e.g. a name of this machine that Docker containers use);"
+        " by default only loopback names: other web pages are refused",
+    )
     up.set_defaults(handler=cmd_local_up)
 
     start_cmd = commands.add_parser("start", parents=[aws], help="start an execution, wait, print output and path")
@@ -682,7 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     start_cmd.add_argument(
         "--no-wait", action="store_true", help="print the execution ARN and return (STANDARD only: EXPRESS waits)"
     )
-    start_cmd.add_argument("--timeout", type=float, default=120, help="seconds to wait (default: 120)")
+    start_cmd.add_argument(
+        "--timeout", type=positive_seconds, default=120, help="seconds to wait, above 0 (default: 120)"
+    )
     start_cmd.set_defaults(handler=cmd_start)
 
     hist = commands.add_parser("history", parents=[aws], help="an execution's transitions, as the console shows them")
@@ -764,11 +618,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BreakwaterError as exc:
         error(exc)
-    except ClientError as exc:
-        details = exc.response.get("Error", {})
-        error(f"{details.get('Code')}: {details.get('Message')}")
-    except BotoCoreError as exc:
-        error(exc)
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+        error(aws_failure(exc, getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")))
     except BrokenPipeError:
         # The reader went away (`breakwater history --json | head`): stop quietly, and keep Python
         # from complaining when it flushes standard output at exit.

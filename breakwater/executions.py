@@ -159,6 +159,35 @@ def path_label(result: ExecutionResult) -> str:
     return next((name for matched, name in checks if matched), "other")
 
 
+def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The console's event table: id, type, step, resource, elapsed ms, time."""
+    if not events:
+        return []
+    started = events[0]["timestamp"]
+    step = ""
+    rows = []
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        if entered:
+            step = entered["name"]
+        details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+        resource = ""
+        if "resourceType" in details:
+            resource = f"{details['resourceType']}:{details['resource']}"
+        rows.append(
+            {
+                "id": event["id"],
+                "type": event["type"],
+                "step": "" if event["type"].startswith("Execution") else step,
+                "resource": resource,
+                "elapsedMs": int((event["timestamp"] - started).total_seconds() * 1000),
+                "time": event["timestamp"].isoformat(timespec="milliseconds"),
+                "error": details.get("error"),
+            }
+        )
+    return rows
+
+
 def unique_name(prefix: str = "bw") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:20]}"
 

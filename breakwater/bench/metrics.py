@@ -104,13 +104,16 @@ def recovery(run: PolicyRun, settings: BreakerSettings) -> tuple[float | None, f
     The bound is one cooldown plus one probe: the cooldown, the wait for the
     next order to arrive (one arrival interval), and the closing probe order's
     own duration. None for a policy without a breaker or a scenario without a
-    recovery; 0 when the breaker was already CLOSED when the provider recovered.
+    recovery; 0 when the breaker was already CLOSED again when the provider recovered. A breaker that never
+    opened has no recovery (None; the report says "never opened"), whatever the bound.
     """
     if run.recovered_at is None or run.policy == "no-breaker":
         return None, None
     scenario = _scenario(run.scenario)
     # Without new orders only a replay probes: it finds a deferred order again at most one deferral later.
     wait_s = replay_deferral_s() if scenario is not None and scenario.replay else run.recovery_gap_s
+    if not any(after == BreakerState.OPEN for _, _, after in run.transitions):
+        return None, float(settings.cooldown_s) + wait_s  # it never opened: nothing to recover from
     if state_at(run.transitions, run.recovered_at) == BreakerState.CLOSED:
         return 0.0, float(settings.cooldown_s) + wait_s
     closes = [at for at, _, after in run.transitions if after == BreakerState.CLOSED and at >= run.recovered_at]

@@ -36,8 +36,26 @@ def state_segments(run: PolicyRun, end: float) -> list[tuple[float, float, str]]
     return [(a, b, s) for a, b, s in spells if b > a or s == BreakerState.HALF_OPEN]
 
 
-def _calls_axis(ax: plt.Axes, run: PolicyRun, fig: Figures, end: float, timeout: float) -> None:
-    bins = [i * BIN_SECONDS for i in range(int(end / BIN_SECONDS) + 2)]
+def _bins(end: float) -> list[float]:
+    return [i * BIN_SECONDS for i in range(int(end / BIN_SECONDS) + 2)]
+
+
+def calls_scale(runs: list[PolicyRun], end: float) -> int:
+    """The y-axis top shared by every policy's calls chart of a scenario: the largest count in one bin, so the
+    charts compare at a glance (each had its own scale once, and a burst of 3 looked like one of 50)."""
+    top = 1
+    for run in runs:
+        counts = [0] * len(_bins(end))
+        for call in run.provider_calls:
+            index = int((call.at - run.started_at) / BIN_SECONDS)
+            if 0 <= index < len(counts):
+                counts[index] += 1
+        top = max(top, *counts)
+    return top
+
+
+def _calls_axis(ax: plt.Axes, run: PolicyRun, fig: Figures, end: float, timeout: float, top: int) -> None:
+    bins = _bins(end)
     ok = [c.at - run.started_at for c in run.provider_calls if not provider_failing(c, timeout)]
     bad = [c.at - run.started_at for c in run.provider_calls if provider_failing(c, timeout)]
     for start, stop in run.failing_periods():
@@ -54,6 +72,7 @@ def _calls_axis(ax: plt.Axes, run: PolicyRun, fig: Figures, end: float, timeout:
         fontsize=10,
     )
     ax.set_ylabel("calls / 0.25 s", fontsize=8)
+    ax.set_ylim(0, top * 1.05)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(labelsize=8)
     ax.set_xlim(0, end)
@@ -85,8 +104,9 @@ def draw(scenario: Scenario, runs: list[PolicyRun], figs: list[Figures], path: P
     figure, axes = plt.subplots(
         len(heights), 1, figsize=(11, 2.1 * len(runs) + 1.2), sharex=True, gridspec_kw={"height_ratios": heights}
     )
+    top = calls_scale(runs, end)
     for i, (run, fig) in enumerate(zip(runs, figs, strict=True)):
-        _calls_axis(axes[2 * i], run, fig, end, timeout)
+        _calls_axis(axes[2 * i], run, fig, end, timeout, top)
         _band_axis(axes[2 * i + 1], run, run.policy != "no-breaker", end)
     axes[-1].set_xlabel("seconds since the scenario started", fontsize=9)
     legend = [

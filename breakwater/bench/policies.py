@@ -47,6 +47,15 @@ def warm(env: EmbeddedStack, function_arn: str, environments: int, service: str)
             return
 
 
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    """Messages on a fallback queue, visible or not: a replay defers an order by hiding it until its retry delay
+    (ApproximateNumberOfMessagesNotVisible), and such an order is still waiting on the queue."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
 def state_changes(writes: list[tuple[float, str, str]]) -> list[tuple[float, str, str]]:
     """The changes a breaker item went through, from its writers' logs of (when, seen, written) state.
 
@@ -163,10 +172,7 @@ class LambdaPolicy(Policy):
         return out
 
     def queue_depth(self) -> int:
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self._queue_url, AttributeNames=["ApproximateNumberOfMessages"]
-        )
-        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return queue_depth(self._sqs, self._queue_url)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -76,7 +76,7 @@ def headline(figs: list[Figures]) -> list[str]:
             _ratio(f),
             str(f.outcomes["charged"]),
             str(f.lost),
-            _num(f.recovery_s),
+            recovery_text(f),
             f"{f.per_order['dynamodb_reads']:.2f} / {f.per_order['dynamodb_writes']:.2f}",
             f"{f.per_order['lambda_invocations']:.2f}",
             f"{f.per_order['states_entered']:.2f}",
@@ -286,13 +286,28 @@ def _special(figs: list[Figures]) -> list[str]:
         ]
     quiet = [f for f in figs if f.scenario == "quiet"]
     if quiet:
-        rows = [[f.policy, str(f.outcomes["queued"]), str(f.charged_in_the_end), _num(f.recovery_s)] for f in quiet]
+        rows = [
+            [f.policy, str(f.outcomes["queued"]), str(f.charged_in_the_end), str(f.queue_depth), recovery_text(f)]
+            for f in quiet
+        ]
         out += [
             "**Quiet.** No new order arrives after the provider recovers: a breaker closes only if something "
             "probes, and the queued orders are charged only by a replay. Breakwater's replay function ran "
-            "(its queue polled as the Lambda service polls it); the other policies have no replay.",
+            "(its queue polled as the Lambda service polls it); the other policies have no replay. An order the "
+            "replay did not charge before the end is still on the queue: a failed call's order waits its retry "
+            "delay hidden (15 to 30 s for the first retry, longer than the quiet phase), and counts in the last "
+            "column with the visible ones.",
             "",
-            *_table(["policy", "orders queued", "of them charged by a replay before the end", "recovery s"], rows),
+            *_table(
+                [
+                    "policy",
+                    "orders queued",
+                    "of them charged by a replay before the end",
+                    "still on the queue (visible or deferred)",
+                    "recovery s",
+                ],
+                rows,
+            ),
         ]
     return out
 
@@ -318,7 +333,7 @@ def _orders(figs: list[Figures]) -> list[str]:
             ]
         )
     header = ["scenario", "policy", "submitted", "charged", "declined", "queued (reason)", "invalid", "lost"]
-    return _table([*header, "on fallback queue", "provider calls", "failing (provider log)"], rows)
+    return _table([*header, "on fallback queue (incl. deferred)", "provider calls", "failing (provider log)"], rows)
 
 
 def _floors(figs: list[Figures]) -> list[str]:
@@ -341,13 +356,23 @@ def _floors(figs: list[Figures]) -> list[str]:
     return _table([*header, "probes allowed", "floor", "failing calls", "ratio"], rows)
 
 
+def recovery_text(f: Figures) -> str:
+    """The recovery in seconds; "never opened" for a breaker that did not open (it had nothing to recover)."""
+    if f.recovery_s is None and f.recovery_bound_s is not None and f.trips == 0:
+        return NEVER_OPENED
+    return _num(f.recovery_s)
+
+
+NEVER_OPENED = "never opened"
+
+
 def _recovery(figs: list[Figures]) -> list[str]:
     rows = []
     for f in figs:
         if f.recovery_bound_s is None and f.recovery_s is None:
             continue
         met = "n/a" if f.recovery_s is None or f.recovery_bound_s is None else str(f.recovery_s <= f.recovery_bound_s)
-        rows.append([f.scenario, f.policy, _num(f.recovery_s), _num(f.recovery_bound_s), met])
+        rows.append([f.scenario, f.policy, recovery_text(f), _num(f.recovery_bound_s), met])
     return _table(["scenario", "policy", "recovery s", "bound s (cooldown + arrival gap + probe)", "within"], rows)
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from breakwater.aws import Stack
-from breakwater.bench.policies import WARM_UP_ORDER, Policy, warm
+from breakwater.bench.policies import WARM_UP_ORDER, Policy, queue_depth, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
 from breakwater.breaker import read
@@ -209,10 +209,7 @@ class Breakwater(Policy):
         return breaker.open_until_ms / 1000
 
     def queue_depth(self) -> int:
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self.stack.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
-        )
-        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return queue_depth(self._sqs, self.stack.queue_url)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import logging
 import threading
 import time
@@ -29,8 +30,8 @@ from werkzeug.wrappers import Request, Response
 
 from breakwater import breaker_record
 from breakwater.aws import Target
+from breakwater.breaker import MODES as BREAKER_MODES
 from breakwater.breaker_record import BreakerState
-from breakwater.cli import MODES as BREAKER_MODES
 from breakwater.console.history import Mark, pretty
 from breakwater.console.model import (
     ACTIONS,
@@ -47,7 +48,7 @@ from breakwater.console.model import (
     time_text,
 )
 from breakwater.console.picture import timeline
-from breakwater.console.provider import SETTINGS, ProviderControl, parse_settings
+from breakwater.console.provider import API_KEY_POLICY, SETTINGS, ProviderControl, parse_settings
 from breakwater.console.security import (
     CSRF_FIELD,
     SECURITY_HEADERS,
@@ -55,8 +56,10 @@ from breakwater.console.security import (
     host_is_loopback,
     url_is_loopback,
 )
+from breakwater.console.states import duration_label
 from breakwater.errors import BreakwaterError
 from breakwater.local.provider import MODES as PROVIDER_MODES
+from breakwater.template import PROJECT_ROOT
 
 _LOG = logging.getLogger(__name__)
 REFRESH_MS = 2000  # how often live parts of a page ask for fresh HTML
@@ -140,6 +143,7 @@ def _environment() -> Environment:
         OUTCOMES=OUTCOMES,
         PROVIDER_MODES=PROVIDER_MODES,
         SETTINGS=SETTINGS,
+        API_KEY_POLICY=API_KEY_POLICY,
         ACTIONS=ACTION_TEXT,
         CSRF_FIELD=CSRF_FIELD,
         CONFIRM_FIELD=CONFIRM_FIELD,
@@ -153,11 +157,34 @@ def _environment() -> Environment:
         Mark=Mark,
         COOLING=(BreakerState.OPEN.value, BreakerState.HALF_OPEN.value),  # states with an openUntilMs to show
         duration_text=duration_text,
+        duration_label=duration_label,
+        ELK_SCRIPT=ELK_SCRIPT,
     )
     return env
 
 
 STATES_CSS = "states.css"
+STOP_FIELDS = ("error", "cause")
+# The layout library of the graph (npm elkjs, pinned in package-lock.json), served from the project's node_modules.
+ELK_SCRIPT = "elk.bundled.js"
+ELK_PATH = PROJECT_ROOT / "node_modules" / "elkjs" / "lib" / ELK_SCRIPT
+DEFAULT_INPUT = PROJECT_ROOT / "events" / "order.json"
+
+
+def default_input() -> str:
+    """What the input editor starts with: the project's sample order (events/order.json)."""
+    try:
+        return json.dumps(json.loads(DEFAULT_INPUT.read_text()), indent=2)
+    except (OSError, ValueError):
+        return "{}"
+
+
+def execution_path(arn: str) -> str:
+    return "/executions/" + quote(arn, safe="")
+
+
+def _answer_json(text: Any) -> str:
+    return pretty(text) if isinstance(text, str) else "-"
 
 
 def states_css() -> str:
@@ -177,7 +204,7 @@ class ConsoleApp:
     def __init__(self, settings: Settings, token: CsrfToken | None = None, now_ms: Callable[[], int] = _now_ms):
         self.settings = settings
         self.token = token or CsrfToken()
-        self.data = ConsoleData(settings.target, settings.stack_name)
+        self.data = ConsoleData(settings.target, settings.stack_name, local_stack=settings.local_stack)
         self.provider = ProviderControl(settings.provider_url) if settings.provider_url else None
         self._now_ms = now_ms
         self._flash = _Flash()
@@ -187,6 +214,10 @@ class ConsoleApp:
             [
                 Rule("/", endpoint="executions", methods=["GET"]),
                 Rule("/executions/<path:arn>", endpoint="execution", methods=["GET"]),
+                Rule("/start", endpoint="start_form", methods=["GET"]),
+                Rule("/start", endpoint="start", methods=["POST"]),
+                Rule("/stop", endpoint="stop", methods=["POST"]),
+                Rule("/redrive", endpoint="redrive", methods=["POST"]),
                 Rule("/breakers", endpoint="breakers", methods=["GET"]),
                 Rule("/breakers/<service>/<action>", endpoint="override", methods=["POST"]),
                 Rule("/provider", endpoint="provider", methods=["GET"]),
@@ -301,7 +332,8 @@ class ConsoleApp:
 
     def _done(self, request: Request, page: str, kind: str, text: str) -> Response:
         key = self._flash.put(kind, text)
-        return redirect(f"{request.script_root}/{page}?{FLASH_PARAMETER}={key}", code=303)  # type: ignore[return-value]
+        path = page if page.startswith("/") else f"/{page}"
+        return redirect(f"{request.script_root}{path}?{FLASH_PARAMETER}={key}", code=303)  # type: ignore[return-value]
 
     # -- pages -------------------------------------------------------------------------
 
@@ -313,28 +345,118 @@ class ConsoleApp:
         return self._page(request, "executions", machines=machines, status=status, outcome=outcome)
 
     def page_execution(self, request: Request, arn: str) -> Response:
-        view = self.data.execution(arn)
-        return self._page(request, "execution", live=view.running, view=view)
+        now = dt.datetime.fromtimestamp(self._now_ms() / 1000, tz=dt.UTC)
+        view = self.data.execution(arn, now)
+        return self._page(request, "execution", live=view.running, view=view, STOP_FIELDS=STOP_FIELDS)
+
+    # -- starting, stopping and redriving executions ------------------------------------------
+
+    def page_start_form(self, request: Request) -> Response:
+        machines = self.data.state_machines()
+        chosen = request.args.get("machine") or (machines[0].arn if machines else "")
+        return self._render(
+            request, "start.html", machines=machines, chosen=chosen, name="", input_text=default_input(), problem=None
+        )
+
+    def page_start(self, request: Request) -> Response:
+        machine, name, text = (request.form.get(k, "") for k in ("machine", "name", "input"))
+        if request.form.get(CONFIRM_FIELD) != "yes":
+            return self._confirm(
+                request,
+                "Start an execution?",
+                f"start an execution of {machine.rsplit(':', 1)[-1]}" + (f" named {name}" if name else ""),
+                "/start",
+                {"machine": machine, "name": name, "input": text},
+                back="/start",
+            )
+        try:
+            arn, answer = self.data.start(machine, name.strip() or None, text)
+        except BadRequest as exc:  # the form again, with what the user typed and what is wrong with it
+            machines = self.data.state_machines()
+            return self._render(
+                request,
+                "start.html",
+                code=400,
+                machines=machines,
+                chosen=machine,
+                name=name,
+                input_text=text,
+                problem=str(exc),
+            )
+        if answer is None:
+            return self._done(request, execution_path(arn), "ok", f"started {arn.rsplit(':', 1)[-1]}")
+        return self._render(request, "started.html", answer=answer, output=_answer_json(answer.get("output")))
+
+    def page_stop(self, request: Request) -> Response:
+        arn, error, cause = (request.form.get(k, "") for k in ("arn", *STOP_FIELDS))
+        if request.form.get(CONFIRM_FIELD) != "yes":
+            return self._confirm(
+                request,
+                "Stop this execution?",
+                f"stop {arn.rsplit(':', 1)[-1]} now (ABORTED" + (f", error {error}" if error else "") + ")",
+                "/stop",
+                {"arn": arn, "error": error, "cause": cause},
+                back=execution_path(arn),
+            )
+        self.data.stop(arn, error.strip(), cause.strip())
+        return self._done(request, execution_path(arn), "ok", f"stopped {arn.rsplit(':', 1)[-1]}: ABORTED")
+
+    def page_redrive(self, request: Request) -> Response:
+        arn = request.form.get("arn", "")
+        if request.form.get(CONFIRM_FIELD) != "yes":
+            return self._confirm(
+                request,
+                "Redrive this execution?",
+                f"run {arn.rsplit(':', 1)[-1]} again from the state that did not succeed, under the same ARN",
+                "/redrive",
+                {"arn": arn},
+                back=execution_path(arn),
+            )
+        try:
+            self.data.redrive(arn)
+        except ClientError as exc:  # ExecutionNotRedrivable and the like: say so on the execution's page
+            error = exc.response.get("Error", {})
+            return self._done(request, execution_path(arn), "error", f"{error.get('Code')}: {error.get('Message')}")
+        return self._done(request, execution_path(arn), "ok", f"redriven {arn.rsplit(':', 1)[-1]}")
+
+    def _confirm(
+        self, request: Request, title: str, text: str, path: str, fields: dict[str, str], back: str
+    ) -> Response:
+        """The page that asks before a change, for a browser without the page's script (its confirm dialog)."""
+        return self._render(
+            request,
+            "confirm.html",
+            title=title,
+            text=text,
+            url=f"{request.script_root}{path}",
+            fields=fields,
+            back=f"{request.script_root}{back}",
+        )
 
     def page_breakers(self, request: Request) -> Response:
         breakers = self.data.breakers()
-        transitions = self.data.transitions([b.service for b in breakers])
+        history = self.data.transitions(breakers)
         now = dt.datetime.fromtimestamp(self._now_ms() / 1000, tz=dt.UTC)
         return self._page(
-            request, "breakers", breakers=breakers, transitions=transitions, timeline=timeline(transitions, now)
+            request,
+            "breakers",
+            breakers=breakers,
+            transitions=history.transitions,
+            transitions_problem=history.problem,
+            timeline=timeline(history.transitions, now),
         )
 
     def page_override(self, request: Request, service: str, action: str) -> Response:
         if action not in ACTION_TEXT:
             raise NotFound(f"no breaker action {action!r}: one of {', '.join(ACTION_TEXT)}")
         if request.form.get(CONFIRM_FIELD) != "yes":
-            return self._render(
+            return self._confirm(
                 request,
-                "confirm.html",
-                action=action,
-                service=service,
-                text=ACTION_TEXT[action].format(service=service),
-                url=f"{request.script_root}/breakers/{quote(service, safe='')}/{action}",
+                f"{action.capitalize()} {service}?",
+                ACTION_TEXT[action].format(service=service),
+                f"/breakers/{quote(service, safe='')}/{action}",
+                {},
+                back="/breakers",
             )
         try:
             before, after = self.data.act(service, action)
@@ -364,6 +486,12 @@ class ConsoleApp:
         return self._done(request, "provider", "ok", "provider reset: healthy, charges and counters cleared")
 
     def page_static(self, request: Request, name: str) -> Response:
+        if name == ELK_SCRIPT:
+            if not ELK_PATH.is_file():
+                raise NotFound(f"{ELK_SCRIPT} is not installed (npm ci in the project installs elkjs)")
+            response = Response(ELK_PATH.read_bytes(), mimetype=_STATIC_TYPES[".js"])
+            response.headers["Cache-Control"] = "max-age=3600"
+            return response
         if name == STATES_CSS:
             response = Response(states_css(), mimetype=_STATIC_TYPES[".css"])
             response.headers["Cache-Control"] = "no-cache"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from breakwater.cli import event_rows
+from breakwater.executions import event_rows
 
 # What an event row opens to: the details' keys and their labels, in this order.
 _DETAIL_FIELDS = (

@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from breakwater.breaker_record import Transition
 from breakwater.console.history import Mark
 from breakwater.graph import NODE_WIDTH, edges, layout, path_transitions
+from breakwater.transition_history import UNKNOWN
 
 SCALE = 80.0  # pixels per layout unit (graph.layout() works in inches)
 MARGIN = 24.0
@@ -155,26 +157,32 @@ class Timeline:
     strips: tuple[Strip, ...]
 
 
-def timeline(
-    transitions: Sequence[tuple[dt.datetime, str, str]], end: dt.datetime, width: float = TIMELINE_WIDTH
-) -> Timeline | None:
-    """Strips from ``(time, service, state)`` transitions (oldest first); None when there are none."""
+def timeline(transitions: Sequence[Transition], end: dt.datetime, width: float = TIMELINE_WIDTH) -> Timeline | None:
+    """Strips from transitions at their true times (oldest first); None when there are none.
+
+    A strip starts at the axis' start in the state its first transition left (when known), changes at each
+    transition (a reopen is OPEN, HALF_OPEN, OPEN again), and ends at ``end`` in the state of its last one.
+    """
     if not transitions:
         return None
-    # The metric is per minute: the axis ends at the next whole minute, so the picture changes once a
-    # minute rather than at every refresh of the page.
+    moments = [dt.datetime.fromtimestamp(t.at_ms / 1000, tz=dt.UTC) for t in transitions]
+    # The axis ends at the next whole minute, so the picture (and the page's live part) changes once a minute
+    # rather than at every refresh; the transitions themselves are placed at their millisecond.
     whole = end.replace(second=0, microsecond=0)
     end = whole if whole == end else whole + dt.timedelta(minutes=1)
     # At least _MIN_SPAN back from ``end``, so a recent first transition is not stretched over the axis.
-    start = min(min(moment for moment, _, _ in transitions), end - _MIN_SPAN)
-    span = (end - start).total_seconds()
+    start = min(min(moments), end - _MIN_SPAN)
+    span = max((end - start).total_seconds(), 0.001)
 
     def x_of(moment: dt.datetime) -> float:
         return round(min(max((moment - start).total_seconds() / span, 0.0), 1.0) * width, 1)
 
     by_service: dict[str, list[tuple[dt.datetime, str]]] = {}
-    for moment, service, state in sorted(transitions):
-        by_service.setdefault(service, []).append((moment, state))
+    for moment, moved in sorted(zip(moments, transitions, strict=True), key=lambda pair: pair[0]):
+        changes = by_service.setdefault(moved.service, [])
+        if not changes and moved.before != UNKNOWN:
+            changes.append((start, moved.before))
+        changes.append((moment, moved.after))
     strips = []
     for service, changes in by_service.items():
         segments = []

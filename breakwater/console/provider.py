@@ -13,6 +13,13 @@ from breakwater.local.provider import MODES
 TIMEOUT_SECONDS = 5.0
 # The settings a mode takes, as the control API names them, and the type each must parse to.
 SETTINGS: dict[str, type] = {"delaySeconds": float, "failureRate": float, "retryAfterSeconds": int}
+# How the page words the provider's API key policy (its status's ``apiKey``).
+API_KEY_POLICY = {
+    "required": "required: a call without the key, or with a wrong one, is refused (401)",
+    "checked-when-sent": "checked when sent: a call without a key is charged (a stack deployed without the"
+    " key's secret, e.g. by sam deploy --config-env local, sends none); a wrong key is refused (401)",
+    "none": "not required",
+}
 
 
 class ProviderUnavailable(ConsoleError):

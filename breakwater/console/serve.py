@@ -13,8 +13,8 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from breakwater.arguments import port_number
 from breakwater.aws import Target, find_stack, stack_name_from
-from breakwater.cli import port_number
 from breakwater.console.app import ConsoleApp, Settings
 from breakwater.console.security import LISTEN_HOST, SECURITY_HEADERS
 

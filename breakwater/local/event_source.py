@@ -38,6 +38,20 @@ def function_error(response: dict[str, Any]) -> str | None:
     return str(json.loads(response["Payload"].read() or b"{}").get("errorType"))
 
 
+def list_mappings(lambda_client: Any) -> list[dict[str, Any]]:
+    """Every event source mapping of the account and region, across pages."""
+    pages = lambda_client.get_paginator("list_event_source_mappings").paginate()
+    return [mapping for page in pages for mapping in page.get("EventSourceMappings", [])]
+
+
+def is_sqs(mapping: dict[str, Any]) -> bool:
+    return ":sqs:" in str(mapping.get("EventSourceArn"))
+
+
+def is_stream(mapping: dict[str, Any]) -> bool:
+    return ":dynamodb:" in str(mapping.get("EventSourceArn"))
+
+
 @dataclass
 class SqsEventSource:
     """One event source mapping: a queue, a function, its batch settings."""
@@ -54,20 +68,24 @@ class SqsEventSource:
     @classmethod
     def for_function(cls, lambda_client: Any, sqs: Any, function_arn: str) -> SqsEventSource:
         """Read the function's SQS mapping (created by the template) and build its poller."""
-        mappings = lambda_client.list_event_source_mappings()["EventSourceMappings"]
-        found = [m for m in mappings if m.get("FunctionArn") == function_arn and ":sqs:" in m["EventSourceArn"]]
+        found = [m for m in list_mappings(lambda_client) if m.get("FunctionArn") == function_arn and is_sqs(m)]
         if not found:
             raise LookupError(f"no SQS event source mapping for {function_arn}")
-        mapping = found[0]
-        queue_name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
+        return cls.from_mapping(lambda_client, sqs, found[0])
+
+    @classmethod
+    def from_mapping(cls, lambda_client: Any, sqs: Any, mapping: dict[str, Any]) -> SqsEventSource:
+        """The poller of one SQS event source mapping (as ListEventSourceMappings describes it)."""
+        arn = mapping["EventSourceArn"]
         return cls(
             sqs=sqs,
             lambda_client=lambda_client,
-            queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
-            queue_arn=mapping["EventSourceArn"],
-            function_arn=function_arn,
+            queue_url=sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"],
+            queue_arn=arn,
+            function_arn=mapping["FunctionArn"],
             batch_size=int(mapping.get("BatchSize") or 10),
             report_batch_item_failures="ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []),
+            region=arn.split(":")[3],
         )
 
     def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -164,18 +182,21 @@ class StreamEventSource:
     def for_function(
         cls, lambda_client: Any, function_arn: str, region: str = "us-east-1", sqs: Any = None
     ) -> StreamEventSource:
-        mappings = lambda_client.list_event_source_mappings()["EventSourceMappings"]
-        found = [m for m in mappings if m.get("FunctionArn") == function_arn and ":dynamodb:" in m["EventSourceArn"]]
+        found = [m for m in list_mappings(lambda_client) if m.get("FunctionArn") == function_arn and is_stream(m)]
         if not found:
             raise LookupError(f"no DynamoDB stream mapping for {function_arn}")
-        mapping = found[0]
+        return cls.from_mapping(lambda_client, found[0], sqs)
+
+    @classmethod
+    def from_mapping(cls, lambda_client: Any, mapping: dict[str, Any], sqs: Any = None) -> StreamEventSource:
+        """The poller of one DynamoDB stream mapping (as ListEventSourceMappings describes it)."""
         arn = mapping["EventSourceArn"]
         return cls(
             lambda_client,
             arn.split(":table/", 1)[1].split("/stream/", 1)[0],
-            function_arn,
+            mapping["FunctionArn"],
             arn.split(":")[4],
-            region,
+            arn.split(":")[3],
             int(mapping.get("BatchSize") or 10),
             int(mapping.get("MaximumRetryAttempts", -1)),
             mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
@@ -242,6 +263,7 @@ class StreamEventSource:
         self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
 
 
+RULE_DISABLED = "DISABLED"  # an EventBridge rule's State that stops it firing
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -294,10 +316,17 @@ class ScheduleSource:
         rule = found[0]
         targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
         target = next(t for t in targets if t["Arn"] == function_arn)
+        return cls.from_rule(events, lambda_client, rule, target, region)
+
+    @classmethod
+    def from_rule(
+        cls, events: Any, lambda_client: Any, rule: dict[str, Any], target: dict[str, Any], region: str = "us-east-1"
+    ) -> ScheduleSource:
+        """The schedule of one rule's Lambda target (ValueError for an expression the local stack cannot run)."""
         return cls(
             events,
             lambda_client,
-            function_arn,
+            target["Arn"],
             rule["Name"],
             rule["Arn"],
             rate_seconds(rule["ScheduleExpression"]),
@@ -325,7 +354,7 @@ class ScheduleSource:
         if self._due is not None and now < self._due:
             return PollResult()
         self._due = now + self.interval_seconds
-        if self.events.describe_rule(Name=self.rule_name).get("State") == "DISABLED":
+        if self.events.describe_rule(Name=self.rule_name).get("State") == RULE_DISABLED:
             return PollResult()
         payload = self.target_input if self.target_input is not None else json.dumps(self.event(now))
         response = self.lambda_client.invoke(FunctionName=self.function_arn, Payload=payload)

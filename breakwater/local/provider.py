@@ -9,7 +9,8 @@ API (the shape the payment function speaks):
   refuses as invalid (``cus_malformed`` by default).
 * ``GET /charges``: every charge taken. ``GET /_control``: mode and counters.
 * ``POST /_control`` ``{"mode": "down", "delaySeconds": 2, "failureRate": 0.3,
-  "retryAfterSeconds": 5, "declineCustomers": ["cus_x"]}``: switch faults.
+  "retryAfterSeconds": 5, "declineCustomers": ["cus_x"], "unavailableCustomers": []}``: switch faults.
+  A setting of the wrong type or range, or an unknown one, is a 400 naming it; nothing changes then.
 * ``POST /_control/reset``: forget charges and counters, back to healthy.
 
 Modes: ``healthy``; ``down`` (503); ``slow`` (takes the charge at once but
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import random
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -66,6 +68,44 @@ class ProviderSettings:
         data["unavailable_customers"] = sorted(self.unavailable_customers)
         data["api_key"] = "set" if self.api_key else None  # never echo the key
         return {_camel(k): v for k, v in data.items()}
+
+
+def _number(name: str, value: Any, lowest: float, highest: float = math.inf, integer: bool = False) -> float:
+    """``value`` as a number from ``lowest`` to ``highest``; ValueError naming the setting otherwise."""
+    kind = "an integer" if integer else "a number"
+    valid = isinstance(value, int if integer else (int, float)) and not isinstance(value, bool)
+    if not valid or not math.isfinite(value) or not lowest <= value <= highest:
+        bounds = f"from {lowest:g} to {highest:g}" if math.isfinite(highest) else f"of {lowest:g} or more"
+        raise ValueError(f"{name}: must be {kind} {bounds}, got {json.dumps(value)}")
+    return value  # type: ignore[no-any-return]
+
+
+def _names(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{name}: must be a list of customer ids (strings), got {json.dumps(value)}")
+    return value
+
+
+# The control API's settings: each one's checker, and the keyword of FakeProvider.configure it sets.
+_CONTROL: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+    "mode": ("mode", lambda name, value: value),  # checked by configure, which names the modes
+    "delaySeconds": ("delay_seconds", lambda name, value: _number(name, value, 0)),
+    "failureRate": ("failure_rate", lambda name, value: _number(name, value, 0, 1)),
+    "retryAfterSeconds": ("retry_after_seconds", lambda name, value: _number(name, value, 0, integer=True)),
+    "declineCustomers": ("decline_customers", _names),
+    "unavailableCustomers": ("unavailable_customers", _names),
+}
+
+
+def control_settings(body: dict[str, Any]) -> dict[str, Any]:
+    """``POST /_control``'s JSON body as keywords of :meth:`FakeProvider.configure`; ValueError naming the first
+    setting that is unknown or of the wrong type or range (nothing is changed then)."""
+    unknown = sorted(set(body) - set(_CONTROL))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a setting (the settings are {', '.join(_CONTROL)})")
+    if "mode" in body and not isinstance(body["mode"], str):
+        raise ValueError(f"mode: must be one of {', '.join(MODES)}, got {json.dumps(body['mode'])}")
+    return {keyword: check(name, body[name]) for name, (keyword, check) in _CONTROL.items() if name in body}
 
 
 def _camel(name: str) -> str:
@@ -167,10 +207,18 @@ class FakeProvider:
                 by_status[str(call.status)] = by_status.get(str(call.status), 0) + 1
             return {
                 "settings": self.settings.to_json(),
+                "apiKey": self._key_policy(),
                 "calls": len(self.calls),
                 "callsByStatus": by_status,
                 "charges": len(self.charges),
             }
+
+    def _key_policy(self) -> str:
+        """``required`` (no key or a wrong one: 401), ``checked-when-sent`` (a call without any key is charged,
+        a wrong key is refused: a lenient ``require_api_key``), or ``none``."""
+        if self._required_key is None:
+            return "none"
+        return "required" if self._strict_key else "checked-when-sent"
 
     def charged_orders(self) -> list[str]:
         """The idempotency keys (the payment function sends the orderId) of every charge taken."""
@@ -386,14 +434,8 @@ class _ProviderHandler(BaseHTTPRequestHandler):
                 self._send(400, {"error": {"message": "body must be a JSON object"}})
                 return
             try:
-                self.owner.configure(
-                    mode=body.get("mode"),
-                    delay_seconds=body.get("delaySeconds"),
-                    failure_rate=body.get("failureRate"),
-                    retry_after_seconds=body.get("retryAfterSeconds"),
-                    decline_customers=body.get("declineCustomers"),
-                )
-            except (ValueError, TypeError) as exc:
+                self.owner.configure(**control_settings(body))
+            except ValueError as exc:
                 self._send(400, {"error": {"message": str(exc)}})
                 return
             self._send(200, self.owner.stats())

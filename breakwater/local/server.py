@@ -21,8 +21,11 @@ from breakwater.aws import Stack, Target
 from breakwater.errors import BreakwaterError
 from breakwater.local import lambda_runtime
 from breakwater.local.aws_limits import AwsLimits
-from breakwater.local.event_source import EventSources, PollResult
+from breakwater.local.endpoint_guard import EndpointGuard
+from breakwater.local.event_source import PollResult
+from breakwater.local.event_sources import AccountEventSources
 from breakwater.local.provider import FakeProvider
+from breakwater.local.region_check import RegionCheck
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
 
 DEFAULT_PORT = 4566
@@ -81,9 +84,10 @@ def activity_line(description: dict[str, Any]) -> str:
     return f"execution {description.get('name', '?')}: {outcome}, {took}"
 
 
-def replay_line(result: PollResult) -> str:
-    """One line for a replay batch the queue poller handed to the replay function."""
-    line = f"replay batch: {result.received} received, {result.deleted} done, {len(result.failed)} back on the queue"
+def replay_line(result: PollResult, function: str | None = None) -> str:
+    """One line for a batch a queue's poller handed to its function (the replay function, in this stack)."""
+    batch = f"replay batch ({function})" if function else "replay batch"
+    line = f"{batch}: {result.received} received, {result.deleted} done, {len(result.failed)} back on the queue"
     if result.function_error:
         line += f" (function error {result.function_error})"
     return line
@@ -130,12 +134,15 @@ class LocalServer:
     """Called with one line per finished execution and per replay batch; None reports nothing."""
     aws_limits: AwsLimits | None = None
     """AWS's throughput and concurrency limits, enforced while the server runs (``--aws-limits``); None: off."""
+    allowed_hosts: frozenset[str] = frozenset()
+    """Host names the endpoint answers besides the loopback ones (``--allow-host``)."""
     provider: FakeProvider = field(default_factory=FakeProvider)
     stack: Stack | None = None
     _server: BaseWSGIServer | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _mounts: dict[str, WsgiApp] = field(default_factory=dict)
+    event_sources: AccountEventSources | None = None
 
     @property
     def endpoint(self) -> str:
@@ -153,10 +160,11 @@ class LocalServer:
         return self.endpoint + prefix
 
     def wsgi_app(self, aws: WsgiApp) -> WsgiApp:
-        """What the port serves: the mounted apps under their prefixes, ``aws`` (moto) for the rest."""
+        """What the port serves: the mounted apps under their prefixes, ``aws`` (moto) for the rest, each request
+        checked first by the :class:`EndpointGuard` (only this machine's tools and the console get in)."""
         dispatcher = DispatcherMiddleware(aws)
         dispatcher.mounts = self._mounts  # the same dict: a mount made later is served too
-        return dispatcher
+        return EndpointGuard(RegionCheck(dispatcher), allowed_hosts=self.allowed_hosts, own_paths=self._mounts)
 
     def start(self) -> Stack:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -217,25 +225,16 @@ class LocalServer:
                         _LOG.exception("%s failed", getattr(job, "__qualname__", job))
 
     def _start_pollers(self, target: Target) -> None:
-        """Play the Lambda service's event source mappings (the replay queue, the table stream) and the
-        EventBridge schedule of the transitions function's heartbeat."""
-        assert self.stack is not None
-        sources = EventSources.for_stack(target.client, self.stack.outputs, self.region)
-        jobs: list[Callable[[], Any]] = [sources.transitions.poll_once]
-        if sources.heartbeat is not None:
-            jobs.append(sources.heartbeat.poll_once)
-        else:  # a template without the heartbeat still serves
-            _LOG.warning("no heartbeat schedule for %s", self.stack.outputs["TransitionsFunctionArn"])
-        if self.replay:
-            replay = sources.replay
+        """Play the Lambda service's event source mappings (queues, table streams) and EventBridge's schedules
+        for every stack deployed here, as AWS runs them for the account (``event_sources``)."""
 
-            def poll_replay() -> None:
-                result = replay.poll_once()
-                if result.received and self.on_activity is not None:
-                    self.on_activity(replay_line(result))
+        def on_batch(function_arn: str, result: PollResult) -> None:
+            if self.on_activity is not None:
+                self.on_activity(replay_line(result, function_arn.rsplit(":", 1)[-1]))
 
-            jobs.append(poll_replay)
-        self._spawn("event-sources", lambda: self._every(POLL_SECONDS, jobs))
+        sources = AccountEventSources(target.client, sqs_mappings=self.replay, on_sqs_batch=on_batch)
+        self.event_sources = sources
+        self._spawn("event-sources", lambda: self._every(POLL_SECONDS, [sources.poll_once]))
 
     def _configure_moto(self, config: dict[str, Any]) -> None:
         request = urllib.request.Request(  # noqa: S310 - our own loopback server

@@ -14,7 +14,7 @@ from breakwater.bench.floor import floor_of, provider_failing
 from breakwater.bench.metrics import percentiles, usage
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.workflow import record_of
-from breakwater.breaker_record import BreakerState
+from breakwater.breaker_record import UNREADABLE, BreakerState
 from breakwater.executions import ExecutionResult
 from breakwater.pricing import per_million_orders
 from breakwater.scale.harness import VolumeRun
@@ -120,7 +120,7 @@ def figures(run: VolumeRun) -> Figures:
     fail_open = sum(
         1
         for result in run.results.values()
-        if "Call provider without recording" in result.path and (result.output or {}).get("breaker") == "UNKNOWN"
+        if "Call provider without recording" in result.path and (result.output or {}).get("breaker") == UNREADABLE
     )
     refused_state = sum(
         1

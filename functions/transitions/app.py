@@ -42,7 +42,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from breaker_record import CIRCUIT_STATE, KEY, Attribute, Breaker, BreakerMode, BreakerState, state_of, text
+from breaker_record import CIRCUIT_STATE, KEY, Attribute, BreakerMode, BreakerState, state_of, text, transition_of
 
 logger = Logger(service="breakwater-transitions")
 
@@ -86,18 +86,16 @@ def transitions(event: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for record in event.get("Records", []):
         images = record.get("dynamodb", {})
-        new, old = images.get("NewImage") or {}, images.get("OldImage") or {}
-        before, after = state_of(old), text(new, Attribute.STATE)
-        if after is None or after == before:
+        moved = transition_of(images.get("OldImage"), images.get("NewImage"))
+        if moved is None:
             continue
-        moved = Breaker.from_item(new)
         found.append(
             {
                 "serviceName": moved.service or None,
-                "from": before,
-                "to": after,
+                "from": moved.before,
+                "to": moved.after,
                 "version": moved.version,
-                "atMs": moved.last_transition_ms or 0,
+                "atMs": moved.at_ms,
                 "mode": moved.mode or default_mode(),
             }
         )

@@ -216,7 +216,15 @@ def test_the_graph_highlights_the_path_taken_and_the_event_table_opens(
     assert css(browser, "#cost").text.startswith(f"{cost.states_entered} states entered, {cost.dynamodb_reads} reads")
     rows = browser.find_elements(By.CSS_SELECTOR, "tr.event")
     assert len(rows) == len(result.events)
-    assert texts(browser, "#events th") == ["ID", "Type", "Step", "Resource", "Started after", "Date and time"]
+    assert texts(browser, "#events th") == [
+        "ID",
+        "Type",
+        "Step",
+        "Resource",
+        "Started after",
+        "Duration",
+        "Date and time",
+    ]
     assert "ord-graph-1" in css(browser, "#execution-input").text
     first = css(browser, "#event-1")
     assert not first.is_displayed()
@@ -315,11 +323,14 @@ def test_trip_queues_the_next_order_and_reset_closes_the_breaker(
     assert "FORCED_OPEN" in question
     wait_until(browser, lambda d: css(d, "#flash").text == f"{DEFAULT_SERVICE}: CLOSED -> FORCED_OPEN")
     assert breaker_state(browser, DEFAULT_SERVICE) == "FORCED_OPEN"
-    # the table's stream carries the transition to the transitions function, whose metric the page shows
-    embedded.transitions_source(console.stack).poll_once()
+    # the transition, read from the table's stream at its millisecond: the breaker was CLOSED, then FORCED_OPEN
     browser.refresh()
-    assert "OPEN" in css(browser, "#transitions tbody").text
-    assert [r.get_attribute("data-state") for r in browser.find_elements(By.CSS_SELECTOR, "#timeline rect")] == ["OPEN"]
+    moved = css(browser, "#transitions tr.transition")
+    assert (moved.get_attribute("data-service"), moved.get_attribute("data-to")) == (DEFAULT_SERVICE, "FORCED_OPEN")
+    record = read(embedded.client("dynamodb"), console.stack.table_name, DEFAULT_SERVICE)
+    assert int(moved.get_attribute("data-at-ms")) == record.last_transition_ms
+    states = [r.get_attribute("data-state") for r in browser.find_elements(By.CSS_SELECTOR, "#timeline rect")]
+    assert states == ["CLOSED", "FORCED_OPEN"]
     screenshot("tripped")
     tripped = console.run(order())
     assert tripped.output["status"] == "queued"

@@ -233,12 +233,20 @@ def docker_stack(
 ) -> Iterator[DockerStack]:
     lambda_port = free_port()
     overrides = [f"{key}={value}" for key, value in PARAMETERS.items()]
+    gateway = bridge_gateway(DOCKER)
+    # The containers reach the endpoint at the bridge's address (through the relay): a Host local up must allow.
     with local_up_running(
-        "--parameter-overrides", *overrides, "--lambda-endpoint", f"http://127.0.0.1:{lambda_port}", "--no-replay"
+        "--parameter-overrides",
+        *overrides,
+        "--lambda-endpoint",
+        f"http://127.0.0.1:{lambda_port}",
+        "--no-replay",
+        "--allow-host",
+        gateway,
     ) as up:
         aws_port = int(up.endpoint.rsplit(":", 1)[1])
         provider_port = int(up.provider_url.rsplit(":", 1)[1])
-        with Relay(bridge_gateway(DOCKER), [aws_port, provider_port]) as relay:
+        with Relay(gateway, [aws_port, provider_port]) as relay:
             template = load_template()
             secrets = up.client("secretsmanager").list_secrets()["SecretList"]
             env_vars_file = tmp_path_factory.mktemp("sam-env") / "env-vars.json"

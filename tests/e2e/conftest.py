@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 def local_up_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "breakwater.cli", "local", "up", *args]
+    return [sys.executable, "-m", "breakwater", "local", "up", *args]
 
 
 def local_up_env() -> dict[str, str]:
@@ -113,7 +113,7 @@ class LocalUp:
         return result
 
     def breakwater(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run(sys.executable, "-m", "breakwater.cli", *args, check=check)
+        return self.run(sys.executable, "-m", "breakwater", *args, check=check)
 
     def aws(self, *args: str) -> Any:
         output = self.run(tool("aws"), *args, "--output", "json").stdout

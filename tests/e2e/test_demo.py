@@ -18,7 +18,7 @@ def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     summary_file = out / "summary.json"
     result = subprocess.run(
-        [sys.executable, "-m", "breakwater.cli", "demo", "--out", str(out), "--summary-json", str(summary_file)],
+        [sys.executable, "-m", "breakwater", "demo", "--out", str(out), "--summary-json", str(summary_file)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

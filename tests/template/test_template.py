@@ -351,8 +351,10 @@ def test_state_machine_policy_is_least_privilege(
 def test_every_parameter_reaches_the_workflow_or_the_function(
     template: dict[str, Any], state_machine_properties: dict[str, Any]
 ) -> None:
-    used = referenced_names(state_machine_properties.get("DefinitionSubstitutions")) | referenced_names(
-        state_machine_properties.get("Type")
+    used = (
+        referenced_names(state_machine_properties.get("DefinitionSubstitutions"))
+        | referenced_names(state_machine_properties.get("Type"))
+        | referenced_names(state_machine_properties.get("Logging"))  # the execution log level and data
     )
     for function_id in (PAYMENT_FUNCTION, "ReplayFunction"):
         function = template["Resources"][function_id]["Properties"]

@@ -381,23 +381,38 @@ def test_a_closed_stdout_ends_quietly(monkeypatch, capsys):
 # -- item 10: narrow terminals keep the key columns ---------------------------------------------------
 
 
-@pytest.mark.parametrize("width", [80, 100])
+@pytest.mark.parametrize("width", [60, 80, 100])
 def test_status_keeps_service_and_state_at_narrow_widths(width, monkeypatch):
     from breakwater.breaker import Breaker
+    from breakwater.status_view import breaker_table
 
     out = narrow(monkeypatch, width)
     breakers = [
-        Breaker("payment-api-eu-west-1", state="FORCED_OPEN", failure_count=3, last_transition_ms=1_700_000_000_000),
+        Breaker("payment-eu-1", state="FORCED_OPEN", failure_count=3, last_transition_ms=1_700_000_000_000),
         Breaker("payment-api", state="OPEN", open_until_ms=1_700_000_030_000, trip_count=2),
     ]
 
-    cli.console.print(cli.breaker_table(breakers))
+    table, _ = breaker_table(breakers, width, now_ms=1_700_000_000_000)
+    cli.console.print(table)
     text = out.getvalue()
 
     assert max(len(line) for line in text.splitlines()) <= width
-    assert "payment-api-eu-west-1" in text
+    assert "payment-eu-1" in text
     assert "FORCED_OPEN" in text
-    assert "│ OPEN" in text
+    assert any(line.split()[:2] == ["payment-api", "OPEN"] for line in text.splitlines())
+
+
+def test_status_of_a_service_without_a_record_is_an_error_naming_the_records(run, embedded, stack):
+    put_breaker(embedded, stack, service="known-api", state="OPEN", version=1)
+
+    code, out, err = run("status", "nosuch")
+
+    assert code == 1
+    assert out == ""
+    assert "nosuch has no breaker record" in err
+    assert "known-api" in err
+    assert "the stack's own ServiceName is payment-api" in err
+    assert run("status", "payment-api")[0] == 0  # the stack's own service: CLOSED with zero counts
 
 
 @pytest.mark.parametrize("width", [80, 100])
@@ -472,6 +487,7 @@ def test_quiet_turns_the_activity_lines_off(flags, reports, monkeypatch, restore
         def __init__(self, **kwargs: Any) -> None:
             made.update(kwargs)
             self.endpoint = "http://127.0.0.1:1"
+            self.aws_limits = kwargs.get("aws_limits")
 
         def start(self) -> None:
             raise PortInUse("stop here")

@@ -11,6 +11,7 @@ import pytest
 from werkzeug.test import Client
 
 from breakwater.aws import Target
+from breakwater.breaker_record import Transition
 from breakwater.console import ConsoleApp, Settings, add_parser, mount_local
 from breakwater.console.app import CONFIRM_FIELD
 from breakwater.console.history import Mark, state_marks, table
@@ -26,6 +27,7 @@ from breakwater.console.security import (
 )
 from breakwater.graph import edges
 from breakwater.template import load_definition
+from breakwater.transition_history import UNKNOWN
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
 
@@ -181,21 +183,44 @@ def test_the_graph_has_a_box_per_state_and_takes_exactly_the_path() -> None:
         assert box.top >= 0 and box.bottom <= drawn.height
 
 
+def moved(at: dt.datetime, service: str, before: str, after: str, version: int = 1) -> Transition:
+    return Transition(service, before, after, version, int(at.timestamp() * 1000), None)
+
+
 def test_a_timeline_strip_per_breaker_runs_from_its_first_transition_to_now() -> None:
     minute = dt.timedelta(minutes=1)
-    changes = [(T0, "a", "OPEN"), (T0 + 2 * minute, "a", "CLOSED"), (T0 + 5 * minute, "b", "HALF_OPEN")]
+    changes = [
+        moved(T0, "a", UNKNOWN, "OPEN"),
+        moved(T0 + 2 * minute, "a", "OPEN", "CLOSED", 2),
+        moved(T0 + 5 * minute, "b", "CLOSED", "HALF_OPEN"),
+    ]
     drawn = timeline(changes, end=T0 + 10 * minute, width=100)
     assert drawn is not None
     assert [s.service for s in drawn.strips] == ["a", "b"]
     a, b = drawn.strips
     assert [(g.state, g.x, g.width) for g in a.segments] == [("OPEN", 0.0, 20.0), ("CLOSED", 20.0, 80.0)]
-    assert [(g.state, g.x, g.width) for g in b.segments] == [("HALF_OPEN", 50.0, 50.0)]
+    # b was CLOSED before its first move: from the axis' start
+    assert [(g.state, g.x, g.width) for g in b.segments] == [("CLOSED", 0.0, 50.0), ("HALF_OPEN", 50.0, 50.0)]
     assert timeline([], end=T0) is None
-    recent = timeline([(T0, "a", "OPEN")], end=T0 + minute, width=100)
+    recent = timeline([moved(T0, "a", UNKNOWN, "OPEN")], end=T0 + minute, width=100)
     assert recent is not None  # the axis reaches back 10 minutes: one minute of OPEN is a tenth of it
     assert [(g.x, g.width) for g in recent.strips[0].segments] == [(90.0, 10.0)]
     later = timeline(changes, end=T0 + 9 * minute + dt.timedelta(seconds=1), width=100)
     assert later == drawn  # the axis ends at the next whole minute: the picture moves once a minute
+
+
+def test_a_reopen_shows_as_three_segments_at_their_milliseconds() -> None:
+    second = dt.timedelta(seconds=1)
+    changes = [
+        moved(T0 + 0.25 * second, "a", "CLOSED", "OPEN", 1),
+        moved(T0 + 30.5 * second, "a", "OPEN", "HALF_OPEN", 2),
+        moved(T0 + 30.75 * second, "a", "HALF_OPEN", "OPEN", 3),
+    ]
+    drawn = timeline(changes, end=T0 + 600 * second, width=600)
+    assert drawn is not None
+    segments = drawn.strips[0].segments
+    assert [g.state for g in segments] == ["CLOSED", "OPEN", "HALF_OPEN", "OPEN"]
+    assert [g.start for g in segments[1:]] == [T0 + 0.25 * second, T0 + 30.5 * second, T0 + 30.75 * second]
 
 
 def test_the_provider_form_is_checked_before_it_is_sent() -> None:

@@ -96,6 +96,33 @@ patch                       what it fixes
                             machine's ``sm_type`` is fixed); an EXPRESS
                             machine's executions are EXPRESS, so STANDARD's
                             state-transition quota (``aws_limits``) spares them.
+``stop_execution``          StopExecution dropped its error and cause and left
+                            the execution RUNNING until its state returned (a
+                            Lambda task: until the function answered); AWS
+                            aborts at once, keeps the error and cause, and
+                            records nothing after ``ExecutionAborted``.
+``redrive_execution``       RedriveExecution was not implemented (an HTML 500);
+                            a FAILED, ABORTED or TIMED_OUT STANDARD execution
+                            runs again from the state that did not succeed,
+                            under the same ARN (``ExecutionRedriven``), and
+                            DescribeExecution carries the redrive fields.
+``execution_logs``          executions wrote no log events (moto starts them
+                            without a logging session); AWS writes each history
+                            event the state machine's level admits to its log
+                            group, one JSON event each, in AWS's format (how
+                            EXPRESS executions are kept). CloudFormation's
+                            ``LoggingConfiguration`` is stored in the API's
+                            shape (``cloudformation_sfn``).
+``streams_endpoint``        botocore sends the DynamoDB Streams API of a stream
+                            to the account's endpoint (``ACCOUNT.streams-ddb``);
+                            the in-process mock answered "Not yet implemented".
+``cloudformation_reads``    a DescribeStacks during CreateStack resolved
+                            the Outputs and created their resources a second
+                            time in its own thread (a replay function whose
+                            queue mapping pointed at its twin: ``local up``'s
+                            start-up ``LookupError``). A stack being created
+                            shows no Outputs, as on AWS; each resource is
+                            created once, under its stack's lock.
 ==========================  ===================================================
 """
 
@@ -145,6 +172,11 @@ MODULES = (
     "states_all_terminal",
     "operation_models",
     "execution_type",
+    "stop_execution",
+    "redrive_execution",
+    "execution_logs",
+    "streams_endpoint",
+    "cloudformation_reads",
 )
 
 

@@ -25,6 +25,18 @@ def substitute_definition(definition: Any, substitutions: dict[str, Any]) -> str
     return text
 
 
+def api_configuration(value: Any) -> Any:
+    """A CloudFormation ``LoggingConfiguration``/``TracingConfiguration`` in the API's shape, as the service stores
+    it (``Level`` -> ``level``, ``"true"`` -> ``True``); DescribeStateMachine would otherwise answer ``{}``."""
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: api_configuration(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [api_configuration(item) for item in value]
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
 def _sfn_backend(account_id: str, region_name: str) -> Any:
     if default_user_config.get("stepfunctions", {}).get("execute_state_machine", False):
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -54,8 +66,8 @@ def _create_state_machine_from_cfn(
         properties.get("RoleArn", ""),
         tags=tags,
         sm_type=properties.get("StateMachineType", "STANDARD"),
-        loggingConfiguration=properties.get("LoggingConfiguration"),
-        tracingConfiguration=properties.get("TracingConfiguration"),
+        loggingConfiguration=api_configuration(properties.get("LoggingConfiguration")),
+        tracingConfiguration=api_configuration(properties.get("TracingConfiguration")),
     )
 
 

@@ -12,7 +12,12 @@ from moto.cloudformation import parsing as cfn_parsing
 from moto.stepfunctions import models as sfn_models
 
 from breakwater.local.compat.base import Patch
-from breakwater.local.compat.cloudformation_sfn import _create_state_machine_from_cfn, _definition_string, _sfn_backend
+from breakwater.local.compat.cloudformation_sfn import (
+    _create_state_machine_from_cfn,
+    _definition_string,
+    _sfn_backend,
+    api_configuration,
+)
 
 _original_parse_and_update_resource = cfn_parsing.parse_and_update_resource
 
@@ -37,8 +42,8 @@ def _update_state_machine_from_cfn(
         original_resource.arn,
         definition=_definition_string(properties, account_id),
         role_arn=properties.get("RoleArn") or None,
-        logging_configuration=properties.get("LoggingConfiguration"),
-        tracing_configuration=properties.get("TracingConfiguration"),
+        logging_configuration=api_configuration(properties.get("LoggingConfiguration")),
+        tracing_configuration=api_configuration(properties.get("TracingConfiguration")),
     )
 
 

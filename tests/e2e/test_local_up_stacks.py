@@ -1,0 +1,99 @@
+"""Every stack deployed to `local up` is alive (issue 23, item 3): a second stack, deployed with the README's
+`sam build && sam deploy --config-env local`, drains its queue after an outage, as its own stack would on AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from breakwater.executions import run
+from breakwater.template import PROJECT_ROOT
+from tests.e2e.conftest import LocalUp, local_up_running, tool
+from tests.e2e.test_local_up import python313
+
+pytestmark = pytest.mark.e2e
+STACK = "breakwater-second"
+SERVICE = "second-api"
+DRAIN_SECONDS = 120.0  # a failed call's replay waits its retry delay (at most 30 s), then a poll a second
+
+
+@pytest.fixture(scope="module")
+def replaying() -> Iterator[LocalUp]:
+    with local_up_running("--quiet") as up:  # replay on: the pollers of every stack run
+        yield up
+
+
+def sam_build_and_deploy(up: LocalUp, build_dir: Path, overrides: str) -> None:
+    sam = tool("sam")
+    env = {**os.environ, **up.env, "PATH": f"{python313()}:{Path(sam).parent}:/usr/bin:/bin", "SAM_CLI_TELEMETRY": "0"}
+    for command in (
+        [str(sam), "build", "--build-dir", str(build_dir)],
+        [
+            str(sam),
+            "deploy",
+            "--config-file",
+            str(PROJECT_ROOT / "samconfig.toml"),
+            "--config-env",
+            "local",
+            "--template-file",
+            str(build_dir / "template.yaml"),
+            "--stack-name",
+            STACK,
+            "--no-progressbar",
+            "--parameter-overrides",
+            overrides,
+        ],
+    ):
+        done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def waiting(up: LocalUp, queue_url: str) -> int:
+    attributes = up.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+def test_a_second_stack_deployed_with_sam_drains_its_queue_after_an_outage(replaying: LocalUp, tmp_path: Path) -> None:
+    up = replaying
+    # given: a second stack, deployed as the README says, whose breaker trips on one failure and cools down in 3 s
+    overrides = (
+        f"PaymentApiUrl={up.provider_url} ServiceName={SERVICE} FailureThreshold=1 CooldownSeconds=3"
+        " MaxCooldownSeconds=3 SuccessThreshold=1"
+    )
+    sam_build_and_deploy(up, tmp_path / "build", overrides)
+    outputs = up.outputs(STACK)
+    # when: the provider is down for four orders (one failed call trips the breaker; three find it open)
+    up.provider(mode="down")
+    sfn = up.client("stepfunctions")
+    results = [run(sfn, outputs["StateMachineArn"], order_of(number), timeout=60).output for number in range(4)]
+    assert [r["status"] for r in results] == ["queued"] * 4
+    assert results[0]["reason"] == "call_failed"
+    assert {r["reason"] for r in results[1:]} == {"circuit_open"}
+    up.provider(mode="healthy")
+    # then: local up's pollers replay the second stack's queue until it is empty, and every order is charged
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while waiting(up, outputs["FallbackQueueUrl"]) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert waiting(up, outputs["FallbackQueueUrl"]) == 0
+    with urllib.request.urlopen(f"{up.provider_url}/charges", timeout=10) as answer:
+        charged = json.loads(answer.read())["data"]
+    assert {order_of(n)["orderId"] for n in range(4)} <= {c["idempotencyKey"] for c in charged}
+    # and its breaker closed (the replay's probe), its moves read from its table's stream
+    status = up.breakwater("status", "--stack-name", STACK).stdout
+    line = next(row for row in status.splitlines() if row.startswith(SERVICE))
+    assert line.split()[1] == "CLOSED"
+    assert "HALF_OPEN" in status
+
+
+def order_of(number: int) -> dict[str, object]:
+    return {"orderId": f"ord-second-{number}", "amount": 1999, "currency": "USD", "customerId": "cus_123"}
