@@ -7,6 +7,7 @@ how fast the machine is.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,9 +35,33 @@ class StillClock:
         return self.now
 
 
+def no_execution_running(timeout: float = 60.0) -> None:
+    """Wait until no execution of this process's moto runs (an earlier test's would count against these limits)."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = [
+            e
+            for account in list(stepfunctions_parser_backends.values())
+            for backend in list(account.values())
+            for machine in list(backend.state_machines)
+            for e in list(machine.executions)
+            if e.status == "RUNNING"
+        ]
+        if not running:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"executions of earlier tests still RUNNING after {timeout} s")
+
+
 @pytest.fixture
 def limited(embedded) -> Iterator[Any]:
-    """Install limits (quota overrides) over the session's stack for one test; the waits they impose are recorded."""
+    """Install limits (quota overrides) over the session's stack for one test; the waits they impose are recorded.
+
+    The limits are process-wide, so a test counts only its own resources (its tables, functions, machines).
+    """
+    no_execution_running()
     installed: list[AwsLimits] = []
     waits: list[float] = []
 
@@ -85,6 +110,7 @@ def test_a_hot_key_answers_throttling_exception_with_its_reason_and_other_keys_a
         }
     ]
     assert limits.observed.throttles == {("DynamoDB", "ThrottlingException", "TableReadKeyRangeThroughputExceeded"): 1}
+    assert limits.observed.throttled_resources == {stack.table_name: 1}
 
 
 def test_a_strongly_consistent_read_costs_twice_an_eventually_consistent_one(embedded, provider, limited):
@@ -177,23 +203,30 @@ def test_standard_transitions_wait_for_their_bucket_and_express_ones_do_not(embe
     limits = limited(**{"stepfunctions.standard_transition_bucket": 1, "stepfunctions.standard_transition_refill": 10})
 
     embedded.run(express, order())
-    express_waits = list(limited.waits)
     embedded.run(standard, order())
 
-    assert express_waits == []
     # the healthy path enters three states: the first takes the only token, the next two wait 0.1 s and 0.2 s
-    assert limited.waits == [pytest.approx(0.1), pytest.approx(0.2)]
-    assert limits.observed.transitions == {"EXPRESS": 3, "STANDARD": 3}
+    assert [delay for machine, delay in limits.observed.delays if machine == standard.state_machine_arn] == [
+        pytest.approx(0.1),
+        pytest.approx(0.2),
+    ]
+    assert [delay for machine, delay in limits.observed.delays if machine == express.state_machine_arn] == []
+    assert limits.observed.machine_transitions[express.state_machine_arn] == 3
+    assert limits.observed.machine_transitions[standard.state_machine_arn] == 3
 
 
 def test_express_executions_run_as_express_only_with_the_execution_type_patch(embedded, provider, limited):
     express = embedded.deploy(WorkflowType="EXPRESS")
-    limits = limited()
+    limits = limited(**{"stepfunctions.standard_transition_bucket": 1, "stepfunctions.standard_transition_refill": 10})
 
     with compat.disabled("execution_type"):
         embedded.run(express, order())
 
-    assert limits.observed.transitions == {"STANDARD": 3}  # moto's own answer: every execution is STANDARD
+    # moto's own answer: every execution is STANDARD, so this EXPRESS one waited for STANDARD's bucket
+    assert [delay for machine, delay in limits.observed.delays if machine == express.state_machine_arn] == [
+        pytest.approx(0.1),
+        pytest.approx(0.2),
+    ]
 
 
 # -- Lambda --------------------------------------------------------------------------------------------------------
@@ -270,5 +303,7 @@ def test_the_accounts_pool_throttles_functions_without_a_reservation(embedded, p
     wait(sfn, held, 120)
 
     assert refused.output["reason"] == "concurrency_limit"
-    assert limits.observed.throttles == {("Lambda", "TooManyRequestsException", "ConcurrentInvocationLimitExceeded"): 1}
-    assert limits.observed.peak_concurrency["account"] == 1
+    payment = stack.outputs["PaymentFunctionArn"].rsplit(":", 1)[-1]
+    assert limits.observed.throttled_resources[payment] == 1
+    assert ("Lambda", "TooManyRequestsException", "ConcurrentInvocationLimitExceeded") in limits.observed.throttles
+    assert limits.observed.peak_concurrency[payment] == 1

@@ -100,13 +100,13 @@ class DynamoDbThroughput:
         on_demand = (getattr(table, "billing_mode", None) or "PAY_PER_REQUEST") == "PAY_PER_REQUEST"
         if partition is not None and not partition.take(units):
             error = dynamodb_throttled(kind, table.table_arn, on_demand, "KeyRange")
-            self._observed.throttle("DynamoDB", error.aws_code, f"Table{kind}KeyRangeThroughputExceeded")
+            self._observed.throttle("DynamoDB", error.aws_code, f"Table{kind}KeyRangeThroughputExceeded", name)
             raise error
         if not whole.take(units):
             if partition is not None:
                 partition.give(units)
             error = dynamodb_throttled(kind, table.table_arn, on_demand, "Account")
-            self._observed.throttle("DynamoDB", error.aws_code, f"Table{kind}AccountLimitExceeded")
+            self._observed.throttle("DynamoDB", error.aws_code, f"Table{kind}AccountLimitExceeded", name)
             raise error
         self._observed.consumed(name, key or "", kind, units)
         return Charge(name, key or "", kind, units)

@@ -72,10 +72,10 @@ class LambdaConcurrency:
                 limit, reason = slots(pool), ACCOUNT_EXCEEDED
                 busy = sum(n for fn, n in self._in_flight.items() if fn not in reservations)
             if busy >= limit:
-                self._throttled(reason)
+                self._throttled(reason, name)
             if self._in_flight[name] >= self._environments[name]:
                 if not self._scaling_bucket(name).take(1):
-                    self._throttled(ACCOUNT_EXCEEDED)
+                    self._throttled(ACCOUNT_EXCEEDED, name)
                 self._environments[name] += 1
             self._in_flight[name] += 1
             total = sum(self._in_flight.values())
@@ -87,8 +87,8 @@ class LambdaConcurrency:
         with self._lock:
             self._environments[name] = max(self._environments[name], environments)
 
-    def _throttled(self, reason: str) -> None:
-        self._observed.throttle("Lambda", "TooManyRequestsException", reason)
+    def _throttled(self, reason: str, name: str) -> None:
+        self._observed.throttle("Lambda", "TooManyRequestsException", reason, name)
         raise lambda_throttled(reason)
 
     def release(self, name: str) -> None:

@@ -14,9 +14,12 @@ class Observed:
 
     throttles: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (service, error code, reason)
     throttled_at: list[tuple[float, str, str]] = field(default_factory=list)  # (wall-clock time, service, reason)
+    throttled_resources: Counter[str] = field(default_factory=Counter)  # table, function or state machine throttled
     peak_concurrency: dict[str, int] = field(default_factory=dict)  # function name, or "account"
     starts: Counter[str] = field(default_factory=Counter)  # workflow type -> executions started
     transitions: Counter[str] = field(default_factory=Counter)  # workflow type -> states entered and retries
+    machine_transitions: Counter[str] = field(default_factory=Counter)  # state machine ARN -> the same
+    delays: list[tuple[str, float]] = field(default_factory=list)  # (state machine ARN, seconds) of each delay
     units: dict[tuple[str, str, str], float] = field(default_factory=dict)  # (table, key, Read|Write) -> units
     transitions_delayed: int = 0
     transition_delay_seconds: float = 0.0
@@ -27,6 +30,9 @@ class Observed:
         with self._lock:
             self.throttles.clear()
             self.throttled_at.clear()
+            self.throttled_resources.clear()
+            self.machine_transitions.clear()
+            self.delays.clear()
             self.peak_concurrency.clear()
             self.starts.clear()
             self.transitions.clear()
@@ -34,10 +40,11 @@ class Observed:
             self.transitions_delayed = 0
             self.transition_delay_seconds = 0.0
 
-    def throttle(self, service: str, code: str, reason: str) -> None:
+    def throttle(self, service: str, code: str, reason: str, resource: str = "") -> None:
         with self._lock:
             self.throttles[(service, code, reason)] += 1
             self.throttled_at.append((time.time(), service, reason))
+            self.throttled_resources[resource] += 1
 
     def consumed(self, table: str, key: str, kind: str, units: float) -> None:
         with self._lock:
@@ -57,12 +64,14 @@ class Observed:
         with self._lock:
             self.starts[workflow_type] += 1
 
-    def transition(self, workflow_type: str, delay: float) -> None:
+    def transition(self, workflow_type: str, delay: float, machine: str = "") -> None:
         with self._lock:
             self.transitions[workflow_type] += 1
+            self.machine_transitions[machine] += 1
             if delay > 0:
                 self.transitions_delayed += 1
                 self.transition_delay_seconds += delay
+                self.delays.append((machine, delay))
 
     def throttled(self, service: str | None = None) -> int:
         """Throttles counted, of one service or of all."""

@@ -47,17 +47,17 @@ class StepFunctionsQuotas:
         )
         self._lock = threading.Lock()
 
-    def start(self, kind: str, workflow_type: str) -> None:
+    def start(self, kind: str, workflow_type: str, machine: str = "") -> None:
         """Admit one StartExecution (``kind`` STANDARD or EXPRESS) or StartSyncExecution (SYNC), or throttle it."""
         if not self._starts[kind].take(1):
-            self._observed.throttle("Step Functions", "ThrottlingException", f"{kind} start")
+            self._observed.throttle("Step Functions", "ThrottlingException", f"{kind} start", machine)
             raise states_throttled()
         self._observed.started(workflow_type)
 
-    def transition(self, workflow_type: str) -> None:
+    def transition(self, workflow_type: str, machine: str = "") -> None:
         """One state entered or one retry: STANDARD waits for a token; EXPRESS is only counted."""
         delay = self._transitions.reserve(1) if workflow_type == STANDARD else 0.0
-        self._observed.transition(workflow_type, delay)
+        self._observed.transition(workflow_type, delay, machine)
         if delay > 0:
             self._sleep(delay)
 
@@ -73,8 +73,9 @@ def wrap_start(quotas: StepFunctionsQuotas, original: Callable[..., Any], sync: 
     """StepFunctionResponse.start_execution or start_sync_execution, admitted by its bucket first."""
 
     def limited(self: Any) -> Any:
-        workflow_type = _workflow_type(self, self._get_param("stateMachineArn"))
-        quotas.start(SYNC if sync else workflow_type, workflow_type)
+        machine = self._get_param("stateMachineArn")
+        workflow_type = _workflow_type(self, machine)
+        quotas.start(SYNC if sync else workflow_type, workflow_type, machine)
         return original(self)
 
     return limited
@@ -85,11 +86,19 @@ def _execution_type(env: Any) -> str:
     return str(getattr(value, "value", value))
 
 
+def _machine(env: Any) -> str:
+    """The ARN of the state machine ``env`` runs (its context object's StateMachine.Id)."""
+    try:
+        return str(env.states.context_object.context_object_data["StateMachine"]["Id"])
+    except (AttributeError, KeyError, TypeError):
+        return ""
+
+
 def wrap_state_entry(quotas: StepFunctionsQuotas, original: Callable[..., Any]) -> Callable[..., Any]:
     """``CommonStateField._eval_body``: each state entered is a transition."""
 
     def limited(self: Any, env: Any) -> Any:
-        quotas.transition(_execution_type(env))
+        quotas.transition(_execution_type(env), _machine(env))
         return original(self, env)
 
     return limited
@@ -101,7 +110,7 @@ def wrap_retry(quotas: StepFunctionsQuotas, original: Callable[..., Any]) -> Cal
     def limited(self: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
         outcome = original(self, env, *args, **kwargs)
         if getattr(outcome, "name", "") == "CanRetry":
-            quotas.transition(_execution_type(env))
+            quotas.transition(_execution_type(env), _machine(env))
         return outcome
 
     return limited
