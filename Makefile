@@ -59,6 +59,8 @@ lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, t
 	$(BIN)/ruff format --check breakwater functions tests docker
 	$(BIN)/mypy breakwater docker/sam_local.py
 	$(BIN)/mypy functions/payment/app.py
+	$(BIN)/mypy functions/payment/adapter_generic.py
+	$(BIN)/mypy functions/payment/adapter_stripe.py
 	$(BIN)/mypy functions/replay/app.py
 	$(BIN)/mypy functions/transitions/app.py
 	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
