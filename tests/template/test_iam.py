@@ -74,6 +74,8 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetItem", "BreakerTable.Arn"),
         ("states:StartExecution", "CircuitBreakerStateMachine"),
         ("sqs:SendMessage", "FallbackDeadLetterQueue.Arn"),
+        ("dynamodb:PutItem", "OrdersTable.Arn"),
+        ("events:PutEvents", "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
         ("logs:CreateLogStream", "ReplayFunctionLogs.Arn"),
         ("logs:PutLogEvents", "ReplayFunctionLogs.Arn"),
         *TRACE_GRANTS,
@@ -152,6 +154,24 @@ def test_the_api_key_secret_is_readable_only_by_the_payment_function_when_config
     assert granted["Action"] == "secretsmanager:GetSecretValue"
     assert granted["Resource"] == {"Ref": "PaymentApiKeySecretArn"}
     assert otherwise == {"Ref": "AWS::NoValue"}
+
+
+def test_replay_may_wait_for_its_replays_only_as_the_workflow_type_allows(template):
+    replay = template["Resources"]["ReplayFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (conditional,) = [s for s in replay if isinstance(s, dict) and "Fn::If" in s]
+
+    condition, express, standard = conditional["Fn::If"]
+    assert condition == "IsExpress"
+    assert (express["Action"], express["Resource"]) == (
+        "states:StartSyncExecution",
+        {"Ref": "CircuitBreakerStateMachine"},
+    )
+    assert standard["Action"] == "states:DescribeExecution"
+    # the executions of this state machine only
+    assert standard["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        "${CircuitBreakerStateMachine.Name}:*"
+    }
 
 
 def test_cloudwatch_metrics_are_limited_to_the_breakwater_namespace(translated):
