@@ -109,7 +109,7 @@ def test_template_translates_to_the_expected_resources(translated: dict[str, Any
         "AWS::StepFunctions::StateMachine": 1,
         "AWS::Lambda::Function": 3,
         "AWS::Lambda::EventSourceMapping": 2,
-        "AWS::DynamoDB::Table": 1,
+        "AWS::DynamoDB::Table": 2,
         "AWS::SQS::Queue": 3,
         "AWS::Logs::LogGroup": 4,
         "AWS::SNS::Topic": 1,
