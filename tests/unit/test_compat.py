@@ -629,6 +629,57 @@ def test_without_the_sync_patch_start_sync_execution_is_not_implemented(embedded
         sync_client(embedded).start_sync_execution(stateMachineArn=stack.state_machine_arn, input=json.dumps(order()))
 
 
+# -- express_names -----------------------------------------------------------------------------------------
+
+
+def test_an_express_workflow_runs_again_under_a_name_used_before(embedded, provider):
+    stack = embedded.deploy(WorkflowType="EXPRESS")
+    run = {"stateMachineArn": stack.state_machine_arn, "name": unique_name("again"), "input": json.dumps(order())}
+
+    answers = [sync_client(embedded).start_sync_execution(**run) for _ in range(2)]
+
+    assert [answer["status"] for answer in answers] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_without_the_express_names_patch_a_name_used_before_is_refused(embedded, provider):
+    stack = embedded.deploy(WorkflowType="EXPRESS")
+    run = {"stateMachineArn": stack.state_machine_arn, "name": unique_name("again"), "input": json.dumps(order())}
+    sync_client(embedded).start_sync_execution(**run)
+
+    with compat.disabled("express_names"), pytest.raises(ClientError, match="ExecutionAlreadyExists"):
+        sync_client(embedded).start_sync_execution(**run)
+
+
+def test_a_standard_workflow_still_refuses_a_finished_execution_s_name(embedded, provider):
+    stack = embedded.deploy()
+    name = unique_name("standard")
+    embedded.run(stack, order(), name=name)
+
+    with pytest.raises(ClientError, match="ExecutionAlreadyExists"):
+        embedded.client("stepfunctions").start_execution(
+            stateMachineArn=stack.state_machine_arn, name=name, input=json.dumps(order())
+        )
+
+
+# -- cloudformation_table_ttl ------------------------------------------------------------------------------
+
+
+def ttl_of(embedded: Any, stack: Any) -> dict[str, Any]:
+    answer = embedded.client("dynamodb").describe_time_to_live(TableName=stack.orders_table)
+    return dict(answer["TimeToLiveDescription"])
+
+
+def test_a_stack_table_has_the_ttl_its_template_gives(embedded):
+    assert ttl_of(embedded, embedded.deploy()) == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
+
+
+def test_without_the_table_ttl_patch_the_table_has_no_ttl(embedded):
+    with compat.disabled("cloudformation_table_ttl"):
+        stack = embedded.deploy()
+
+    assert ttl_of(embedded, stack) == {"TimeToLiveStatus": "DISABLED"}
+
+
 # -- parse_once (validation) ------------------------------------------------------------------------
 
 
