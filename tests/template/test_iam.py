@@ -80,6 +80,14 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
         ("logs:PutLogEvents", "ReplayFunctionLogs.Arn"),
         *TRACE_GRANTS,
     },
+    "CheckoutFunctionRole": {
+        ("states:StartSyncExecution", "CircuitBreakerStateMachine"),
+        ("dynamodb:GetItem", "OrdersTable.Arn"),
+        ("dynamodb:PutItem", "OrdersTable.Arn"),
+        ("logs:CreateLogStream", "CheckoutFunctionLogs.Arn"),
+        ("logs:PutLogEvents", "CheckoutFunctionLogs.Arn"),
+        *TRACE_GRANTS,
+    },
     "TransitionsFunctionRole": {
         ("dynamodb:DescribeStream", "BreakerTable.StreamArn"),
         ("dynamodb:GetRecords", "BreakerTable.StreamArn"),
@@ -100,6 +108,7 @@ PRINCIPALS = {
     "PaymentFunctionRole": "lambda.amazonaws.com",
     "ReplayFunctionRole": "lambda.amazonaws.com",
     "TransitionsFunctionRole": "lambda.amazonaws.com",
+    "CheckoutFunctionRole": "lambda.amazonaws.com",
 }
 
 
@@ -140,6 +149,7 @@ def test_each_function_and_the_workflow_run_with_their_own_role(translated):
         "PaymentFunction": {"Fn::GetAtt": ["PaymentFunctionRole", "Arn"]},
         "ReplayFunction": {"Fn::GetAtt": ["ReplayFunctionRole", "Arn"]},
         "TransitionsFunction": {"Fn::GetAtt": ["TransitionsFunctionRole", "Arn"]},
+        "CheckoutFunction": {"Fn::GetAtt": ["CheckoutFunctionRole", "Arn"]},
         "CircuitBreakerStateMachine": {"Fn::GetAtt": ["CircuitBreakerStateMachineRole", "Arn"]},
     }
 

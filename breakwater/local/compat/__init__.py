@@ -130,6 +130,10 @@ patch                       what it fixes
 ``cloudformation_table_ttl``  moto's CloudFormation drops a table's
                             ``TimeToLiveSpecification`` (TTL DISABLED); the
                             table gets the TTL its template gives.
+``cloudformation_apigatewayv2``  moto's CloudFormation skips
+                            ``AWS::ApiGatewayV2`` Api, Integration, Route and
+                            Stage; create them in moto's API Gateway v2
+                            (``local.http_api`` serves their routes).
 ==========================  ===================================================
 """
 
@@ -186,6 +190,7 @@ MODULES = (
     "cloudformation_reads",
     "express_names",
     "cloudformation_table_ttl",
+    "cloudformation_apigatewayv2",
 )
 
 
