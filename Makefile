@@ -63,6 +63,7 @@ lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, t
 	$(BIN)/mypy functions/payment/adapter_stripe.py
 	$(BIN)/mypy functions/replay/app.py
 	$(BIN)/mypy functions/transitions/app.py
+	$(BIN)/mypy functions/checkout/app.py
 	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(AWS_VENV)/bin/sam validate --lint
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
