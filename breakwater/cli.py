@@ -429,6 +429,14 @@ def serve_until(stop: threading.Event, server: Any, stack: Any) -> None:
     console.print(f"  {'FakeProviderUrl':<28} {server.provider.url}")
     console.print(f"  {'PaymentApiKeySecretArn':<28} {stack.parameters.get('PaymentApiKeySecretArn', '')}")
     console.print(f"  replay of queued orders: {'on (every second)' if server.replay else 'off'}")
+    if stack.outputs.get("CheckoutApiId"):
+        from breakwater.local.http_api import local_url
+
+        url = local_url(stack.outputs["CheckoutApiId"], server.port)
+        console.print(
+            f"  checkout API: {url}/orders (SigV4: curl --aws-sigv4 aws:amz:{server.region}:execute-api"
+            " --user testing:testing); its AWS host answers on this port too"
+        )
     console.print(f'  switch faults: curl -X POST {server.provider.url}/_control -d \'{{"mode": "down"}}\'')
     if server.lambda_endpoint:
         console.print(f"  Lambda invokes go to {server.lambda_endpoint}")

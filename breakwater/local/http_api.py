@@ -133,6 +133,11 @@ def signature_problem(request: Request, region: str) -> str | None:
     return None if hmac.compare_digest(expected, match["signature"]) else SIGNATURE_MISMATCH
 
 
+def local_url(api_id: str, port: int) -> str:
+    """Where an API of the local stack on ``port`` answers: a ``*.localhost`` name resolves to 127.0.0.1."""
+    return f"http://{api_id}.execute-api.localhost:{port}"
+
+
 class HttpApiFront:
     """Serves the HTTP APIs moto holds (created by ``compat.cloudformation_apigatewayv2``) on their hosts."""
 
