@@ -12,7 +12,7 @@ Gateway does for its routes:
   message for a signature that does not match;
 * ``AWS_PROXY`` integrations with a Lambda function, payload format 2.0, run by the local runtime; the
   integration's ``TimeoutInMillis`` (``503 {"message": "Service Unavailable"}`` past it) and a function error
-  (``500 {"message": "Internal Server Error"}``);
+  (``500 {"message": "Internal Server Error"}``, as for an invocation that failed);
 * the stage's access log: one line per request in the format it gives, written to its log group.
 
 What this project does not use (other integration types, authorizers, CORS, named stages) answers 501.
@@ -296,7 +296,11 @@ class HttpApiFront:
 
         def invoke() -> None:
             response_headers: dict[str, str] = {}
-            outcome["payload"] = function.invoke(json.dumps(event), {}, response_headers)
+            try:
+                outcome["payload"] = function.invoke(json.dumps(event), {}, response_headers)
+            except Exception as exc:  # the invocation itself failed (a throttle under --aws-limits, ...)
+                outcome["failed"] = f"{type(exc).__name__}: {exc}"
+                return
             outcome["error"] = response_headers.get("x-amz-function-error")
 
         started = time.monotonic()
@@ -307,6 +311,9 @@ class HttpApiFront:
         if worker.is_alive():
             context["integrationErrorMessage"] = "Network error communicating with endpoint"
             return Answer.message(503, "Service Unavailable")
+        if outcome.get("failed"):
+            context["integrationErrorMessage"] = outcome["failed"]
+            return Answer.message(500, "Internal Server Error")
         context["integrationStatus"] = "200"
         if outcome.get("error"):
             context["integrationErrorMessage"] = "The Lambda function returned an error"

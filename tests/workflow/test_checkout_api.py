@@ -142,11 +142,10 @@ def test_every_request_is_in_the_access_log(embedded, stack, provider):
     reply = checkout(stack, "POST", "/orders", order(customerId="cus_card_declined"))
     request_id = reply.headers["apigw-requestid"]
     logs = embedded.client("logs")
-    group = next(
+    (group,) = [
         g["logGroupName"]
-        for g in logs.describe_log_groups()["logGroups"]
-        if g["logGroupName"].startswith(f"{stack.name}-CheckoutApiLogs")
-    )
+        for g in logs.describe_log_groups(logGroupNamePrefix=f"{stack.name}-CheckoutApiLogs")["logGroups"]
+    ]
 
     lines = [json.loads(e["message"]) for e in logs.filter_log_events(logGroupName=group)["events"]]
 
@@ -162,3 +161,35 @@ def test_the_api_answers_in_well_under_its_integration_timeout(stack, provider):
 
     assert reply.status == 201
     assert time.monotonic() - started < 29  # the integration's TimeoutInMillis; a hang fails here, not later
+
+
+def test_a_function_error_is_500_as_api_gateway_answers_it(embedded, provider):
+    broken = embedded.deploy(CheckoutApi="true", WorkflowType="EXPRESS")
+    embedded.client("lambda").update_function_configuration(
+        FunctionName=broken.outputs["CheckoutFunctionArn"], Environment={"Variables": {}}
+    )
+
+    reply = checkout(broken, "GET", "/orders/ord-1")
+
+    assert (reply.status, reply.body) == (500, {"message": "Internal Server Error"})
+
+
+def test_an_integration_slower_than_its_timeout_is_503(embedded, provider):
+    slow = embedded.deploy(CheckoutApi="true", WorkflowType="EXPRESS")
+    api = embedded.client("apigatewayv2")
+    (integration,) = api.get_integrations(ApiId=slow.outputs["CheckoutApiId"])["Items"]
+    api.update_integration(
+        ApiId=slow.outputs["CheckoutApiId"], IntegrationId=integration["IntegrationId"], TimeoutInMillis=50
+    )
+    provider.configure(mode="slow", delay_seconds=1)
+
+    reply = checkout(slow, "POST", "/orders", order())
+
+    assert (reply.status, reply.body) == (503, {"message": "Service Unavailable"})
+
+
+def test_checkout_api_adds_the_api_only_when_asked(embedded, stack, provider):
+    without = embedded.deploy(WorkflowType="EXPRESS")
+
+    assert not {k for k in without.outputs if k.startswith("Checkout")}
+    assert checkout(stack, "POST", "/orders", order()).status == 201
