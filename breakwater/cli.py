@@ -435,7 +435,7 @@ def serve_until(stop: threading.Event, server: Any, stack: Any) -> None:
         url = local_url(stack.outputs["CheckoutApiId"], server.port)
         console.print(
             f"  checkout API: {url}/orders (SigV4: curl --aws-sigv4 aws:amz:{server.region}:execute-api"
-            " --user testing:testing); its AWS host answers on this port too"
+            " --user testing:testing); its AWS host too where --allow-host names it"
         )
     console.print(f'  switch faults: curl -X POST {server.provider.url}/_control -d \'{{"mode": "down"}}\'')
     if server.lambda_endpoint:

@@ -1,9 +1,10 @@
 """The local stack's API Gateway HTTP API endpoint: the stack's HTTP APIs answer on the host AWS gives them.
 
-A request whose ``Host`` is ``<apiId>.execute-api.<region>.amazonaws.com`` (the API's ``ApiEndpoint``, as
-``aws apigatewayv2 get-api`` reports it; ``<apiId>.execute-api.localhost`` works too) reaches that API, as on
-AWS, on the local stack's own port; every other request goes to moto. For this project's API that is what API
-Gateway does for its routes:
+A request whose ``Host`` is ``<apiId>.execute-api.localhost`` or ``<apiId>.execute-api.<region>.amazonaws.com``
+(the API's ``ApiEndpoint``, as ``aws apigatewayv2 get-api`` reports it) reaches that API, as on AWS, on the
+local stack's own port; every other request goes to moto. (``local up``'s endpoint guard admits the AWS host
+only where ``--allow-host`` names it; the embedded stack's endpoint has no guard.) For this project's API that
+is what API Gateway does for its routes:
 
 * the ``$default`` stage, routes matched by method and path (``{name}`` path parameters), ``404 {"message":
   "Not Found"}`` otherwise;

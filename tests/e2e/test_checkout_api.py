@@ -13,7 +13,8 @@ import pytest
 
 from breakwater.local.http_api import local_url
 from tests.e2e.conftest import LocalUp, local_up_running
-from tests.workflow.checkout_client import call
+from tests.workflow.checkout_client import Reply
+from tests.workflow.checkout_client import call as call_api
 
 STACK = "checkout-e2e"
 
@@ -28,6 +29,19 @@ def up() -> Iterator[LocalUp]:
 @pytest.fixture(scope="module")
 def api_id(up: LocalUp) -> str:
     return up.outputs(STACK)["CheckoutApiId"]
+
+
+def call(endpoint: str, api_id: str, method: str, path: str, body: Any = None, **options: Any) -> Reply:
+    """A request to local up's API on the host it answers (``<apiId>.execute-api.localhost:<port>``)."""
+    host = local_url(api_id, int(endpoint.rsplit(":", 1)[1])).removeprefix("http://")
+    return call_api(endpoint, api_id, method, path, body, host=host, **options)
+
+
+def test_the_api_s_aws_host_is_refused_unless_allowed(up, api_id):
+    # local up's endpoint answers only names of this machine (DNS rebinding): the AWS host needs --allow-host
+    reply = call_api(up.endpoint, api_id, "GET", "/orders/ord-any")
+
+    assert reply.status == 403
 
 
 def order(order_id: str, **fields: Any) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """A plain HTTP client of the checkout API: a SigV4-signed request (botocore's signer), sent with http.client.
 
-The request is signed for the API's own host (``<apiId>.execute-api.<region>.amazonaws.com``), as a caller of
-the API on AWS signs it, and sent to the local stack's port with that ``Host``.
+The request is signed for the host it names (by default the API's AWS host,
+``<apiId>.execute-api.<region>.amazonaws.com``, as a caller of the API on AWS signs it; ``local up`` answers
+``<apiId>.execute-api.localhost:<port>``) and sent to the local stack's port with that ``Host``.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ def call(
     credentials: Credentials | None = LOCAL,
     region: str = "us-east-1",
     raw: bytes | None = None,
+    host: str | None = None,
 ) -> Reply:
     """``method path`` on the API ``api_id`` served at ``endpoint`` (``http://127.0.0.1:<port>``); unsigned when
-    ``credentials`` is None."""
-    host = f"{api_id}.execute-api.{region}.amazonaws.com"
+    ``credentials`` is None. ``host``: the ``Host`` to send and sign (default: the API's AWS host)."""
+    host = host or f"{api_id}.execute-api.{region}.amazonaws.com"
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
     request = AWSRequest(method=method, url=f"https://{host}{path}", data=data, headers={"Host": host})
     if data:
@@ -54,4 +56,8 @@ def call(
         headers = {name.lower(): value for name, value in response.getheaders()}
     finally:
         connection.close()
-    return Reply(response.status, headers, json.loads(payload) if payload else None)
+    try:
+        body = json.loads(payload) if payload else None
+    except ValueError:  # not the API's answer (the local endpoint's guard answers in text)
+        body = payload.decode(errors="replace")
+    return Reply(response.status, headers, body)
