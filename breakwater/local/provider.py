@@ -258,11 +258,15 @@ class FakeProvider:
             self._strict_key = strict
 
     def charge(
-        self, key: str | None, raw: bytes, authorization: str | None = None, path: str = GENERIC.path
+        self, key: str | None, body: bytes | Any, authorization: str | None = None, path: str = GENERIC.path
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        """Handle one charge request (``POST`` to ``path``, in that path's dialect); returns status, headers, body."""
+        """Handle one charge request (``POST`` to ``path``, in that path's dialect); returns status, headers, body.
+
+        ``body``: the request's bytes, or for the JSON API its parsed value (sent as JSON).
+        """
         arrived = time.time()
         dialect = DIALECTS[path]
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         order_id = dialect.order_id_of(raw)
         with self._lock:
             self._in_flight_orders.append(order_id)
