@@ -59,8 +59,11 @@ lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, t
 	$(BIN)/ruff format --check breakwater functions tests docker
 	$(BIN)/mypy breakwater docker/sam_local.py
 	$(BIN)/mypy functions/payment/app.py
+	$(BIN)/mypy functions/payment/adapter_generic.py
+	$(BIN)/mypy functions/payment/adapter_stripe.py
 	$(BIN)/mypy functions/replay/app.py
 	$(BIN)/mypy functions/transitions/app.py
+	$(BIN)/mypy functions/checkout/app.py
 	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(AWS_VENV)/bin/sam validate --lint
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download

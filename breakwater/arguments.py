@@ -7,6 +7,7 @@ import math
 import re
 from urllib.parse import urlsplit
 
+from breakwater import orders
 from breakwater.regions import region_problem
 
 # arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME (express executions: express:MACHINE:NAME:ID)
@@ -31,6 +32,14 @@ def execution_arn(text: str) -> str:
             f"{text!r} is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)"
         )
     return text
+
+
+def order_id(text: str) -> str:
+    """An order id, as the execution input defines it."""
+    try:
+        return orders.order_id(text)
+    except orders.InvalidOrderId as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def endpoint_url(text: str) -> str:

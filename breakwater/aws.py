@@ -83,6 +83,10 @@ class Stack:
     def dead_letter_queue_url(self) -> str:
         return self["FallbackDeadLetterQueueUrl"]
 
+    @property
+    def orders_table(self) -> str:
+        return self["OrdersTableName"]
+
     @classmethod
     def from_description(cls, description: Any) -> Stack:
         """From a DescribeStacks answer's stack."""

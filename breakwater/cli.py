@@ -35,8 +35,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from breakwater import __version__
-from breakwater.arguments import endpoint_url, execution_arn, port_number, positive_seconds, region_name
+from breakwater import __version__, orders
+from breakwater.arguments import endpoint_url, execution_arn, order_id, port_number, positive_seconds, region_name
 from breakwater.aws import Target, aws_failure, find_stack, stack_name_from, stack_service_name
 from breakwater.breaker import MODES, OVERRIDES, forget, override, read, read_all, set_mode
 from breakwater.entry import EXIT_INTERRUPTED
@@ -187,6 +187,16 @@ def start_express(sfn: Any, state_machine_arn: str, order: Any, name: str | None
         console.print(f"error:     {response['error']}: {response.get('cause')}")
     console.print("history:   EXPRESS workflows log their transitions to CloudWatch Logs, not to an execution history")
     return 0 if response["status"] == "SUCCEEDED" else 1
+
+
+def cmd_order(args: argparse.Namespace) -> int:
+    found = orders.lookup(target_from(args), stack_name_from(args.stack_name), args.order_id)
+    if args.json:
+        print(json.dumps(found))
+    else:
+        for line in orders.describe(found):
+            console.print(line)
+    return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -419,6 +429,14 @@ def serve_until(stop: threading.Event, server: Any, stack: Any) -> None:
     console.print(f"  {'FakeProviderUrl':<28} {server.provider.url}")
     console.print(f"  {'PaymentApiKeySecretArn':<28} {stack.parameters.get('PaymentApiKeySecretArn', '')}")
     console.print(f"  replay of queued orders: {'on (every second)' if server.replay else 'off'}")
+    if stack.outputs.get("CheckoutApiId"):
+        from breakwater.local.http_api import local_url
+
+        url = local_url(stack.outputs["CheckoutApiId"], server.port)
+        console.print(
+            f"  checkout API: {url}/orders (SigV4: curl --aws-sigv4 aws:amz:{server.region}:execute-api"
+            " --user testing:testing); its AWS host too where --allow-host names it"
+        )
     console.print(f'  switch faults: curl -X POST {server.provider.url}/_control -d \'{{"mode": "down"}}\'')
     if server.lambda_endpoint:
         console.print(f"  Lambda invokes go to {server.lambda_endpoint}")
@@ -543,6 +561,13 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("execution_arn", metavar="EXECUTION_ARN", type=execution_arn)
     hist.add_argument("--json", action="store_true", help="machine-readable output")
     hist.set_defaults(handler=cmd_history)
+
+    order_cmd = commands.add_parser(
+        "order", parents=[aws], help="an order's current state after it was queued: its record (charged, ...)"
+    )
+    order_cmd.add_argument("order_id", metavar="ORDER_ID", type=order_id)
+    order_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    order_cmd.set_defaults(handler=cmd_order)
 
     status = commands.add_parser("status", parents=[aws], help="breakers: state, failures, open until, trips")
     status.add_argument("service", nargs="?", metavar="SERVICE")

@@ -151,6 +151,11 @@ def resolve_parameters(overrides: dict[str, Any], template: dict[str, Any] | Non
     return values
 
 
+# The checkout API waits 26 s for an order (its function's 28 s Timeout, under the integration's 29 s, under HTTP
+# APIs' 30 s limit): a call of at most this long leaves room for the breaker's reads, writes and retries.
+CHECKOUT_LONGEST_CALL_SECONDS = 20
+
+
 def check_combinations(values: dict[str, str]) -> None:
     """Rules across parameters (the template's ``Rules`` hold the first; CloudFormation cannot compare numbers)."""
 
@@ -169,6 +174,18 @@ def check_combinations(values: dict[str, str]) -> None:
             f"parameter SlowCallSeconds: {values['SlowCallSeconds']} must be below CallTimeoutSeconds"
             f" ({values['CallTimeoutSeconds']}): a call that slow already fails by timing out"
         )
+    if values.get("CheckoutApi") == "true":
+        if values.get("WorkflowType") != "EXPRESS":
+            raise TemplateError(
+                "parameter CheckoutApi: the checkout API runs each order with StartSyncExecution, which only"
+                " EXPRESS workflows offer; set WorkflowType to EXPRESS"
+            )
+        if timeout is not None and timeout > CHECKOUT_LONGEST_CALL_SECONDS:
+            raise TemplateError(
+                f"parameter CallTimeoutSeconds: {values['CallTimeoutSeconds']} is too long for the checkout API"
+                f" (at most {CHECKOUT_LONGEST_CALL_SECONDS}): an order must end within the API's 29 s integration"
+                " timeout, retries and bookkeeping included"
+            )
 
 
 class _NoManagedPolicies:

@@ -1,17 +1,27 @@
 """A fake payment provider on 127.0.0.1 with faults switchable at run time.
 
-API (the shape the payment function speaks):
+It speaks two APIs (``provider_dialects``), one per adapter of the payment function, over one store of
+charges and the same faults:
 
-* ``POST /charges`` with ``Idempotency-Key``: 200 ``{"id": "ch_...", "status": "succeeded"}``;
-  the same key returns the first charge again (``Idempotent-Replayed: true``).
-  402 ``{"error": {"type": "card_error", "code": "card_declined"}}`` for a
-  declined customer; 400 for a malformed request, 422 for a customer it
-  refuses as invalid (``cus_malformed`` by default).
+* ``POST /charges`` (``generic``, JSON) with ``Idempotency-Key``: 200 ``{"id": "ch_...", "status":
+  "succeeded"}``; 402 ``{"error": {"type": "card_error", "code": "card_declined"}}`` for a declined
+  customer; 400 for a malformed request (or no key), 422 for a customer it refuses as invalid
+  (``cus_malformed`` by default) and for a key reused with a different body.
+* ``POST /v1/payment_intents`` (``stripe``, form-encoded, as Stripe's PaymentIntents API): 200 with a
+  PaymentIntent (``"id": "pi_..."``, ``"status": "succeeded"``); 402 ``card_error``; 400
+  ``invalid_request_error`` (a bad parameter, an unknown customer) and 400 ``idempotency_error`` for a key
+  reused with other parameters; 401 for a wrong key.
+
+Idempotency as real providers do it: the first answer a key gets once the charge runs (a charge taken, or a
+decline) is saved with the request's parameters; the same key with the same parameters gets that answer
+again (``Idempotent-Replayed: true``), with other parameters it is refused. Faults and validation errors
+are answered before anything runs and save nothing.
+
 * ``GET /charges``: every charge taken. ``GET /_control``: mode and counters.
 * ``POST /_control`` ``{"mode": "down", "delaySeconds": 2, "failureRate": 0.3,
   "retryAfterSeconds": 5, "declineCustomers": ["cus_x"], "unavailableCustomers": []}``: switch faults.
   A setting of the wrong type or range, or an unknown one, is a 400 naming it; nothing changes then.
-* ``POST /_control/reset``: forget charges and counters, back to healthy.
+* ``POST /_control/reset``: forget charges, saved keys and counters, back to healthy.
 
 Modes: ``healthy``; ``down`` (503); ``slow`` (takes the charge at once but
 answers only after ``delaySeconds``); ``flaky`` (503 for a ``failureRate`` share of calls,
@@ -31,6 +41,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from breakwater.local.provider_dialects import DIALECTS, GENERIC, Answer, ChargeRequest, Dialect, Problem
 
 MODES = ("healthy", "down", "slow", "flaky", "ratelimited")
 DEFAULT_DECLINED = frozenset({"cus_card_declined", "cus_insufficient_funds"})
@@ -122,6 +134,7 @@ class FakeProvider:
         self._seed = seed
         self.settings = ProviderSettings()
         self.charges: dict[str, dict[str, Any]] = {}
+        self._saved: dict[str, tuple[str, Answer]] = {}  # idempotency key -> (its request's parameters, answer)
         self.calls: list[Call] = []
         self._released = threading.Event()
         self._released.set()
@@ -197,6 +210,7 @@ class FakeProvider:
         with self._lock:
             self.settings = ProviderSettings(api_key=self._required_key)
             self.charges.clear()
+            self._saved.clear()
             self.calls.clear()
             self._rng = random.Random(self._seed)
 
@@ -244,11 +258,16 @@ class FakeProvider:
             self._strict_key = strict
 
     def charge(
-        self, key: str | None, body: Any, authorization: str | None = None
+        self, key: str | None, body: bytes | Any, authorization: str | None = None, path: str = GENERIC.path
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        """Handle one ``POST /charges``; returns status, headers and body."""
+        """Handle one charge request (``POST`` to ``path``, in that path's dialect); returns status, headers, body.
+
+        ``body``: the request's bytes, or for the JSON API its parsed value (sent as JSON).
+        """
         arrived = time.time()
-        order_id = (body.get("metadata") or {}).get("orderId", "") if isinstance(body, dict) else ""
+        dialect = DIALECTS[path]
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        order_id = dialect.order_id_of(raw)
         with self._lock:
             self._in_flight_orders.append(order_id)
         try:
@@ -257,80 +276,87 @@ class FakeProvider:
             required = self._required_key
             lenient = not self._strict_key and authorization is None
             if required and authorization != f"Bearer {required}" and not lenient:
-                error = {"type": "authentication_error", "message": "invalid API key"}
-                return self._answer(arrived, order_id, self.settings.mode, 401, {}, {"error": error})
-            return self._charge(arrived, order_id, key, body)
+                return self._answer(arrived, order_id, self.settings.mode, *dialect.unauthorized())
+            return self._charge(arrived, order_id, dialect, key, raw)
         finally:
             with self._lock:
                 self._in_flight_orders.remove(order_id)
 
     def _charge(
-        self, arrived: float, order_id: str, key: str | None, body: Any
+        self, arrived: float, order_id: str, dialect: Dialect, key: str | None, raw: bytes
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             settings = self.settings
             mode = settings.mode
             fail_flaky = mode == "flaky" and self._rng.random() < settings.failure_rate
             delay = settings.delay_seconds if mode == "slow" else 0.0
-            declined = isinstance(body, dict) and body.get("customer") in settings.decline_customers
             retry_after = settings.retry_after_seconds
             rejected = set(settings.reject_customers)
-            unavailable = isinstance(body, dict) and body.get("customer") in settings.unavailable_customers
-        if mode == "down" or fail_flaky or unavailable:
-            return self._answer(
-                arrived, order_id, mode, 503, {}, {"error": {"type": "api_error", "message": "unavailable"}}
-            )
+            declined_customers = set(settings.decline_customers)
+            unavailable_customers = set(settings.unavailable_customers)
+        request = dialect.parse(raw, key)
+        customer = request.customer if isinstance(request, ChargeRequest) else None
+        # Faults stand in front of the API: nothing behind them runs, and nothing is saved under the key.
+        if mode == "down" or fail_flaky or customer in unavailable_customers:
+            return self._answer(arrived, order_id, mode, *dialect.unavailable())
         if mode == "ratelimited":
-            return self._answer(
-                arrived,
-                order_id,
-                mode,
-                429,
-                {"Retry-After": str(retry_after)},
-                {"error": {"type": "rate_limit_error", "message": "too many requests"}},
-            )
-        problem = _request_problem(key, body)
-        body_ok = problem is None
-        if problem is None and body.get("customer") in rejected:
-            problem = "customer is not a valid customer id"
-        if problem:
-            error = {"type": "invalid_request_error", "message": problem}
-            return self._answer(arrived, order_id, mode, 422 if body_ok else 400, {}, {"error": error})
-        if declined:
-            if delay:
-                time.sleep(delay)
-            return self._answer(
-                arrived, order_id, mode, 402, {}, {"error": {"type": "card_error", "code": "card_declined"}}
-            )
-        assert key is not None
+            status, body = dialect.rate_limited()
+            return self._answer(arrived, order_id, mode, status, body, {"Retry-After": str(retry_after)})
+        # A request that fails validation is answered, and not saved (it may be sent again, corrected).
+        if isinstance(request, Problem):
+            return self._answer(arrived, order_id, mode, *dialect.invalid(request))
+        if request.customer in rejected:
+            return self._answer(arrived, order_id, mode, *dialect.unknown_customer(request.customer))
+        fingerprint = f"{dialect.path} {request.params}"
         with self._lock:
-            existing = self.charges.get(key)
-            if existing is None:
-                existing = {
-                    "id": f"ch_{uuid.uuid4().hex[:24]}",
-                    "status": "succeeded",
-                    "amount": body["amount"],
-                    "currency": body["currency"],
-                    "customer": body["customer"],
-                    "idempotencyKey": key,
-                    "created": time.time(),
-                }
-                self.charges[key] = existing
-                replayed = False
-            else:
-                replayed = True
+            saved = self._saved.get(key) if key else None
+            if saved is None:
+                answer = self._execute(dialect, key, request, declined=request.customer in declined_customers)
+                if key:
+                    self._saved[key] = (fingerprint, answer)
+            reused = saved is not None and saved[0] != fingerprint
+        if reused:
+            return self._answer(arrived, order_id, mode, *dialect.key_reused(key or ""))
+        replayed = saved is not None
+        if saved is not None:
+            answer = saved[1]
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         if delay:
             # Slow: the charge is already taken; only the answer is late (the worst case for a caller).
             time.sleep(delay)
-        return self._answer(arrived, order_id, mode, 200, headers, existing)
+        return self._answer(arrived, order_id, mode, answer[0], answer[1], headers)
+
+    def _execute(self, dialect: Dialect, key: str | None, request: ChargeRequest, declined: bool) -> Answer:
+        """Run the charge (the lock is held): a decline, or a charge taken; the first answer a key gets."""
+        if declined:
+            return dialect.declined("card_declined")
+        charge = {
+            "id": dialect.new_charge_id(),
+            "status": "succeeded",
+            "amount": request.amount,
+            "currency": request.currency,
+            "customer": request.customer,
+            "orderId": request.order_id,
+            "idempotencyKey": key,
+            "api": dialect.name,
+            "latestCharge": f"ch_{uuid.uuid4().hex[:24]}",
+            "created": time.time(),
+        }
+        self.charges[key or str(charge["id"])] = charge
+        return dialect.charged(charge)
 
     def _answer(
-        self, arrived: float, order_id: str, mode: str, status: int, headers: dict[str, str], body: dict[str, Any]
+        self,
+        arrived: float,
+        order_id: str,
+        mode: str,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             self.calls.append(Call(arrived, order_id, status, mode, answered_at=time.time()))
-        return status, headers, body
+        return status, headers or {}, body
 
     # -- serving -------------------------------------------------------------
 
@@ -361,21 +387,6 @@ class FakeProvider:
             self._server = None
 
 
-def _request_problem(key: str | None, body: Any) -> str | None:
-    if not key:
-        return "Idempotency-Key header is required"
-    if not isinstance(body, dict):
-        return "body must be a JSON object"
-    amount = body.get("amount")
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
-        return "amount must be a positive integer"
-    if not isinstance(body.get("currency"), str) or len(body["currency"]) != 3:
-        return "currency must be a 3-letter code"
-    if not isinstance(body.get("customer"), str) or not body["customer"]:
-        return "customer is required"
-    return None
-
-
 class _Server(ThreadingHTTPServer):
     # socketserver's default backlog (5) refuses connections when dozens of calls arrive at once.
     request_queue_size = 256
@@ -404,9 +415,12 @@ class _ProviderHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(data)
 
-    def _body(self) -> Any:
+    def _raw(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    @staticmethod
+    def _json(raw: bytes) -> Any:
         try:
             return json.loads(raw or b"null")
         except ValueError:
@@ -423,13 +437,14 @@ class _ProviderHandler(BaseHTTPRequestHandler):
             self._send(404, {"error": {"message": f"no route {self.path}"}})
 
     def do_POST(self) -> None:
-        body = self._body()
-        if self.path == "/charges":
+        raw = self._raw()
+        if self.path in DIALECTS:
             status, headers, answer = self.owner.charge(
-                self.headers.get("Idempotency-Key"), body, self.headers.get("Authorization")
+                self.headers.get("Idempotency-Key"), raw, self.headers.get("Authorization"), self.path
             )
             self._send(status, answer, headers)
         elif self.path == "/_control":
+            body = self._json(raw)
             if not isinstance(body, dict):
                 self._send(400, {"error": {"message": "body must be a JSON object"}})
                 return

@@ -24,6 +24,7 @@ from breakwater.local.aws_limits import AwsLimits
 from breakwater.local.endpoint_guard import EndpointGuard
 from breakwater.local.event_source import PollResult
 from breakwater.local.event_sources import AccountEventSources
+from breakwater.local.http_api import HttpApiFront
 from breakwater.local.provider import FakeProvider
 from breakwater.local.region_check import RegionCheck
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
@@ -160,9 +161,11 @@ class LocalServer:
         return self.endpoint + prefix
 
     def wsgi_app(self, aws: WsgiApp) -> WsgiApp:
-        """What the port serves: the mounted apps under their prefixes, ``aws`` (moto) for the rest, each request
-        checked first by the :class:`EndpointGuard` (only this machine's tools and the console get in)."""
-        dispatcher = DispatcherMiddleware(aws)
+        """What the port serves: the mounted apps under their prefixes, the stack's HTTP APIs on their hosts
+        (``http_api``), ``aws`` (moto) for the rest, each request checked first by the :class:`EndpointGuard`
+        (only this machine's tools and the console get in: an API answers on ``<apiId>.execute-api.localhost``,
+        and on its AWS host only if ``--allow-host`` names it)."""
+        dispatcher = DispatcherMiddleware(HttpApiFront(aws))
         dispatcher.mounts = self._mounts  # the same dict: a mount made later is served too
         return EndpointGuard(RegionCheck(dispatcher), allowed_hosts=self.allowed_hosts, own_paths=self._mounts)
 

@@ -24,6 +24,7 @@ from breakwater.local import compat, lambda_runtime
 from breakwater.local.aws_limits import AwsLimits
 from breakwater.local.deploy import deploy
 from breakwater.local.event_source import EventSources, ScheduleSource, SqsEventSource, StreamEventSource
+from breakwater.local.http_api import HttpApiFront
 from breakwater.local.provider import FakeProvider
 
 REGION = "us-east-1"
@@ -103,7 +104,9 @@ class FunctionEndpoint:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        self._server = make_server(host, 0, DomainDispatcherApplication(create_backend_app), threaded=True)
+        # The stack's HTTP APIs answer on their own hosts here too (``http_api``), as on local up's port.
+        app = HttpApiFront(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(host, 0, app, threaded=True)
         # Stopping does not wait for open connections (a busy function's keep-alive one): its threads are daemons.
         self._server.block_on_close = False  # type: ignore[attr-defined]
         self.url = f"http://{host}:{self._server.server_port}"

@@ -1,23 +1,30 @@
-"""Payment function: charge one order at the payment provider.
+"""Payment function: charge one order at the payment provider, through the provider's adapter.
 
-The workflow invokes this function with the order. It POSTs the charge to
-``{PAYMENT_API_URL}/charges`` with ``Idempotency-Key: <orderId>`` (so a replayed
-order is never charged twice) and a timeout that never outlives the function.
+This module is the workflow's side of the contract (``payment_contract.py`` names it): it checks the order
+the workflow sends, derives the idempotency key (the ``orderId``: every attempt of an order sends the
+same key, so a replayed order is never charged twice), bounds the provider call by a timeout that never
+outlives the function, times it for the slow-call rule, makes the HTTP exchange, and turns a transport
+failure into ``PaymentServiceUnavailable``. What the provider's API looks like is the adapter's business:
+``adapter_<PAYMENT_PROVIDER>.py`` (``generic``: a JSON ``POST /charges``; ``stripe``: Stripe's
+PaymentIntents API) writes the request and reads the answer. See docs/bring-your-own-provider.md.
 
-On success it returns ``{"chargeId": "ch_...", "status": "succeeded"}``.
-Otherwise it raises one of the exceptions below; Step Functions reports the
-class name as the error name, and the workflow catches each by name:
+On success it returns ``{"chargeId": <the provider's id>, "status": "succeeded"}``. Otherwise it raises
+one of the contract's errors; Step Functions reports the class name as the error name, and the workflow
+catches each by name:
 
 =============================  =======================================  ====================
 raised                         when                                     breaker failure?
 =============================  =======================================  ====================
 ``PaymentServiceUnavailable``  connection error, timeout, HTTP 5xx,     yes
-                               429, 408, an unreadable answer, or any
-                               other refusal that is not the order's
-``PaymentDeclined``            HTTP 402, or a 4xx whose body is a       no (status declined)
-                               card error; the message is the reason
-``InvalidOrder``               the order is malformed: HTTP 400/422,    no (Fail InvalidOrder)
-                               or an event without the order fields
+                               429, 408, 409, an unreadable answer,
+                               or any other refusal that is not the
+                               order's
+``PaymentDeclined``            a card decline (HTTP 402, or a card      no (status declined)
+                               error); the message is the reason
+``InvalidOrder``               the order is malformed: the provider     no (Fail InvalidOrder)
+                               refused the request (or the key reused
+                               with other parameters), or an event
+                               without the order fields
 ``SlowCall``                   the charge succeeded, but took longer    yes (status charged,
                                than the event's ``slowCallMs``; the     ``"slow": true``)
                                message is the chargeId
@@ -32,7 +39,7 @@ matches, and the healthy path needs no extra state to tell it apart.
 from __future__ import annotations
 
 import http.client
-import json
+import importlib
 import math
 import os
 import re
@@ -44,6 +51,27 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from payment_contract import (
+    InvalidOrder,
+    Order,
+    PaymentDeclined,
+    PaymentError,
+    PaymentServiceUnavailable,
+    ProviderAdapter,
+    ProviderResponse,
+    SlowCall,
+    idempotency_key,
+)
+
+__all__ = [
+    "InvalidOrder",
+    "PaymentDeclined",
+    "PaymentError",
+    "PaymentServiceUnavailable",
+    "SlowCall",
+    "adapter",
+    "handler",
+]
 
 SERVICE = "breakwater-payment"
 logger = Logger(service=SERVICE)
@@ -55,21 +83,24 @@ DEFAULT_METRICS_NAMESPACE = "Breakwater"
 API_URL_ENV = "PAYMENT_API_URL"
 TIMEOUT_ENV = "PAYMENT_TIMEOUT_SECONDS"
 API_KEY_SECRET_ENV = "PAYMENT_API_KEY_SECRET_ARN"  # noqa: S105 - a variable name
+PROVIDER_ENV = "PAYMENT_PROVIDER"  # the PaymentProvider parameter: which adapter_<name>.py speaks to the provider
+# Only for a handler run outside a stack (a unit test); tests/template pins it to the template's default.
+DEFAULT_PROVIDER = "generic"
 # The API key is read from Secrets Manager once per container and refreshed after this long.
 API_KEY_TTL_SECONDS = 300.0
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Leave the runtime this much time to report an error before the function times out.
 SAFETY_MARGIN_SECONDS = 0.25
-UNAVAILABLE_STATUSES = frozenset({408, 429})
-INVALID_STATUSES = frozenset({400, 422})
 ORDER_FIELDS = ("orderId", "amount", "currency", "customerId")
 # Set by the workflow (SlowCallSeconds > 0, CLOSED calls only): a success slower than this raises SlowCall.
 SLOW_CALL_FIELD = "slowCallMs"
 ORDER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+ADAPTER_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 _api_keys: dict[str, tuple[str, float]] = {}
 _clients: dict[str, Any] = {}
+_adapters: dict[str, ProviderAdapter] = {}
 
 
 def _secrets_client() -> Any:
@@ -81,30 +112,24 @@ def _secrets_client() -> Any:
     return _clients["secretsmanager"]
 
 
+def adapter(name: str | None = None) -> ProviderAdapter:
+    """The adapter ``PAYMENT_PROVIDER`` names: the module ``adapter_<name>.py`` beside this one, its ``ADAPTER``."""
+    name = name or os.environ.get(PROVIDER_ENV) or DEFAULT_PROVIDER
+    if name not in _adapters:
+        if not ADAPTER_NAME.fullmatch(name):
+            raise PaymentServiceUnavailable(f"{PROVIDER_ENV} must be an adapter name such as generic, got {name!r}")
+        try:
+            module = importlib.import_module(f"adapter_{name}")
+        except ModuleNotFoundError as exc:
+            raise PaymentServiceUnavailable(f"{PROVIDER_ENV}={name}: no module adapter_{name}.py") from exc
+        _adapters[name] = module.ADAPTER
+    return _adapters[name]
+
+
 # In the init phase, which on Lambda has a budget of its own, not inside the first call's CallTimeoutSeconds:
 # importing boto3 and creating a client can take longer than a short call timeout on a cold environment.
 if os.environ.get(API_KEY_SECRET_ENV):
     _secrets_client()
-
-
-class PaymentError(Exception):
-    """Base class of the errors this function raises to the workflow."""
-
-
-class PaymentServiceUnavailable(PaymentError):
-    """The provider could not be reached or failed to answer: a breaker failure."""
-
-
-class PaymentDeclined(PaymentError):
-    """The provider refused the charge (a business outcome); the message is the reason."""
-
-
-class InvalidOrder(PaymentError):
-    """The order is malformed; retrying it cannot help."""
-
-
-class SlowCall(PaymentError):
-    """The charge succeeded but took longer than the event's ``slowCallMs``; the message is the chargeId."""
 
 
 def handler(event: Any, context: Any) -> dict[str, str]:
@@ -138,20 +163,35 @@ def _record(outcome: str, detail: str) -> None:
 
 def _charge(event: Any, context: Any) -> dict[str, str]:
     order = _order_from(event)
-    logger.thread_safe_append_keys(orderId=order["orderId"], serviceName=event.get("serviceName"))
+    logger.thread_safe_append_keys(orderId=order.order_id, serviceName=event.get("serviceName"))
     url = os.environ.get(API_URL_ENV, "").rstrip("/")
     if not url.startswith(("https://", "http://")):
         raise PaymentServiceUnavailable(f"{API_URL_ENV} must be an http(s) URL, got {url!r}")
     slow_call_ms = _slow_call_ms(event)
+    provider = adapter()
     timeout, api_key = _timeout(context), _api_key()
+    request = provider.charge_request(order, idempotency_key(order), api_key)
     started = time.monotonic()
-    status, headers, body = _post_charge(f"{url}/charges", order, timeout, api_key)
+    response = _post(url + request.path, request.headers, request.body, timeout)
     elapsed_ms = (time.monotonic() - started) * 1000
-    result = _classify(status, headers, body)
+    charge_id = _charge_id(provider, response)
     if slow_call_ms is not None and elapsed_ms > slow_call_ms:
         logger.thread_safe_append_keys(elapsedMs=round(elapsed_ms), slowCallMs=slow_call_ms)
-        raise SlowCall(result["chargeId"])
-    return result
+        raise SlowCall(charge_id)
+    return {"chargeId": charge_id, "status": "succeeded"}
+
+
+def _charge_id(provider: ProviderAdapter, response: ProviderResponse) -> str:
+    """The adapter's reading of the answer; an adapter that fails otherwise than by the contract is unavailable."""
+    try:
+        charge_id = provider.charge_id(response)
+    except PaymentError:
+        raise
+    except Exception as exc:  # a bug in an adapter must still reach the workflow as a contract error
+        raise PaymentServiceUnavailable(f"adapter {provider.name} failed on HTTP {response.status}: {exc!r}") from exc
+    if not isinstance(charge_id, str) or not charge_id:
+        raise PaymentServiceUnavailable(f"adapter {provider.name} returned no charge id for HTTP {response.status}")
+    return charge_id
 
 
 def _slow_call_ms(event: dict[str, Any]) -> int | None:
@@ -180,7 +220,7 @@ def _api_key() -> str | None:
     return str(value)
 
 
-def _order_from(event: Any) -> dict[str, Any]:
+def _order_from(event: Any) -> Order:
     if not isinstance(event, dict):
         raise InvalidOrder("event: must be a JSON object holding the order")
     missing = [name for name in ORDER_FIELDS if name not in event]
@@ -197,7 +237,12 @@ def _order_from(event: Any) -> dict[str, Any]:
         or amount < 1
     ):
         raise InvalidOrder("amount: must be a positive whole number of minor units")
-    return {name: event[name] for name in ORDER_FIELDS}
+    return Order(
+        order_id=event["orderId"],
+        amount=int(amount),
+        currency=str(event["currency"]),
+        customer_id=str(event["customerId"]),
+    )
 
 
 def _timeout(context: Any) -> float:
@@ -218,33 +263,16 @@ def _timeout(context: Any) -> float:
 
 
 @tracer.capture_method(capture_response=False)
-def _post_charge(
-    url: str, order: dict[str, Any], timeout: float, api_key: str | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    payload = {
-        "amount": int(order["amount"]),
-        "currency": order["currency"],
-        "customer": order["customerId"],
-        "metadata": {"orderId": order["orderId"]},
-    }
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be http(s) in handler()
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "Idempotency-Key": order["orderId"],
-            **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
-        },
-    )
+def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> ProviderResponse:
+    """One POST with ``timeout``; a transport failure is ``PaymentServiceUnavailable``, any answer is returned."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - http(s) checked
     try:
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL from config
-                return response.status, dict(response.headers), response.read()
+                return ProviderResponse(response.status, _lower(response.headers), response.read())
         except urllib.error.HTTPError as exc:
             with exc:
-                return exc.code, dict(exc.headers or {}), exc.read() or b""
+                return ProviderResponse(exc.code, _lower(exc.headers or {}), exc.read() or b"")
     except TimeoutError as exc:
         raise PaymentServiceUnavailable(f"provider timed out after {timeout:.1f}s") from exc
     except http.client.HTTPException as exc:  # BadStatusLine, IncompleteRead, ...
@@ -256,29 +284,5 @@ def _post_charge(
         raise PaymentServiceUnavailable(f"provider unreachable: {reason}") from exc
 
 
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _classify(status: int, headers: dict[str, str], body: bytes) -> dict[str, str]:
-    data = _json(body)
-    raw_error = data.get("error")
-    error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
-    if 200 <= status < 300:
-        charge_id = data.get("id")
-        if not isinstance(charge_id, str) or data.get("status") != "succeeded":
-            raise PaymentServiceUnavailable(f"provider answered {status} without a succeeded charge")
-        return {"chargeId": charge_id, "status": "succeeded"}
-    if status == 402 or (400 <= status < 500 and error.get("type") == "card_error"):
-        raise PaymentDeclined(str(error.get("code") or error.get("decline_code") or "card_declined"))
-    if status in INVALID_STATUSES:
-        raise InvalidOrder(str(error.get("message") or f"provider rejected the request with HTTP {status}"))
-    if status in UNAVAILABLE_STATUSES:
-        retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")
-        hint = f", retry after {retry_after}s" if retry_after else ""
-        raise PaymentServiceUnavailable(f"provider answered HTTP {status}{hint}")
-    raise PaymentServiceUnavailable(f"provider answered HTTP {status}")
+def _lower(headers: Any) -> dict[str, str]:
+    return {str(name).lower(): str(value) for name, value in headers.items()}

@@ -9,8 +9,8 @@ pure, over the message, the breaker and what the batch already started):
   ``MAX_REPLAY_ATTEMPTS``, or a message that is not a queued order.
 * **Start** it again, as a new execution whose name is derived from the
   message, so a redelivered message never starts a second execution
-  (StartExecution with the same name and input is idempotent), while the
-  breaker is CLOSED (or DISABLED), and only when:
+  (StartExecution with the same name and input is idempotent), and settle it
+  (below), while the breaker is CLOSED (or DISABLED), and only when:
 
   - a ``call_failed`` order's retry delay has passed. Its first retry waits
     too, even while the breaker is CLOSED: a queued order coming straight back
@@ -63,6 +63,21 @@ function stop between the send and the delete (the only window in which a
 standard queue could get a second copy), the copies share that key, and
 whoever drains the dead-letter queue keeps one per key.
 
+Outcomes (``replay_outcomes``). The batch runs the replays it started to their
+end, all at once (STANDARD: StartExecution, then DescribeExecution until each
+ends; EXPRESS: StartSyncExecution), until a few seconds before the function's
+timeout, and settles each: a charge or a decline is the order's final outcome,
+recorded in the orders table and published as ``OrderCharged`` /
+``OrderDeclined``; a replay that queued the order again leaves it to the new
+message; a replay that failed (``InvalidOrder``, such as an idempotency key
+reused with another amount, or any other error) gives the order up: it is
+dead-lettered with the reason. Every dead-lettered order is recorded and
+published as ``OrderDeadLettered``. A replay still running when the batch ends
+is not settled: its message is hidden for ``UNFINISHED_HIDE_SECONDS`` and comes
+back, and the next receive finds the same execution (its name is derived from
+the message). The first time replay receives an order it cannot start yet, the
+order's record says ``queued``.
+
 The payment provider sees ``Idempotency-Key: <orderId>`` on every attempt, so
 an order whose first charge was taken but timed out is charged exactly once.
 """
@@ -70,6 +85,7 @@ an order whose first charge was taken but timed out is charged exactly once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -77,6 +93,8 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -84,8 +102,11 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from breaker_record import KEY, NO_CALL_REASONS, Breaker, BreakerMode, BreakerState, QueueReason
+from order_record import DEFAULT_RECORD_DAYS, OrderStatus, Outcome
+from replay_outcomes import EventsNotPublished, Finished, OrderBook, Runner, settle
 
 SERVICE = "breakwater-replay"
 logger = Logger(service=SERVICE)
@@ -100,6 +121,10 @@ THRESHOLD_ENV = "FAILURE_THRESHOLD"
 WINDOW_ENV = "FAILURE_WINDOW_SECONDS"
 MINIMUM_CALLS_ENV = "MINIMUM_CALLS"
 MODE_ENV = "BREAKER_MODE"  # the mode of a breaker whose record has none
+ORDERS_ENV = "ORDERS_TABLE"
+BUS_ENV = "EVENT_BUS_NAME"
+WORKFLOW_TYPE_ENV = "WORKFLOW_TYPE"  # EXPRESS: replays run with StartSyncExecution
+RECORD_DAYS_ENV = "ORDER_RECORD_DAYS"
 SHADOW_CALLS = frozenset({BreakerState.OPEN.value, BreakerState.HALF_OPEN.value})  # where SHADOW calls, ENFORCE queues
 NAMESPACE_ENV = "METRICS_NAMESPACE"
 # Only for a handler run outside a stack (a unit test); tests/template/test_namespace.py pins it to the template's.
@@ -115,6 +140,13 @@ BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 900
 SHORT_BACKOFF_BASE_SECONDS = 2
 MAX_VISIBILITY_SECONDS = 43200  # SQS's limit for ChangeMessageVisibility
+# Waiting for replays: the batch stops waiting this long before the function's timeout, to settle and answer.
+SETTLE_MARGIN_SECONDS = 3.0
+DEFAULT_WAIT_SECONDS = 20.0  # without a Lambda context (a unit test): how long a batch waits for its replays
+# EXPRESS: StartSyncExecution's longest wait (the client's read timeout); started only with this much time left.
+SYNC_WAIT_SECONDS = 20.0
+UNFINISHED_HIDE_SECONDS = 5  # a replay still running when the batch ends: look again this much later
+SYNC_CLIENT = "stepfunctions-sync"
 PROBE_MARK = "probe"
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _REPLAY_NAME = re.compile(r"^replay-[0-9]+-")
@@ -132,23 +164,29 @@ class NotAnOrder(ReplayError):
 
 def _client(service: str) -> Any:
     if service not in _clients:
-        _clients[service] = boto3.client(service)  # type: ignore[call-overload]
+        if service == SYNC_CLIENT:
+            # No retry: a StartSyncExecution sent again would run the order again. The read timeout bounds the wait.
+            config = Config(read_timeout=SYNC_WAIT_SECONDS, retries={"total_max_attempts": 1})
+            _clients[service] = boto3.client("stepfunctions", config=config)
+        else:
+            _clients[service] = boto3.client(service)  # type: ignore[call-overload]
     return _clients[service]
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    """Replay what may be replayed; report the rest, and each record that failed, as batch item failures."""
-    replay = Replay(Settings.from_environment(), now_ms=int(time.time() * 1000))
-    failures = []
+    """Replay what may be replayed and settle it; report the rest, and each record that failed, as batch item
+    failures."""
+    replay = Replay(Settings.from_environment(), now_ms=int(time.time() * 1000), deadline=_deadline(context))
+    failures: list[dict[str, str]] = []
+    started: list[Started] = []
     try:
         for record in event.get("Records", []):
-            try:
-                done = replay.handle(record)
-            except (ClientError, BotoCoreError) as exc:
-                # This record only: it comes back after its visibility timeout; the rest of the batch is done.
-                replay.counts["RecordsFailed"] += 1
-                logger.warning("replay record failed", extra={"messageId": record.get("messageId"), "error": str(exc)})
-                done = False
+            done = replay.attempt(record, functools.partial(replay.handle, record))
+            if isinstance(done, Started):
+                started.append(done)
+            elif not done:
+                failures.append({"itemIdentifier": record["messageId"]})
+        for record, done in replay.finish(started):
             if not done:
                 failures.append({"itemIdentifier": record["messageId"]})
     finally:
@@ -160,6 +198,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
         metrics.flush_metrics()
     logger.info("replay batch done", extra={"counts": replay.counts, "deferred": len(failures)})
     return {"batchItemFailures": failures}
+
+
+def _deadline(context: Any) -> float:
+    """When (``time.monotonic``) the batch stops waiting for its replays, leaving time to settle and answer."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    seconds = remaining() / 1000 if remaining is not None else DEFAULT_WAIT_SECONDS + SETTLE_MARGIN_SECONDS
+    return time.monotonic() + max(0.0, seconds - SETTLE_MARGIN_SECONDS)
 
 
 def execution_name(order_id: str, origin: str, attempt: int, probe: bool = False) -> str:
@@ -245,6 +290,10 @@ class Settings:
     default_service: str
     minimum_calls: int = 20
     default_mode: str = BreakerMode.ENFORCE.value
+    express: bool = False
+    orders_table: str = ""
+    event_bus: str = "default"
+    record_days: int = DEFAULT_RECORD_DAYS
 
     @property
     def trip_count(self) -> int:
@@ -253,7 +302,8 @@ class Settings:
 
     @classmethod
     def from_environment(cls) -> Settings:
-        missing = [n for n in (MAX_ATTEMPTS_ENV, THRESHOLD_ENV, WINDOW_ENV, SERVICE_ENV) if not os.environ.get(n)]
+        required = (MAX_ATTEMPTS_ENV, THRESHOLD_ENV, WINDOW_ENV, SERVICE_ENV, ORDERS_ENV)
+        missing = [n for n in required if not os.environ.get(n)]
         if missing:
             raise ReplayError(f"environment variable(s) not set: {', '.join(missing)} (template.yaml sets them)")
         return cls(
@@ -263,6 +313,10 @@ class Settings:
             default_service=os.environ[SERVICE_ENV],
             minimum_calls=int(os.environ.get(MINIMUM_CALLS_ENV) or 20),
             default_mode=os.environ.get(MODE_ENV) or BreakerMode.ENFORCE.value,
+            express=os.environ.get(WORKFLOW_TYPE_ENV) == "EXPRESS",
+            orders_table=os.environ[ORDERS_ENV],
+            event_bus=os.environ.get(BUS_ENV) or "default",
+            record_days=int(os.environ.get(RECORD_DAYS_ENV) or DEFAULT_RECORD_DAYS),
         )
 
 
@@ -309,7 +363,7 @@ class Action(Enum):
     """What becomes of one message."""
 
     START = "start"
-    """Start the order again as a replay execution; the message is done."""
+    """Start the order again as a replay execution, and settle it once it ends."""
     PROBE = "probe"
     """Start it as the probe of a breaker that awaits one; the attempt is not spent."""
     DEFER = "defer"
@@ -367,12 +421,24 @@ def decide(
     return Decision(Action.START)
 
 
-class Replay:
-    """Carries out the decisions for one batch (the breaker is read once per service)."""
+@dataclass(frozen=True)
+class Started:
+    """A message whose order this batch started (or found started) as a replay, waiting to be settled."""
 
-    def __init__(self, settings: Settings, now_ms: int) -> None:
+    record: dict[str, Any]
+    queued: QueuedOrder
+    service: str
+    name: str
+    attempt: int
+
+
+class Replay:
+    """Carries out the decisions for one batch (the breaker is read once per service), then settles its replays."""
+
+    def __init__(self, settings: Settings, now_ms: int, deadline: float | None = None) -> None:
         self.settings = settings
         self.now_ms = now_ms
+        self.deadline = deadline if deadline is not None else time.monotonic() + DEFAULT_WAIT_SECONDS
         self.breakers: dict[str, BreakerView] = {}
         self.batch = BatchState()
         self.counts = {
@@ -381,10 +447,36 @@ class Replay:
             "OrdersDeadLettered": 0,
             "ProbesStarted": 0,
             "RecordsFailed": 0,
+            "OrdersCharged": 0,
+            "OrdersDeclined": 0,
+            "ReplaysUnfinished": 0,
         }
+        self._book: OrderBook | None = None
 
-    def handle(self, record: dict[str, Any]) -> bool:
-        """True when the message is done with (replayed or dead-lettered); False to see it again."""
+    @property
+    def book(self) -> OrderBook:
+        """The orders table and the event bus (clients made on first use)."""
+        if self._book is None:
+            self._book = OrderBook(
+                _client("dynamodb"),
+                _client("events"),
+                self.settings.orders_table,
+                self.settings.event_bus,
+                self.settings.record_days,
+            )
+        return self._book
+
+    def attempt(self, record: dict[str, Any], step: Callable[[], Any]) -> Any:
+        """Run one record's ``step``; an AWS error fails this record only (it comes back), not the batch."""
+        try:
+            return step()
+        except (ClientError, BotoCoreError, EventsNotPublished) as exc:
+            self.counts["RecordsFailed"] += 1
+            logger.warning("replay record failed", extra={"messageId": record.get("messageId"), "error": str(exc)})
+            return False
+
+    def handle(self, record: dict[str, Any]) -> bool | Started:
+        """True when the message is done with (dead-lettered); False to see it again; :class:`Started` to settle."""
         try:
             queued = parse(record)
         except NotAnOrder as exc:
@@ -393,20 +485,23 @@ class Replay:
         service = queued.order.get("serviceName") or self.settings.default_service
         decision = decide(queued, service, self.breaker(service), self.batch, self.settings, self.now_ms)
         if decision.action is Action.DEAD_LETTER:
-            self.dead_letter(record, decision.reason)
+            self.dead_letter(record, decision.reason, queued, service)
             return True
         if decision.action is Action.DEFER:
             self.defer(record, decision.hide_seconds)
+            if queued.receive_count == 1:  # the first time replay sees it: the order's record says queued
+                self.note_queued(queued, service)
             return False
         probe = decision.action is Action.PROBE
-        self.start(queued, probe)
+        attempt = queued.spent + 1
+        name = execution_name(queued.order["orderId"], queued.execution, attempt, probe)
         if probe:
             self.batch.probed.add(service)
             self.counts["ProbesStarted"] += 1
         else:
             self.batch.started[service] = self.batch.started.get(service, 0) + 1
         self.counts["OrdersReplayed"] += 1
-        return True
+        return Started(record, queued, service, name, attempt)
 
     def breaker(self, service: str) -> BreakerView:
         if service not in self.breakers:
@@ -416,16 +511,61 @@ class Replay:
             self.breakers[service] = BreakerView.from_item(item)
         return self.breakers[service]
 
-    def start(self, queued: QueuedOrder, probe: bool) -> None:
-        name = execution_name(queued.order["orderId"], queued.execution, queued.spent + 1, probe)
+    def finish(self, started: list[Started]) -> list[tuple[dict[str, Any], bool]]:
+        """Run the batch's replays to their end at once, then settle each: (its record, whether it is done)."""
+        if not started:
+            return []
+        runner = Runner(
+            _client(SYNC_CLIENT if self.settings.express else "stepfunctions"),
+            os.environ[STATE_MACHINE_ENV],
+            self.settings.express,
+            sync_wait_seconds=SYNC_WAIT_SECONDS,
+        )
+
+        def run(replay: Started) -> Finished | Exception | None:
+            try:
+                return runner.run(replay.name, json.dumps(replay.queued.order, sort_keys=True), self.deadline)
+            except (ClientError, BotoCoreError) as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=len(started)) as pool:
+            ends = list(pool.map(run, started))
+        results = []
+        for replay, end in zip(started, ends, strict=True):
+            if isinstance(end, Exception):
+                self.counts["RecordsFailed"] += 1
+                logger.warning("replay not started", extra={"messageId": replay.queued.message_id, "error": str(end)})
+                results.append((replay.record, False))
+                continue
+            done = self.attempt(replay.record, functools.partial(self.settle, replay, end))
+            results.append((replay.record, bool(done)))
+        return results
+
+    def settle(self, replay: Started, end: Finished | None) -> bool:
+        """Tell what became of a replayed order; False (see it again) while its replay has not ended."""
+        if end is None:
+            self.counts["ReplaysUnfinished"] += 1
+            self.defer(replay.record, UNFINISHED_HIDE_SECONDS)
+            return False
+        queued = replay.queued
+        outcome = settle(end, queued.order, replay.service, replay.attempt, queued.message_id)
+        if outcome is None:  # queued again by its replay: the new message carries the order on
+            return True
+        if outcome.status == OrderStatus.DEAD_LETTERED:
+            self.dead_letter(replay.record, outcome.reason or "replay_failed", queued, replay.service, outcome)
+            return True
+        self.book.tell(outcome)
+        self.counts["OrdersCharged" if outcome.status == OrderStatus.CHARGED else "OrdersDeclined"] += 1
+        logger.info("replayed order settled", extra={"outcome": outcome.detail(self.now_ms)})
+        return True
+
+    def note_queued(self, queued: QueuedOrder, service: str) -> None:
+        """Record that an order waits on the queue (bookkeeping: a failure is logged, the message is unchanged)."""
+        outcome = Outcome(OrderStatus.QUEUED, queued.order["orderId"], service, queued.spent, reason=queued.reason)
         try:
-            _client("stepfunctions").start_execution(
-                stateMachineArn=os.environ[STATE_MACHINE_ENV], name=name, input=json.dumps(queued.order, sort_keys=True)
-            )
-        except ClientError as exc:
-            # Already started for this message (a redelivery): nothing to do.
-            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
-                raise
+            self.book.record(outcome)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("queued order not recorded", extra={"orderId": outcome.order_id, "error": str(exc)})
 
     def defer(self, record: dict[str, Any], hide_seconds: int) -> None:
         self.counts["OrdersDeferred"] += 1
@@ -437,8 +577,15 @@ class Replay:
                     QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=hide_seconds
                 )
 
-    def dead_letter(self, record: dict[str, Any], reason: str) -> None:
-        """Move the message to the dead-letter queue, then delete it here (see the module docstring)."""
+    def dead_letter(
+        self,
+        record: dict[str, Any],
+        reason: str,
+        queued: QueuedOrder | None = None,
+        service: str = "",
+        outcome: Outcome | None = None,
+    ) -> None:
+        """Move the message to the dead-letter queue, tell it (when it holds an order), then delete it here."""
         body = record.get("body", "")
         attributes = {"reason": {"DataType": "String", "StringValue": reason}}
         if record.get("messageId"):
@@ -448,6 +595,16 @@ class Replay:
             MessageBody=body if isinstance(body, str) and body else json.dumps(body),
             MessageAttributes=attributes,
         )
+        if queued is not None:
+            given_up = outcome or Outcome(
+                OrderStatus.DEAD_LETTERED,
+                queued.order["orderId"],
+                service,
+                queued.spent,
+                reason=reason,
+                message_id=queued.message_id,
+            )
+            self.book.tell(given_up)
         self.counts["OrdersDeadLettered"] += 1
         logger.warning("order dead-lettered", extra={"reason": reason, "messageId": record.get("messageId")})
         queue_url = os.environ.get(QUEUE_ENV)

@@ -109,12 +109,21 @@ def transitions_heartbeat_publishes_every_breaker(
     assert _circuit_state_maximum(stack, default_service, now_ms) is not None
 
 
+def checkout_looks_up_an_order_without_a_record(stack: DockerStack, event: Path, run: Callable[[], Invocation]) -> None:
+    order_id = _event(event)["pathParameters"]["orderId"]
+    answer = run().answer
+    assert answer["statusCode"] == 404, answer
+    assert json.loads(answer["body"])["status"] == "unknown", answer
+    assert json.loads(answer["body"])["orderId"] == order_id, answer
+
+
 Expectation = Callable[[DockerStack, Path, Callable[[], Invocation]], None]
 EXPECTATIONS: dict[tuple[str, str], Expectation] = {
     ("PaymentFunction", "payment-invoke.json"): payment_charges_the_order,
     ("ReplayFunction", "replay-batch.json"): replay_restarts_the_order_and_dead_letters_the_stray_message,
     ("TransitionsFunction", "transitions-stream-open.json"): transitions_publishes_the_open_transition,
     ("TransitionsFunction", "transitions-heartbeat.json"): transitions_heartbeat_publishes_every_breaker,
+    ("CheckoutFunction", "checkout-look-up-order.json"): checkout_looks_up_an_order_without_a_record,
 }
 
 

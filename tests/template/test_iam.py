@@ -74,8 +74,18 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetItem", "BreakerTable.Arn"),
         ("states:StartExecution", "CircuitBreakerStateMachine"),
         ("sqs:SendMessage", "FallbackDeadLetterQueue.Arn"),
+        ("dynamodb:PutItem", "OrdersTable.Arn"),
+        ("events:PutEvents", "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
         ("logs:CreateLogStream", "ReplayFunctionLogs.Arn"),
         ("logs:PutLogEvents", "ReplayFunctionLogs.Arn"),
+        *TRACE_GRANTS,
+    },
+    "CheckoutFunctionRole": {
+        ("states:StartSyncExecution", "CircuitBreakerStateMachine"),
+        ("dynamodb:GetItem", "OrdersTable.Arn"),
+        ("dynamodb:PutItem", "OrdersTable.Arn"),
+        ("logs:CreateLogStream", "CheckoutFunctionLogs.Arn"),
+        ("logs:PutLogEvents", "CheckoutFunctionLogs.Arn"),
         *TRACE_GRANTS,
     },
     "TransitionsFunctionRole": {
@@ -98,6 +108,7 @@ PRINCIPALS = {
     "PaymentFunctionRole": "lambda.amazonaws.com",
     "ReplayFunctionRole": "lambda.amazonaws.com",
     "TransitionsFunctionRole": "lambda.amazonaws.com",
+    "CheckoutFunctionRole": "lambda.amazonaws.com",
 }
 
 
@@ -138,6 +149,7 @@ def test_each_function_and_the_workflow_run_with_their_own_role(translated):
         "PaymentFunction": {"Fn::GetAtt": ["PaymentFunctionRole", "Arn"]},
         "ReplayFunction": {"Fn::GetAtt": ["ReplayFunctionRole", "Arn"]},
         "TransitionsFunction": {"Fn::GetAtt": ["TransitionsFunctionRole", "Arn"]},
+        "CheckoutFunction": {"Fn::GetAtt": ["CheckoutFunctionRole", "Arn"]},
         "CircuitBreakerStateMachine": {"Fn::GetAtt": ["CircuitBreakerStateMachineRole", "Arn"]},
     }
 
@@ -152,6 +164,24 @@ def test_the_api_key_secret_is_readable_only_by_the_payment_function_when_config
     assert granted["Action"] == "secretsmanager:GetSecretValue"
     assert granted["Resource"] == {"Ref": "PaymentApiKeySecretArn"}
     assert otherwise == {"Ref": "AWS::NoValue"}
+
+
+def test_replay_may_wait_for_its_replays_only_as_the_workflow_type_allows(template):
+    replay = template["Resources"]["ReplayFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (conditional,) = [s for s in replay if isinstance(s, dict) and "Fn::If" in s]
+
+    condition, express, standard = conditional["Fn::If"]
+    assert condition == "IsExpress"
+    assert (express["Action"], express["Resource"]) == (
+        "states:StartSyncExecution",
+        {"Ref": "CircuitBreakerStateMachine"},
+    )
+    assert standard["Action"] == "states:DescribeExecution"
+    # the executions of this state machine only
+    assert standard["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        "${CircuitBreakerStateMachine.Name}:*"
+    }
 
 
 def test_cloudwatch_metrics_are_limited_to_the_breakwater_namespace(translated):

@@ -107,11 +107,13 @@ def test_template_translates_to_the_expected_resources(translated: dict[str, Any
     types = Counter(resource["Type"] for resource in translated["Resources"].values())
     expected = {
         "AWS::StepFunctions::StateMachine": 1,
-        "AWS::Lambda::Function": 3,
+        "AWS::Lambda::Function": 4,
         "AWS::Lambda::EventSourceMapping": 2,
-        "AWS::DynamoDB::Table": 1,
+        "AWS::DynamoDB::Table": 2,
         "AWS::SQS::Queue": 3,
-        "AWS::Logs::LogGroup": 4,
+        "AWS::Logs::LogGroup": 6,
+        "AWS::ApiGatewayV2::Api": 1,
+        "AWS::ApiGatewayV2::Route": 2,
         "AWS::SNS::Topic": 1,
         "AWS::CloudWatch::Alarm": 1,
         "AWS::CloudWatch::Dashboard": 1,
@@ -362,6 +364,8 @@ def test_every_parameter_reaches_the_workflow_or_the_function(
         used |= referenced_names(function.get("ReservedConcurrentExecutions")) | referenced_names(
             function.get("Events")
         )
+    # Parameters that switch resources on or off (the checkout API) reach them through Conditions.
+    used |= referenced_names(template.get("Conditions"))
     # Operations parameters: log retention and the alarm's e-mail subscription.
     for resource in template["Resources"].values():
         if resource["Type"] in ("AWS::Logs::LogGroup", "AWS::SNS::Subscription"):

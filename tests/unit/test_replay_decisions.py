@@ -207,14 +207,28 @@ def throttled(operation: str) -> ClientError:
 
 
 class StepFunctions:
-    def __init__(self, fail_for: set[str]) -> None:
+    """Starts executions and reports each one ended with ``outputs[orderId]`` (charged by default)."""
+
+    def __init__(self, fail_for: set[str], outputs: dict[str, dict[str, Any]] | None = None) -> None:
         self.fail_for, self.started = fail_for, []
+        self.outputs = outputs or {}
+        self.inputs: dict[str, dict[str, Any]] = {}
 
     def start_execution(self, **request: Any) -> dict[str, str]:
-        if json.loads(request["input"])["orderId"] in self.fail_for:
+        order = json.loads(request["input"])
+        if order["orderId"] in self.fail_for:
             raise throttled("StartExecution")
         self.started.append(request["name"])
+        self.inputs[f"arn:{request['name']}"] = order
         return {"executionArn": f"arn:{request['name']}"}
+
+    def describe_execution(self, **request: Any) -> dict[str, Any]:
+        order = self.inputs[request["executionArn"]]
+        ended = self.outputs.get(order["orderId"]) or {
+            "status": "SUCCEEDED",
+            "output": json.dumps({"status": "charged", "orderId": order["orderId"], "chargeId": "ch_1"}),
+        }
+        return {"executionArn": request["executionArn"], **ended}
 
 
 class Sqs:
@@ -238,11 +252,33 @@ class Sqs:
 
 
 class Table:
+    """The breaker table (one item) and the orders table (every PutItem, conditions unchecked)."""
+
     def __init__(self, item: dict[str, Any] | None = None) -> None:
         self.item = item or {}
+        self.puts: list[dict[str, Any]] = []
 
     def get_item(self, **request: Any) -> dict[str, Any]:
         return {"Item": self.item} if self.item else {}
+
+    def put_item(self, **request: Any) -> None:
+        self.puts.append(request)
+
+
+class Events:
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def put_events(self, **request: Any) -> dict[str, Any]:
+        self.entries += request["Entries"]
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"} for _ in request["Entries"]]}
+
+    def details(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(entry["DetailType"], json.loads(entry["Detail"])) for entry in self.entries]
+
+
+def clients(sfn: Any, sqs: Any, dynamodb: Any, events: Any = None) -> dict[str, Any]:
+    return {"stepfunctions": sfn, "sqs": sqs, "dynamodb": dynamodb, "events": events or Events()}
 
 
 def record(message_id: str, **body: Any) -> dict[str, Any]:
@@ -261,13 +297,14 @@ def environment(monkeypatch, replay):
         replay.THRESHOLD_ENV: "50",
         replay.WINDOW_ENV: "60",
         replay.SERVICE_ENV: "api",
+        replay.ORDERS_ENV: "orders",
     }.items():
         monkeypatch.setenv(name, value)
 
 
 def test_a_throttled_start_fails_only_its_own_record(replay, environment, monkeypatch):
     sfn, sqs = StepFunctions(fail_for={"b"}), Sqs()
-    monkeypatch.setattr(replay, "_clients", {"stepfunctions": sfn, "sqs": sqs, "dynamodb": Table()})
+    monkeypatch.setattr(replay, "_clients", clients(sfn, sqs, Table()))
 
     answer = replay.handler({"Records": [record("a"), record("b"), record("c")]}, None)
 
@@ -277,7 +314,7 @@ def test_a_throttled_start_fails_only_its_own_record(replay, environment, monkey
 
 def test_a_failed_move_to_the_dead_letter_queue_fails_only_its_own_record(replay, environment, monkeypatch):
     sfn, sqs = StepFunctions(fail_for=set()), Sqs(fail_sends=True)
-    monkeypatch.setattr(replay, "_clients", {"stepfunctions": sfn, "sqs": sqs, "dynamodb": Table()})
+    monkeypatch.setattr(replay, "_clients", clients(sfn, sqs, Table()))
     tired = record("tired", reason="call_failed", attempt=3, execution="replay-3-tired-abc123abc123")
 
     answer = replay.handler({"Records": [record("a"), tired, record("c")]}, None)
@@ -289,7 +326,7 @@ def test_a_failed_move_to_the_dead_letter_queue_fails_only_its_own_record(replay
 
 def test_a_moved_message_is_deleted_from_the_fallback_queue_and_keyed_by_its_id(replay, environment, monkeypatch):
     sfn, sqs = StepFunctions(fail_for=set()), Sqs()
-    monkeypatch.setattr(replay, "_clients", {"stepfunctions": sfn, "sqs": sqs, "dynamodb": Table()})
+    monkeypatch.setattr(replay, "_clients", clients(sfn, sqs, Table()))
     tired = record("tired", reason="call_failed", attempt=3, execution="replay-3-tired-abc123abc123")
 
     answer = replay.handler({"Records": [tired]}, None)
@@ -308,7 +345,7 @@ def test_an_unreadable_breaker_fails_its_records_not_the_batch(replay, environme
             raise throttled("GetItem")
 
     sfn, sqs = StepFunctions(fail_for=set()), Sqs()
-    monkeypatch.setattr(replay, "_clients", {"stepfunctions": sfn, "sqs": sqs, "dynamodb": Unreadable()})
+    monkeypatch.setattr(replay, "_clients", clients(sfn, sqs, Unreadable()))
     not_an_order = {"messageId": "junk", "receiptHandle": "rh-junk", "body": "{not json"}
 
     answer = replay.handler({"Records": [record("a"), not_an_order]}, None)

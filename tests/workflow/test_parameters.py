@@ -12,6 +12,7 @@ from breakwater.scale.harness import replay_concurrency
 from breakwater.template import parameters
 from tests.template import test_namespace
 from tests.unit import test_compat_execution_logs
+from tests.workflow import test_checkout_api, test_order_outcomes, test_provider_adapters
 from tests.workflow.helpers import breaker, order, put_breaker
 
 PARAMETER_TESTS: dict[str, Callable[..., None]] = {}
@@ -32,6 +33,10 @@ PARAMETER_TESTS["ExecutionLogLevel"] = test_compat_execution_logs.test_at_level_
 PARAMETER_TESTS["ExecutionLogIncludesData"] = (
     test_compat_execution_logs.test_without_execution_data_inputs_and_outputs_are_left_out
 )
+# Proved beside the behaviour they belong to (the provider seam; the order records).
+PARAMETER_TESTS["PaymentProvider"] = test_provider_adapters.test_payment_provider_picks_the_api_the_charge_goes_through
+PARAMETER_TESTS["OrderRecordDays"] = test_order_outcomes.test_order_record_days_sets_how_long_a_record_is_kept
+PARAMETER_TESTS["CheckoutApi"] = test_checkout_api.test_checkout_api_adds_the_api_only_when_asked
 
 
 def test_every_template_parameter_has_a_behaviour_test():

@@ -31,11 +31,16 @@ __all__ = ["QUOTAS", "AwsLimits", "Limits", "Observed", "Quota", "UnknownQuota",
 
 
 def _lambda_functions() -> Iterator[Any]:
+    """Every function's latest version, as stored: moto's ``LambdaStorage.all()`` deep-copies each one (its
+    deployment package too) on every call, and this runs on every invoke (a session holding hundreds of
+    functions reached 16 GB within one run)."""
     from moto.awslambda.models import lambda_backends
 
     for account in list(lambda_backends.values()):
         for backend in list(account.values()):
-            yield from list(backend._lambdas.all())
+            for group in list(backend._lambdas._functions.values()):
+                if group.get("latest") is not None:
+                    yield group["latest"]
 
 
 class AwsLimits:

@@ -123,6 +123,17 @@ patch                       what it fixes
                             start-up ``LookupError``). A stack being created
                             shows no Outputs, as on AWS; each resource is
                             created once, under its stack's lock.
+``express_names``           moto refuses a name used before (ExecutionAlreadyExists)
+                            for every workflow; on AWS an EXPRESS workflow
+                            manages no idempotency: the name starts another
+                            execution (replay runs a redelivered order again).
+``cloudformation_table_ttl``  moto's CloudFormation drops a table's
+                            ``TimeToLiveSpecification`` (TTL DISABLED); the
+                            table gets the TTL its template gives.
+``cloudformation_apigatewayv2``  moto's CloudFormation skips
+                            ``AWS::ApiGatewayV2`` Api, Integration, Route and
+                            Stage; create them in moto's API Gateway v2
+                            (``local.http_api`` serves their routes).
 ==========================  ===================================================
 """
 
@@ -177,6 +188,9 @@ MODULES = (
     "execution_logs",
     "streams_endpoint",
     "cloudformation_reads",
+    "express_names",
+    "cloudformation_table_ttl",
+    "cloudformation_apigatewayv2",
 )
 
 

@@ -1,7 +1,8 @@
 """Patch ``cloudformation_updates``: a stack update (a second ``sam deploy``) replaced a resource moto cannot
 update (a LogGroup) with nothing, so the next ``Fn::GetAtt`` on it failed, and updated state machines from
 ``DefinitionString`` only, in the non-executing backend. Such resources now stay as they are; state machines
-take their new definition, substitutions, role and settings.
+take their new definition, substitutions, role and settings. A resource whose Condition is false stays
+uncreated through an update, as on create.
 """
 
 from __future__ import annotations
@@ -51,7 +52,12 @@ def _update_resource_or_keep(
     logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
 ) -> Any:
     """moto's update answers None for a type it cannot update (e.g. AWS::Logs::LogGroup) and stores that
-    None as the resource: keep the resource that exists instead (its properties stay as created)."""
+    None as the resource: keep the resource that exists instead (its properties stay as created). A resource
+    whose Condition is false was not created, and an update does not create it either (moto's would, and fail
+    on its first ``Fn::GetAtt`` of another such resource: the checkout API's, with CheckoutApi off)."""
+    condition = resource_json.get("Condition")
+    if condition and not resources_map.lazy_condition_map[condition]:
+        return resources_map._parsed_resources.get(logical_id)
     updated = _original_parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
     if updated is None:
         return resources_map._parsed_resources.get(logical_id)

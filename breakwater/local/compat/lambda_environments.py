@@ -31,6 +31,8 @@ _FUNCTION_LOG = logging.getLogger("breakwater.local.functions")
 
 _CODE_CACHE = Path(os.environ.get("BREAKWATER_CODE_CACHE", Path.home() / ".cache" / "breakwater" / "code"))
 _FUNCTION_ENDPOINT: list[str] = []  # where the functions' own AWS calls go (the stack that runs them)
+# The local endpoint serves every API on one host: the SDK must not prefix it ("sync-" for StartSyncExecution).
+LOCAL_ENDPOINT_VARIABLES = {"AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}
 
 
 def serve_functions_at(endpoint: str | None) -> str | None:
@@ -78,7 +80,11 @@ def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
         name=fn.function_name,
         handler=fn.handler,
         code_dir=code_dir_for_zip(fn.code_bytes, getattr(fn, "code_sha_256", None)),
-        environment={"AWS_ENDPOINT_URL": function_endpoint(), **dict(fn.environment_vars or {})},
+        environment={
+            **LOCAL_ENDPOINT_VARIABLES,
+            "AWS_ENDPOINT_URL": function_endpoint(),
+            **dict(fn.environment_vars or {}),
+        },
         timeout_seconds=float(fn.timeout or 3),
         memory_mb=int(fn.memory_size or 128),
         arn=fn.function_arn,

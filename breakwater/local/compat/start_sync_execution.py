@@ -1,5 +1,6 @@
 """Patch ``start_sync_execution``: StartSyncExecution (EXPRESS) answers "Not yet implemented"; it starts, waits and
 returns the result. Served by ``local up`` (clients send it to the same endpoint, without the ``sync-`` prefix).
+As on AWS, a STANDARD state machine refuses it (``StateMachineTypeNotSupported``).
 """
 
 from __future__ import annotations
@@ -7,11 +8,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.core.exceptions import AWSError
 from moto.stepfunctions import responses as sfn_responses
 
 from breakwater.local.compat.base import Patch
 
 SYNC_TIMEOUT_SECONDS = 300.0
+
+
+class StateMachineTypeNotSupported(AWSError):
+    """AWS's answer to StartSyncExecution on a STANDARD state machine."""
+
+    TYPE = "StateMachineTypeNotSupported"
+    STATUS = 400
 
 
 def _start_sync_execution(self: Any) -> Any:
@@ -22,6 +31,8 @@ def _start_sync_execution(self: Any) -> Any:
 
     backend = self.stepfunction_backend
     arn = self._get_param("stateMachineArn")
+    if getattr(backend.describe_state_machine(arn), "type", "STANDARD") != "EXPRESS":
+        raise StateMachineTypeNotSupported("This operation is not supported by this type of state machine")
     name = self._get_param("name") or f"sync-{_time.time_ns()}"
     execution = backend.start_execution(arn, name, self._get_param("input", if_none="{}"))
     deadline = _time.monotonic() + SYNC_TIMEOUT_SECONDS

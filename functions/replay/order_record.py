@@ -1,0 +1,1 @@
+../../breakwater/order_record.py
