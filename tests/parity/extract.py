@@ -661,6 +661,10 @@ BUILDERS: dict[str, tuple[str, dict[str, Builder]]] = {
             "test_array_range": plain(IFT, "ARRAY_RANGE_JSONATA"),
         },
     ),
+    "jsonata_random": (
+        "intrinsic_functions/test_math_operations_jsonata.py",
+        {"test_math_random_seeded": plain(IFT, "MATH_RANDOM_SEEDED_JSONATA")},
+    ),
     "jsonata_parse": (
         "intrinsic_functions/test_json_manipulation_jsonata.py",
         {"test_parse": plain(IFT, "PARSE_JSONATA")},

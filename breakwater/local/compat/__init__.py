@@ -123,6 +123,12 @@ patch                       what it fixes
                             start-up ``LookupError``). A stack being created
                             shows no Outputs, as on AWS; each resource is
                             created once, under its stack's lock.
+``evaluation_failed``       a JSONata expression failing in ``Output`` or
+                            ``Assign`` ended the execution without the
+                            ``EvaluationFailed`` event AWS writes, and no such
+                            event named its field (``location``), its state or
+                            the state's prefix, or followed the event AWS's
+                            follows; all now as AWS records them.
 ==========================  ===================================================
 """
 
@@ -177,6 +183,7 @@ MODULES = (
     "execution_logs",
     "streams_endpoint",
     "cloudformation_reads",
+    "evaluation_failed",
 )
 
 

@@ -28,6 +28,7 @@ from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
 from breakwater.local import jsonata
 from breakwater.local.compat.base import Patch
+from breakwater.local.compat.evaluation_failed import LOCATION
 
 _STATES_VARIABLE = "states"
 _STATES_MEMBERS = ("input", "context", "result", "errorOutput")
@@ -62,10 +63,12 @@ def jsonata_bindings(env: Any, expression: str, with_states: bool = True) -> dic
     return bindings
 
 
-def _query_evaluation_failure(env: Any, cause: str) -> FailureEventException:
+def _query_evaluation_failure(env: Any, cause: str, location: str | None = None) -> FailureEventException:
     """The failure Step Functions reports for an expression: ``States.QueryEvaluationError`` (moto: States.Runtime)."""
     error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
     details = EvaluationFailedEventDetails(error=error_name.error_name, cause=cause)
+    if location:
+        details["location"] = location
     event = FailureEvent(
         env=env,
         error_name=error_name,
@@ -75,20 +78,28 @@ def _query_evaluation_failure(env: Any, cause: str) -> FailureEventException:
     return FailureEventException(failure_event=event)
 
 
-def evaluate_jsonata(env: Any, expression: str, with_states: bool = True) -> Any:
-    """Evaluate one ``{% %}`` expression with its variables as bindings, as Step Functions does."""
+def evaluate_jsonata(env: Any, expression: str, with_states: bool = True, location: str | None = None) -> Any:
+    """Evaluate one ``{% %}`` expression with its variables as bindings, as Step Functions does.
+
+    ``location`` is the field the expression is written in (``Output/result``), when known: AWS names it in
+    the cause of a failure (patch ``evaluation_failed`` finds it).
+    """
+    subject = f"The JSONata expression '{expression}'" + (f" specified for the field '{location}'" if location else "")
     try:
         result = jsonata.evaluate(expression, jsonata_bindings(env, expression, with_states))
     except jsonata.JSONataError as exc:
-        cause = f"An error occurred while evaluating the expression '{expression}': {exc}"
-        raise _query_evaluation_failure(env, cause) from exc
+        if location:
+            cause = f"{subject} threw an error during evaluation. {exc}"
+        else:
+            cause = f"An error occurred while evaluating the expression '{expression}': {exc}"
+        raise _query_evaluation_failure(env, cause, location) from exc
     if result is jsonata.UNDEFINED:
-        raise _query_evaluation_failure(env, f"The JSONata expression '{expression}' returned nothing (undefined).")
+        raise _query_evaluation_failure(env, f"{subject} returned nothing (undefined).", location)
     return result
 
 
 def _string_jsonata_body(self: Any, env: Any) -> None:
-    env.stack.append(evaluate_jsonata(env, self.expression))
+    env.stack.append(evaluate_jsonata(env, self.expression, location=getattr(self, LOCATION, None)))
 
 
 def _variable_sample_body(self: Any, env: Any) -> None:
