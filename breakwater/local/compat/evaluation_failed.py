@@ -52,7 +52,6 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_fail
 from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.seconds import SecondsJSONata
 from moto.stepfunctions.parser.asl.eval.event import event_manager
-from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 from breakwater.local.compat.base import Patch
@@ -172,7 +171,7 @@ def _add_event(self: Any, context: Any, event_type: Any, event_details: Any = No
     if entered is not None and entered["id"] == context.source_event_id and entered["type"] != "WaitStateEntered":
         context.source_event_id = entered["previousEventId"]
     return int(
-        _original_add_event(self, context, event_type, EventDetails(evaluationFailedEventDetails=details), **kwargs)
+        _original_add_event(self, context, event_type, {"evaluationFailedEventDetails": details}, **kwargs)
     )
 
 
