@@ -170,9 +170,8 @@ def _add_event(self: Any, context: Any, event_type: Any, event_details: Any = No
     # Unless the state had already begun (a Wait), the event follows the one before the state was entered.
     if entered is not None and entered["id"] == context.source_event_id and entered["type"] != "WaitStateEntered":
         context.source_event_id = entered["previousEventId"]
-    return int(
-        _original_add_event(self, context, event_type, {"evaluationFailedEventDetails": details}, **kwargs)
-    )
+    written: Any = {"evaluationFailedEventDetails": details}
+    return int(_original_add_event(self, context, event_type, written, **kwargs))
 
 
 def _already_reported(env: Any, event_details: Any) -> bool:
