@@ -305,13 +305,15 @@ class AwsFunctions:
         return [items[start : start + size] for start in range(0, len(items), size)]
 
     @staticmethod
-    def range(first: Any, last: Any, step: Any) -> list[int]:
+    def range(first: Any, last: Any, step: Any) -> list[int] | int:
+        """A sequence: one number alone is that number, as on AWS (``$range(1, 9, 9)`` is ``1``)."""
         for name, number in (("start", first), ("end", last), ("step", step)):
             if not isinstance(number, int) or isinstance(number, bool):
                 raise JSONataError(f"$range: the {name} must be an integer")
         if step == 0:
             raise JSONataError("$range: the step must not be 0")
-        return list(range(first, last + (1 if step > 0 else -1), step))
+        numbers = list(range(first, last + (1 if step > 0 else -1), step))
+        return numbers[0] if len(numbers) == 1 else numbers
 
     @staticmethod
     def hash(value: Any, algorithm: Any) -> str:

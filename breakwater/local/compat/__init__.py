@@ -129,6 +129,16 @@ patch                       what it fixes
                             event named its field (``location``), its state or
                             the state's prefix, or followed the event AWS's
                             follows; all now as AWS records them.
+``assign_after_state``      a state's ``Assign`` took effect at once, so its
+                            own ``ResultPath``/``OutputPath``/``Output`` read
+                            the new values; on AWS they take effect when the
+                            state exits.
+``assign_literals``         strings written in ``Assign`` kept their JSON
+                            escapes, and ``assignedVariables`` quoted string
+                            values without escaping them.
+``execution_output``        DescribeExecution answered a string output without
+                            its JSON quotes, none for ``null`` and objects with
+                            spaces; it is now the history's compact JSON text.
 ==========================  ===================================================
 """
 
@@ -184,6 +194,9 @@ MODULES = (
     "streams_endpoint",
     "cloudformation_reads",
     "evaluation_failed",
+    "assign_after_state",
+    "assign_literals",
+    "execution_output",
 )
 
 

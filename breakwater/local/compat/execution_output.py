@@ -1,0 +1,40 @@
+"""Patch ``execution_output``: DescribeExecution answered a string output without its JSON quotes (``abc`` for
+``"abc"``), no output at all for ``null``, and objects with spaces (``{"a": "b"}``); a client that parses the
+output as the JSON text AWS sends failed on the first, and saw ``None`` for the second.
+
+AWS's ``output`` is "the JSON output data of the execution" (API reference, DescribeExecution): the same text
+as the ``ExecutionSucceeded`` event's, compact. moto's own execution model writes it so
+(``Execution.to_describe_output``); its response handler did not use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.stepfunctions import responses as sfn_responses
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+from breakwater.local.compat.base import Patch
+
+_original_describe = sfn_responses.StepFunctionResponse.describe_execution
+
+
+def json_output(value: Any) -> str:
+    """An execution's output as AWS sends it: compact JSON text."""
+    return to_json_str(value, separators=(",", ":"))
+
+
+def _describe_execution(self: Any) -> Any:
+    answer = _original_describe(self)
+    execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+    response = answer.result
+    if execution.status == "SUCCEEDED":
+        response["output"] = json_output(execution.output)
+    return answer
+
+
+PATCH = Patch(
+    "execution_output",
+    "DescribeExecution answers the output as the JSON text of the history's ExecutionSucceeded",
+    [(sfn_responses.StepFunctionResponse, "describe_execution", _describe_execution)],
+)
