@@ -27,7 +27,7 @@ def json_output(value: Any) -> str:
 def _describe_execution(self: Any) -> Any:
     answer = _original_describe(self)
     execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
-    response = answer.result
+    response: Any = answer.result
     if execution.status == "SUCCEEDED":
         response["output"] = json_output(execution.output)
     return answer
