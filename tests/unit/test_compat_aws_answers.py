@@ -7,8 +7,12 @@ or AWS's documentation; the parity suite replays the recordings themselves.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
 
 from breakwater.executions import run, unique_name
 from breakwater.local import compat
@@ -232,3 +236,194 @@ def test_described_output_is_the_json_text_of_the_history(embedded):
 def test_without_the_patch_a_string_output_is_described_without_its_quotes(embedded):
     with compat.disabled("execution_output"):
         assert described_output(embedded, "abc") == "abc"
+
+
+# -- service_errors, dynamodb_item_api, sqs_send_message, task_null_members --------------------------------------------
+
+
+def table(embedded: Any) -> str:
+    name = unique_name("t").replace(":", "_")
+    embedded.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def one_task(resource: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": resource, "Arguments": arguments, "End": True}},
+    }
+
+
+PUT_ITEM = one_task(
+    "arn:aws:states:::dynamodb:putItem",
+    {"TableName": "{% $states.input.TableName %}", "Item": "{% $states.input.Item %}"},
+)
+SDK_CAUSE = r" \(Service: {service}; Status Code: {status}; Error Code: {code}; Request ID: [^;]+; Proxy: null\)"
+
+
+def test_a_dynamodb_validation_error_is_the_sdks_base_exception_with_the_sdks_cause(embedded):
+    # AWS (recorded 2023-05-12, test_put_item_invalid_table_name): DynamoDB.AmazonDynamoDBException.
+    item = {"id": {"S": "id1"}}
+    result = run(embedded.client("stepfunctions"), machine(embedded, PUT_ITEM), {"TableName": "/bad", "Item": item})
+
+    assert result.error == "DynamoDB.AmazonDynamoDBException"
+    assert re.fullmatch(
+        re.escape(
+            "1 validation error detected: Value '/bad' at 'tableName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+        )
+        + SDK_CAUSE.format(service="AmazonDynamoDBv2", status=400, code="ValidationException"),
+        result.cause or "",
+    ), result.cause
+
+
+def test_a_null_item_is_refused_as_dynamodb_refuses_it(embedded):
+    result = run(
+        embedded.client("stepfunctions"), machine(embedded, PUT_ITEM), {"TableName": table(embedded), "Item": None}
+    )
+
+    assert result.error == "DynamoDB.AmazonDynamoDBException"
+    assert (result.cause or "").startswith(
+        "1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null "
+    )
+
+
+def test_without_the_null_members_patch_a_null_item_fails_inside_boto3(embedded):
+    with compat.disabled("task_null_members"):
+        result = run(
+            embedded.client("stepfunctions"), machine(embedded, PUT_ITEM), {"TableName": table(embedded), "Item": None}
+        )
+
+    assert "NoneType" in (result.cause or "")
+
+
+def test_without_the_errors_patch_a_validation_error_is_named_after_its_code(embedded):
+    item = {"id": {"S": "id1"}}
+    with compat.disabled("service_errors"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, PUT_ITEM), {"TableName": "/bad", "Item": item})
+
+    assert result.error == "DynamoDB.ValidationException"
+
+
+SEND_MESSAGE = one_task(
+    "arn:aws:states:::sqs:sendMessage",
+    {"QueueUrl": "{% $states.input.QueueUrl %}", "MessageBody": "{% $states.input.MessageBody %}"},
+)
+
+
+def queue(embedded: Any) -> str:
+    return str(embedded.client("sqs").create_queue(QueueName=unique_name("q").replace(":", "-"))["QueueUrl"])
+
+
+def test_a_message_without_a_body_is_refused_as_sqs_refuses_it(embedded):
+    # AWS (recorded 2023-06-22, test_send_message_empty_body): SQS.AmazonSQSException, MissingParameter.
+    result = run(
+        embedded.client("stepfunctions"),
+        machine(embedded, SEND_MESSAGE),
+        {"QueueUrl": queue(embedded), "MessageBody": None},
+    )
+
+    assert result.error == "SQS.AmazonSQSException"
+    assert re.fullmatch(
+        re.escape("The request must contain the parameter MessageBody.")
+        + SDK_CAUSE.format(service="AmazonSQS", status=400, code="MissingParameter"),
+        result.cause or "",
+    ), result.cause
+
+
+def test_an_sqs_error_the_model_declares_is_named_by_its_class(embedded):
+    url = queue(embedded)
+    embedded.client("sqs").delete_queue(QueueUrl=url)
+
+    result = run(
+        embedded.client("stepfunctions"), machine(embedded, SEND_MESSAGE), {"QueueUrl": url, "MessageBody": "x"}
+    )
+
+    assert result.error == "SQS.QueueDoesNotExistException"
+    assert (result.cause or "").startswith("The specified queue does not exist. (Service: AmazonSQS; Status Code: 400;")
+
+
+def test_without_the_send_message_patch_a_message_without_a_body_crashes_the_emulator(embedded):
+    with compat.disabled("sqs_send_message"):
+        result = run(
+            embedded.client("stepfunctions"),
+            machine(embedded, SEND_MESSAGE),
+            {"QueueUrl": queue(embedded), "MessageBody": None},
+        )
+
+    assert "NoneType" in (result.cause or "")
+
+
+def test_a_table_name_outside_the_pattern_is_refused_before_any_lookup(embedded):
+    with pytest.raises(ClientError) as refused:
+        embedded.client("dynamodb").get_item(TableName="ab", Key={"id": {"S": "a"}})
+
+    assert refused.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: "
+        "Member must have length greater than or equal to 3"
+    )
+    with compat.disabled("dynamodb_item_api"), pytest.raises(ClientError) as looked_up:
+        embedded.client("dynamodb").get_item(TableName="ab", Key={"id": {"S": "a"}})
+    assert looked_up.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_without_the_errors_patch_every_sqs_error_is_a_client_exception(embedded):
+    with compat.disabled("service_errors"):
+        result = run(
+            embedded.client("stepfunctions"),
+            machine(embedded, SEND_MESSAGE),
+            {"QueueUrl": queue(embedded), "MessageBody": None},
+        )
+
+    assert result.error == "SQS.SdkClientException"
+
+
+UPDATE_ITEM = one_task(
+    "arn:aws:states:::dynamodb:updateItem",
+    {
+        "TableName": "{% $states.input.TableName %}",
+        "Key": {"id": {"S": "a"}},
+        "UpdateExpression": "ADD n :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+        "ReturnValues": "UPDATED_NEW",
+    },
+)
+
+
+def test_update_item_answers_no_consumed_capacity_unless_asked(embedded):
+    name = table(embedded)
+    result = run(embedded.client("stepfunctions"), machine(embedded, UPDATE_ITEM), {"TableName": name})
+    asked = embedded.client("dynamodb").update_item(
+        TableName=name,
+        Key={"id": {"S": "a"}},
+        UpdateExpression="ADD n :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnConsumedCapacity="TOTAL",
+    )
+
+    assert {k: v for k, v in result.output.items() if not k.startswith("Sdk")} == {"Attributes": {"n": {"N": "1"}}}
+    assert asked["ConsumedCapacity"] == {"TableName": name, "CapacityUnits": 1.0}
+
+
+def test_without_the_patch_update_item_answers_consumed_capacity_and_the_new_items_key(embedded):
+    with compat.disabled("dynamodb_item_api"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, UPDATE_ITEM), {"TableName": table(embedded)})
+
+    assert "ConsumedCapacity" in result.output
+    assert result.output["Attributes"] == {"id": {"S": "a"}, "n": {"N": "1"}}
+
+
+def test_no_two_patches_replace_the_same_attribute():
+    # Patches are removed one at a time (compat.disabled): two on one attribute would undo each other.
+    owners: dict[tuple[int, str], list[str]] = {}
+    for patch in compat.PATCHES.values():
+        for owner, attribute, _ in patch.targets:
+            owners.setdefault((id(owner), attribute), []).append(patch.name)
+
+    assert [names for names in owners.values() if len(names) > 1] == []

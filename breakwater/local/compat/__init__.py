@@ -139,6 +139,21 @@ patch                       what it fixes
 ``execution_output``        DescribeExecution answered a string output without
                             its JSON quotes, none for ``null`` and objects with
                             spaces; it is now the history's compact JSON text.
+``service_errors``          a DynamoDB or Lambda error was named after its code
+                            and every SQS error ``SQS.SdkClientException`` with a
+                            bare message; now the SDK's class name
+                            (``DynamoDB.AmazonDynamoDBException`` for a
+                            validation error) and the SDK's cause
+                            ``<message> (Service: ...; Status Code: ...; ...)``.
+``dynamodb_item_api``       a null item or key and a table name outside AWS's
+                            pattern failed inside moto (DynamoDB refuses them:
+                            ``ValidationException``); UpdateItem answered
+                            ``ConsumedCapacity`` never asked for, and
+                            ``UPDATED_NEW`` of a new item with its key.
+``sqs_send_message``        SendMessage without a body crashed in moto; SQS
+                            refuses it with ``MissingParameter``.
+``task_null_members``       a DynamoDB or SQS Task with a ``null`` parameter
+                            failed inside boto3; the service now answers it.
 ==========================  ===================================================
 """
 
@@ -197,6 +212,10 @@ MODULES = (
     "assign_after_state",
     "assign_literals",
     "execution_output",
+    "service_errors",
+    "dynamodb_item_api",
+    "sqs_send_message",
+    "task_null_members",
 )
 
 
