@@ -202,6 +202,40 @@ def test_an_assigned_string_with_a_quote_is_the_string_written(embedded):
     assert assigned == {"var": '"\\""', "path": '"a\\\\b"'}
 
 
+INTRINSICS_OF_VARIABLES = {
+    "StartAt": "Assign",
+    "States": {
+        "Assign": {
+            "Type": "Pass",
+            "Assign": {"jsonString": '{"key":"value"}', "name": "John", "place": "LocalStack"},
+            "Next": "Use",
+        },
+        "Use": {
+            "Type": "Pass",
+            "Parameters": {
+                "parsed.$": "States.StringToJson($jsonString)",
+                "formatted.$": "States.Format('Hello {}, welcome to {}!', $name, $place)",
+            },
+            "End": True,
+        },
+    },
+}
+
+
+def test_intrinsic_functions_read_assigned_variables_in_jsonpath_parameters(embedded):
+    # AWS's recording test_reference_assign[BASE_REFERENCE_IN_INTRINSIC_FUNCTION] (2024-11-06).
+    result = run(embedded.client("stepfunctions"), machine(embedded, INTRINSICS_OF_VARIABLES), {})
+
+    assert result.output == {"parsed": {"key": "value"}, "formatted": "Hello John, welcome to LocalStack!"}
+
+
+def test_without_the_literals_patch_an_intrinsic_cannot_parse_an_assigned_json_string(embedded):
+    with compat.disabled("assign_literals"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, INTRINSICS_OF_VARIABLES), {})
+
+    assert (result.error, "JSONDecodeError" in (result.cause or "")) == ("States.Runtime", True)
+
+
 def test_without_the_patch_an_assigned_quote_keeps_its_escape(embedded):
     with compat.disabled("assign_literals"):
         result = run(embedded.client("stepfunctions"), machine(embedded, QUOTE_LITERAL), {})
@@ -427,3 +461,57 @@ def test_no_two_patches_replace_the_same_attribute():
             owners.setdefault((id(owner), attribute), []).append(patch.name)
 
     assert [names for names in owners.values() if len(names) > 1] == []
+
+
+# -- redrive_count ------------------------------------------------------------------------------------------------
+
+CONTEXT = {"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": "$$.Execution", "End": True}}}
+
+
+def test_the_context_objects_execution_has_redrive_count_zero(embedded):
+    result = run(embedded.client("stepfunctions"), machine(embedded, CONTEXT), {})
+
+    assert result.output["RedriveCount"] == 0
+
+
+def test_without_the_patch_the_execution_has_no_redrive_count(embedded):
+    with compat.disabled("redrive_count"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, CONTEXT), {})
+
+    assert "RedriveCount" not in result.output
+
+
+# -- runtime_error_causes -----------------------------------------------------------------------------------------
+
+MISSING_OUTPUT_PATH = {
+    "StartAt": "Shape",
+    "States": {
+        "Shape": {"Type": "Pass", "Result": {"a": 1}, "Next": "Pick"},
+        "Pick": {"Type": "Pass", "OutputPath": "$.no.such.result.path", "End": True},
+    },
+}
+
+
+def test_a_path_that_finds_nothing_is_worded_as_aws_words_it_with_the_states_entered_event(embedded):
+    result = run(embedded.client("stepfunctions"), machine(embedded, MISSING_OUTPUT_PATH), {})
+
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        "An error occurred while executing the state 'Pick' (entered at the event id #4). "
+        "Invalid path '$.no.such.result.path' : Missing property in path $['no']",
+    )
+
+
+def test_a_missing_last_member_is_no_results(embedded):
+    definition = {"StartAt": "Pick", "States": {"Pick": {"Type": "Pass", "InputPath": "$.a['b']", "End": True}}}
+
+    result = run(embedded.client("stepfunctions"), machine(embedded, definition), {"a": {}})
+
+    assert (result.cause or "").endswith("Invalid path '$.a['b']' : No results for path: $['a']['b']")
+
+
+def test_without_the_patch_the_cause_names_moto_words(embedded):
+    with compat.disabled("runtime_error_causes"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, MISSING_OUTPUT_PATH), {})
+
+    assert (result.cause or "").endswith("No results for path: $['no.such.result.path']")

@@ -85,8 +85,9 @@ patch                       what it fixes
 ``kms_keys_lazy``           moto generates an RSA-2048 signing key for every KMS
                             key, symmetric ones too; it is made on first use.
 ``states_all_terminal``     moto's ``States.ALL`` matches every error; on AWS no
-                            retrier or catcher matches ``States.Runtime`` or
-                            ``States.DataLimitExceeded``: they fail the execution.
+                            retrier or catcher matches ``States.Runtime``: it
+                            fails the execution. (A task result too large,
+                            ``States.DataLimitExceeded``, is caught: recorded.)
 ``operation_models``        moto caches its operation models under botocore's
                             cache key, so a concurrent first request to a
                             service could get botocore's model and fail
@@ -154,6 +155,11 @@ patch                       what it fixes
                             refuses it with ``MissingParameter``.
 ``task_null_members``       a DynamoDB or SQS Task with a ``null`` parameter
                             failed inside boto3; the service now answers it.
+``runtime_error_causes``    a ``States.Runtime`` cause named the last event, not
+                            the one its state was entered at, and worded a path
+                            that found nothing otherwise than AWS.
+``redrive_count``           the context object's ``Execution`` lacked
+                            ``RedriveCount`` (0 for an execution never redriven).
 ==========================  ===================================================
 """
 
@@ -216,6 +222,8 @@ MODULES = (
     "dynamodb_item_api",
     "sqs_send_message",
     "task_null_members",
+    "runtime_error_causes",
+    "redrive_count",
 )
 
 

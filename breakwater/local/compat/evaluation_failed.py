@@ -55,6 +55,7 @@ from moto.stepfunctions.parser.asl.eval.event import event_manager
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 from breakwater.local.compat.base import Patch
+from breakwater.local.compat.history import entered_event
 
 LOCATION = "_breakwater_location"
 """The attribute of a ``StringJSONata`` node that holds the field its expression is written in."""
@@ -74,7 +75,6 @@ FIELDS: tuple[tuple[type, str], ...] = (
     (ToleratedFailureCountStringJSONata, "ToleratedFailureCount"),
     (ToleratedFailurePercentageStringJSONata, "ToleratedFailurePercentage"),
 )
-_ENTERED = "StateEntered"
 _PREFIX = "An error occurred while executing the state '{state}' (entered at the event id #{entered}). "
 
 
@@ -129,14 +129,6 @@ def _parse_with_locations(definition: str) -> Any:
 # -- the EvaluationFailed event -----------------------------------------------------------------------------------
 
 
-def _entered_event(events: list[dict[str, Any]], source_event_id: int) -> dict[str, Any] | None:
-    """The StateEntered event of the state that failed: the source event, or the last one entered before it."""
-    for event in reversed(events[:source_event_id]):
-        if str(event.get("type", "")).endswith(_ENTERED):
-            return event
-    return None
-
-
 def _decorated(details: dict[str, Any], entered: dict[str, Any] | None) -> dict[str, Any]:
     """The event's details as AWS writes them: error, cause with the state's prefix, location, state."""
     details = dict(details)
@@ -162,7 +154,7 @@ def _add_event(self: Any, context: Any, event_type: Any, event_details: Any = No
     """As moto adds an event; an ``EvaluationFailed`` one as AWS writes it."""
     if event_type != HistoryEventType.EvaluationFailed or not event_details:
         return int(_original_add_event(self, context, event_type, event_details, **kwargs))
-    entered = _entered_event(self._history_event_list, context.source_event_id)
+    entered = entered_event(self._history_event_list, context.source_event_id)
     details = _decorated(event_details.get("evaluationFailedEventDetails") or {}, entered)
     objects, keys = _published(self)
     objects.append(event_details)
@@ -180,7 +172,7 @@ def _already_reported(env: Any, event_details: Any) -> bool:
     if any(reported is event_details for reported in objects):
         return True
     manager = env.event_manager
-    entered = _entered_event(manager._history_event_list, env.event_history_context.source_event_id)
+    entered = entered_event(manager._history_event_list, env.event_history_context.source_event_id)
     details = _decorated(event_details.get("evaluationFailedEventDetails") or {}, entered)
     return (details.get("state"), details.get("cause")) in keys
 
