@@ -75,7 +75,7 @@ def _worded(original: Any) -> Any:
             original(self, env)
         except FailureEventException as failure:
             missing = failure.__context__
-            details = failure.failure_event.event_details or {}
+            details: Any = failure.failure_event.event_details or {}
             if isinstance(missing, NoSuchJsonPathError):
                 message = missing_path_message(missing.json_path, missing.data)
                 for spec in details.values():
