@@ -120,7 +120,9 @@ class Resources:
 
     def function(self, kind: str) -> str:
         if kind not in self._functions:
-            name = f"parity-{kind.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+            # Named as the recorded tests named theirs (``lambda_func_`` and 8 characters): a name that reaches a
+            # payload gives it the same length, and so the same Content-Length, as on AWS.
+            name = f"lambda_func_{uuid.uuid4().hex[:8]}"
             self._client("lambda").create_function(
                 FunctionName=name,
                 Runtime="python3.12",
@@ -276,6 +278,8 @@ class Matcher:
         elif isinstance(recorded, list) and isinstance(local, list):
             indexes = list(range(max(len(recorded), len(local))))
             self._compare_items(dict(enumerate(recorded)), dict(enumerate(local)), indexes, path, "{path}[{key}]")
+        elif isinstance(recorded, str) and _volatile(recorded, path.rsplit(".", 1)[-1]):
+            return  # a value LocalStack replaced by a word: any value of any type stands in its place
         elif isinstance(recorded, str) and isinstance(local, str):
             if not self._matches(recorded, local, path.rsplit(".", 1)[-1]):
                 self.differences.append(Difference(path, recorded, local))
@@ -295,8 +299,6 @@ class Matcher:
                 self.compare(recorded[key], local[key], where)
 
     def _matches(self, recorded: str, local: str, key: str) -> bool:
-        if recorded.strip('"') in VOLATILE_WORDS or (recorded == key and key):
-            return True
         text = recorded.replace(RECORDED_ACCOUNT, ACCOUNT)
         tokens = [t for t in self.bound if t in text and not PLACEHOLDER.fullmatch(t)] + PLACEHOLDER.findall(text)
         if not tokens:
@@ -392,6 +394,11 @@ def _fits(recorded: Any, local: Any, bound: dict[str, str]) -> bool:
     trial = Matcher(bound)
     trial.compare(recorded, local)
     return not trial.differences
+
+
+def _volatile(recorded: str, key: str) -> bool:
+    """A value LocalStack's snapshot replaced by a word: ``timestamp``, ``date`` or the key's own name."""
+    return recorded.strip('"') in VOLATILE_WORDS or (bool(key) and recorded == key)
 
 
 def _same_scalar(recorded: Any, local: Any) -> bool:

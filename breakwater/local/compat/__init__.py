@@ -160,6 +160,9 @@ patch                       what it fixes
                             that found nothing otherwise than AWS.
 ``redrive_count``           the context object's ``Execution`` lacked
                             ``RedriveCount`` (0 for an execution never redriven).
+``sdk_http_metadata``       Lambda, DynamoDB and SQS task results lacked the
+                            ``SdkHttpMetadata`` and ``SdkResponseMetadata`` AWS
+                            adds (the service's HTTP headers, status, request id).
 ==========================  ===================================================
 """
 
@@ -224,6 +227,7 @@ MODULES = (
     "task_null_members",
     "runtime_error_causes",
     "redrive_count",
+    "sdk_http_metadata",
 )
 
 
