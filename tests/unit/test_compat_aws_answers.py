@@ -6,9 +6,11 @@ or AWS's documentation; the parity suite replays the recordings themselves.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
+import zipfile
 from typing import Any
 
 import pytest
@@ -551,3 +553,60 @@ def test_without_the_patch_a_task_result_has_no_http_metadata(embedded):
         result = run(embedded.client("stepfunctions"), machine(embedded, definition), {"TableName": table(embedded)})
 
     assert result.output == {}
+
+
+# -- lambda_not_found, lambda_task_cause --------------------------------------------------------------------------
+
+
+def test_invoking_a_missing_function_names_the_version_looked_for(embedded):
+    with pytest.raises(ClientError) as missing:
+        embedded.client("lambda").invoke(FunctionName="no_such_function")
+
+    assert missing.value.response["Error"]["Message"] == (
+        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:no_such_function:$LATEST"
+    )
+
+
+def test_without_the_patch_the_missing_function_has_no_version(embedded):
+    with compat.disabled("lambda_not_found"), pytest.raises(ClientError) as missing:
+        embedded.client("lambda").invoke(FunctionName="no_such_function")
+
+    assert missing.value.response["Error"]["Message"].endswith(":function:no_such_function")
+
+
+def raising_function(embedded: Any) -> str:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("handler.py", 'def handler(event, context):\n    raise ValueError("no")\n')
+    iam = embedded.client("iam")
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    role = iam.create_role(RoleName=unique_name("r").replace(":", "-"), AssumeRolePolicyDocument=json.dumps(trust))
+    created = embedded.client("lambda").create_function(
+        FunctionName=unique_name("f").replace(":", "-"),
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    return str(created["FunctionArn"])
+
+
+def function_arn_task(arn: str) -> dict[str, Any]:
+    return {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": arn, "End": True}}}
+
+
+def test_a_function_arn_tasks_cause_is_the_payload_as_the_function_wrote_it(embedded):
+    result = run(embedded.client("stepfunctions"), machine(embedded, function_arn_task(raising_function(embedded))), {})
+
+    assert result.error == "ValueError"
+    assert (result.cause or "").startswith('{"errorMessage": "no", "errorType": "ValueError", "requestId": "')
+
+
+def test_without_the_patch_the_cause_is_re_encoded_compactly(embedded):
+    arn = raising_function(embedded)
+    with compat.disabled("lambda_task_cause"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, function_arn_task(arn)), {})
+
+    assert (result.cause or "").startswith('{"errorMessage":"no","errorType":"ValueError"')

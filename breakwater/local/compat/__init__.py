@@ -163,6 +163,10 @@ patch                       what it fixes
 ``sdk_http_metadata``       Lambda, DynamoDB and SQS task results lacked the
                             ``SdkHttpMetadata`` and ``SdkResponseMetadata`` AWS
                             adds (the service's HTTP headers, status, request id).
+``lambda_not_found``        Invoke of a missing function did not name the version
+                            looked for (``...:$LATEST``), as Lambda does.
+``lambda_task_cause``       a function-ARN Task's error cause was re-encoded
+                            compactly; AWS gives the payload as written.
 ==========================  ===================================================
 """
 
@@ -228,6 +232,8 @@ MODULES = (
     "runtime_error_causes",
     "redrive_count",
     "sdk_http_metadata",
+    "lambda_not_found",
+    "lambda_task_cause",
 )
 
 
