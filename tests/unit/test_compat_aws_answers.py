@@ -610,3 +610,63 @@ def test_without_the_patch_the_cause_is_re_encoded_compactly(embedded):
         result = run(embedded.client("stepfunctions"), machine(embedded, function_arn_task(arn)), {})
 
     assert (result.cause or "").startswith('{"errorMessage":"no","errorType":"ValueError"')
+
+
+# -- execution_requests -------------------------------------------------------------------------------------------
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+
+
+def refused(embedded: Any, **request: Any) -> dict[str, str]:
+    sfn = embedded.client("stepfunctions")
+    with pytest.raises(ClientError) as error:
+        sfn.start_execution(stateMachineArn=machine(embedded, PASS), **request)
+    return dict(error.value.response["Error"])
+
+
+@pytest.mark.parametrize("name", ["an order", "<img src=x>", "a/b", "tab\there", "x" * 81])
+def test_a_name_aws_refuses_is_refused(embedded, name):
+    answer = refused(embedded, name=name)
+
+    if len(name) > 80:
+        assert answer == {
+            "Code": "ValidationException",
+            "Message": f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
+            "Member must have length less than or equal to 80",
+        }
+    else:
+        assert answer == {"Code": "InvalidName", "Message": f"Invalid Name: '{name}'"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [  # AWS's answers, recorded 2023-06-22 (test_sfn_api, test_invalid_start_execution_input)
+        (
+            "not some json",
+            "Unrecognized token 'not': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or "
+            "'false')",
+        ),
+        ("{'not': 'json'", "Unexpected character (''' (code 39)): was expecting double-quote to start field name"),
+        ("", "Invalid execution input."),
+    ],
+)
+def test_input_that_is_not_json_is_refused_as_aws_words_it(embedded, text, message):
+    assert refused(embedded, input=text) == {
+        "Code": "InvalidExecutionInput",
+        "Message": f"Invalid State Machine Execution Input: '{message}'",
+    }
+
+
+def test_an_input_over_256_kib_is_refused(embedded):
+    answer = refused(embedded, input=json.dumps({"pad": "x" * 262144}))
+
+    assert answer["Code"] == "ValidationException"
+    assert answer["Message"].endswith("Member must have length less than or equal to 262144")
+
+
+def test_without_the_patch_a_name_with_a_space_starts_an_execution(embedded):
+    sfn = embedded.client("stepfunctions")
+    with compat.disabled("execution_requests"):
+        started = sfn.start_execution(stateMachineArn=machine(embedded, PASS), name="an order")
+
+    assert started["executionArn"].endswith(":an order")

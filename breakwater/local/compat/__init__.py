@@ -167,6 +167,10 @@ patch                       what it fixes
                             looked for (``...:$LATEST``), as Lambda does.
 ``lambda_task_cause``       a function-ARN Task's error cause was re-encoded
                             compactly; AWS gives the payload as written.
+``execution_requests``      StartExecution accepted names with spaces or ``<>``,
+                            names over 80 characters, inputs over 256 KiB and
+                            input that is not JSON (answered with an empty
+                            code); refused now as AWS refuses them.
 ==========================  ===================================================
 """
 
@@ -234,6 +238,7 @@ MODULES = (
     "sdk_http_metadata",
     "lambda_not_found",
     "lambda_task_cause",
+    "execution_requests",
 )
 
 
