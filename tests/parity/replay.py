@@ -150,6 +150,10 @@ class Resources:
             return str(self._client("sqs").create_queue(QueueName=f"parity-{uuid.uuid4().hex[:8]}")["QueueUrl"])
         return f"http://no-such-queue-{uuid.uuid4().hex[:8]}"
 
+    def bind_test_state(self, resources: dict[str, dict[str, Any]]) -> dict[str, str]:
+        """The local value of each placeholder a TestState request names (its functions)."""
+        return {placeholder: self.function(spec["function"]) for placeholder, spec in resources.items()}
+
     def bind(self, recording: Recording) -> dict[str, str]:
         """The local value of each placeholder the recording's definition and input name."""
         values = {"<partition>": "aws", "<region>": REGION, "snf_role_arn": ROLE_ARN}
@@ -397,8 +401,10 @@ def _fits(recorded: Any, local: Any, bound: dict[str, str]) -> bool:
 
 
 def _volatile(recorded: str, key: str) -> bool:
-    """A value LocalStack's snapshot replaced by a word: ``timestamp``, ``date`` or the key's own name."""
-    return recorded.strip('"') in VOLATILE_WORDS or (bool(key) and recorded == key)
+    """A value LocalStack's snapshot replaced by a word: ``timestamp``, ``date``, the key's own name (also as
+    ``start-date`` for ``StartDate``)."""
+    kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", key).lower()
+    return recorded.strip('"') in VOLATILE_WORDS or (bool(key) and recorded in (key, kebab))
 
 
 def _same_scalar(recorded: Any, local: Any) -> bool:

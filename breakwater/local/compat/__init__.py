@@ -171,6 +171,12 @@ patch                       what it fixes
                             names over 80 characters, inputs over 256 KiB and
                             input that is not JSON (answered with an empty
                             code); refused now as AWS refuses them.
+``test_state_api``          moto does not serve TestState; the local stack
+                            serves it (``breakwater.local.test_state``): mocks,
+                            variables, context, ``stateName``, inspection levels.
+``sync_host``               in-process clients send StartSyncExecution and
+                            TestState to ``sync-states.<region>``, a host moto
+                            did not route (404 "Not yet implemented").
 ==========================  ===================================================
 """
 
@@ -239,6 +245,8 @@ MODULES = (
     "lambda_not_found",
     "lambda_task_cause",
     "execution_requests",
+    "test_state_api",
+    "sync_host",
 )
 
 

@@ -126,6 +126,13 @@ def sdk_metadata(task: Any, response: dict[str, Any], metadata: dict[str, Any]) 
 
 
 _original_normalise_response = StateTaskService._normalise_response
+_original_eval_execution = StateTaskService._eval_execution
+
+
+def _eval_execution(self: Any, env: Any) -> None:
+    """A task starts with no service answer seen: a mocked one (TestState) carries no HTTP metadata."""
+    _LAST_RESPONSE.metadata = None
+    _original_eval_execution(self, env)
 _TASKS = (StateTaskServiceLambda, StateTaskServiceDynamoDB, StateTaskServiceSqs)
 
 
@@ -143,5 +150,6 @@ PATCH = Patch(
     [
         (BaseClient, "_make_api_call", _make_api_call),
         (StateTaskService, "_normalise_response", _normalise_response),
+        (StateTaskService, "_eval_execution", _eval_execution),
     ],
 )
