@@ -77,6 +77,10 @@ class JSONataError(BreakwaterError):
     """An expression could not be parsed or evaluated (``States.QueryEvaluationError`` on AWS)."""
 
 
+class UnsupportedResult(JSONataError):
+    """An expression evaluated to something that is not JSON (a function)."""
+
+
 class _Undefined:
     """JSONata's ``undefined``: an expression that selects nothing (JSON has no such value)."""
 
@@ -462,7 +466,7 @@ class Expression:
         finally:
             _Jsonata.CURRENT.jsonata = previous
         if _is_function(result):
-            raise JSONataError(f"the expression '{self.text}' returned an unsupported result type (a function)")
+            raise UnsupportedResult(f"the expression '{self.text}' returned an unsupported result type (a function)")
         return from_jsonata(result)
 
 

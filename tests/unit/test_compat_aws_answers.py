@@ -670,3 +670,41 @@ def test_without_the_patch_a_name_with_a_space_starts_an_execution(embedded):
         started = sfn.start_execution(stateMachineArn=machine(embedded, PASS), name="an order")
 
     assert started["executionArn"].endswith(":an order")
+
+
+# -- wait_timestamps ----------------------------------------------------------------------------------------------
+
+WAIT_UNTIL = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "WaitState",
+    "States": {"WaitState": {"Type": "Wait", "Timestamp": "{% $states.input.TimestampValue %}", "End": True}},
+}
+
+
+def test_a_jsonata_timestamp_that_is_not_iso_8601_fails_its_evaluation(embedded):
+    result = run(
+        embedded.client("stepfunctions"), machine(embedded, WAIT_UNTIL), {"TimestampValue": "2016-12-05T21:29:29"}
+    )
+
+    # AWS's answer, recorded 2024-12-27 (test_wait_timestamp_jsonata[NO_Z])
+    cause = (
+        "An error occurred while executing the state 'WaitState' (entered at the event id #2). The Timestamp field "
+        "cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05T21:29:29"
+    )
+    assert events_of(result, "EvaluationFailed")[0]["evaluationFailedEventDetails"] == {
+        "error": "States.QueryEvaluationError",
+        "cause": cause,
+        "location": "Timestamp",
+        "state": "WaitState",
+    }
+    assert (result.error, result.cause) == ("States.QueryEvaluationError", cause)
+
+
+def test_without_the_patch_a_bad_timestamp_is_a_runtime_error(embedded):
+    with compat.disabled("wait_timestamps"):
+        result = run(
+            embedded.client("stepfunctions"), machine(embedded, WAIT_UNTIL), {"TimestampValue": "2016-12-05T21:29:29"}
+        )
+
+    assert result.error == "States.Runtime"
+    assert events_of(result, "EvaluationFailed") == []

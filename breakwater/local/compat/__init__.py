@@ -177,6 +177,9 @@ patch                       what it fixes
 ``sync_host``               in-process clients send StartSyncExecution and
                             TestState to ``sync-states.<region>``, a host moto
                             did not route (404 "Not yet implemented").
+``wait_timestamps``         a JSONata Wait ``Timestamp`` that is not ISO-8601
+                            failed as ``States.Runtime``; AWS reports the field's
+                            evaluation failing (``EvaluationFailed``).
 ==========================  ===================================================
 """
 
@@ -247,6 +250,7 @@ MODULES = (
     "execution_requests",
     "test_state_api",
     "sync_host",
+    "wait_timestamps",
 )
 
 

@@ -87,6 +87,9 @@ def evaluate_jsonata(env: Any, expression: str, with_states: bool = True, locati
     subject = f"The JSONata expression '{expression}'" + (f" specified for the field '{location}'" if location else "")
     try:
         result = jsonata.evaluate(expression, jsonata_bindings(env, expression, with_states))
+    except jsonata.UnsupportedResult as exc:  # recorded: "... specified for the field 'Items' returned an ..."
+        cause = f"{subject} returned an unsupported result type." if location else str(exc)
+        raise _query_evaluation_failure(env, cause, location) from exc
     except jsonata.JSONataError as exc:
         if location:
             cause = f"{subject} threw an error during evaluation. {exc}"

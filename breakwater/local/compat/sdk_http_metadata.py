@@ -133,6 +133,8 @@ def _eval_execution(self: Any, env: Any) -> None:
     """A task starts with no service answer seen: a mocked one (TestState) carries no HTTP metadata."""
     _LAST_RESPONSE.metadata = None
     _original_eval_execution(self, env)
+
+
 _TASKS = (StateTaskServiceLambda, StateTaskServiceDynamoDB, StateTaskServiceSqs)
 
 
