@@ -85,7 +85,8 @@ def test_breaker_write_failing_after_a_success_still_reports_the_charge(embedded
 
 
 def test_breaker_read_failing_is_retried_then_fails_open(embedded, stack, provider, retry_waits):
-    with mock.patch.object(DynamoDBBackend, "get_item", failing("InternalServerErrorException")):
+    # DynamoDB's code is InternalServerError; the SDK's class, and so the Task's error, InternalServerErrorException.
+    with mock.patch.object(DynamoDBBackend, "get_item", failing("InternalServerError")):
         result = embedded.run(stack, order())
 
     assert scheduled(result, "dynamodb:getItem") == 3
@@ -94,8 +95,26 @@ def test_breaker_read_failing_is_retried_then_fails_open(embedded, stack, provid
     assert result.output["bookkeepingError"] == "DynamoDB.InternalServerErrorException"
 
 
+# DynamoDB's error code -> the Task's error: the SDK's class name (compat service_errors, docs/local-parity.md).
+THROTTLES = {
+    "ProvisionedThroughputExceededException": "DynamoDB.ProvisionedThroughputExceededException",
+    "ThrottlingException": "DynamoDB.ThrottlingException",
+    "RequestLimitExceeded": "DynamoDB.RequestLimitExceededException",
+}
+# The ASL catches "DynamoDB.RequestLimitExceeded", a name the SDK's class (RequestLimitExceededException, the
+# name AWS gives the Task's error) never has: on AWS that throttle fails open. Strict: passes once the ASL has it.
+ASL_MISSES_REQUEST_LIMIT = pytest.mark.xfail(
+    strict=True, reason="the ASL catches DynamoDB.RequestLimitExceeded; AWS names it RequestLimitExceededException"
+)
+
+
 @pytest.mark.parametrize(
-    "error", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]
+    "error",
+    [
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        pytest.param("RequestLimitExceeded", marks=ASL_MISSES_REQUEST_LIMIT),
+    ],
 )
 def test_breaker_read_throttled_queues_the_order_at_once_and_calls_nothing(
     embedded, stack, provider, retry_waits, error
@@ -106,7 +125,7 @@ def test_breaker_read_throttled_queues_the_order_at_once_and_calls_nothing(
     assert scheduled(result, "dynamodb:getItem") == 1  # a throttled read is not retried: it is the hot key again
     assert result.output["status"] == "queued"
     assert result.output["reason"] == "breaker_busy"
-    assert result.output["bookkeepingError"] == f"DynamoDB.{error}"
+    assert result.output["bookkeepingError"] == THROTTLES[error]
     assert provider.calls == []
     assert [body["reason"] for body in queued(embedded, stack)] == ["breaker_busy"]
 

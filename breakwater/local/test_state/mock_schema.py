@@ -27,6 +27,8 @@ _SERVICES = {
     "events": "events",
     "states": "stepfunctions",
 }
+# AWS SDK integrations (``aws-sdk:<service>:<action>``) name a few services otherwise than botocore.
+_SDK_SERVICES = {"sfn": "stepfunctions"}
 
 
 @functools.cache
@@ -41,7 +43,7 @@ def output_shape(resource: str) -> tuple[Shape, bool] | None:
     if len(parts) < 7 or parts[2] != "states":
         return None
     if parts[5] == "aws-sdk":
-        service, action = parts[6], parts[7] if len(parts) > 7 else ""
+        service, action = _SDK_SERVICES.get(parts[6], parts[6]), parts[7] if len(parts) > 7 else ""
     else:
         service, action = _SERVICES.get(parts[5], ""), parts[6]
     action = action.split(".")[0]
@@ -105,7 +107,9 @@ def _check_value(field: str, value: Any, shape: Any, pascal: bool, strict: bool)
     elif kind == "map":
         if not isinstance(value, dict):
             raise _refuse(f"Field '{field}' must be an object")
-    elif kind in ("string", "timestamp", "blob"):
+    elif kind == "blob":  # a task's blob is the JSON it carries (lambda:invoke's Payload): any value
+        return
+    elif kind in ("string", "timestamp"):
         if not isinstance(value, str):
             raise _refuse(f"Field '{field}' must be a string")
         if kind == "string" and shape.enum and value not in shape.enum:

@@ -171,7 +171,13 @@ def _check_state(request: TestStateRequest, params: dict[str, Any]) -> None:
             "Invalid Context object provided: Context object contains 'Task' when state is not a Task state with "
             "a '.sync' or '.waitForTaskToken' service integration pattern"
         )
-    if kind == "Parallel" and mock is not None and not mock.fails:
+    if mock is not None and not mock.fails:
+        _check_mocked_result(request, mock, configuration)
+
+
+def _check_mocked_result(request: TestStateRequest, mock: Mock, configuration: dict[str, Any]) -> None:
+    kind = request.state_type
+    if kind == "Parallel":
         branches = request.state.get("Branches") or []
         if not isinstance(mock.result, list):
             raise ValidationException("Mocked result must be an array.")
@@ -179,7 +185,7 @@ def _check_state(request: TestStateRequest, params: dict[str, Any]) -> None:
             raise ValidationException(
                 "Mocked result must contain the same number of items as number of Parallel branches."
             )
-    if kind == "Map" and mock is not None and not mock.fails:
+    if kind == "Map":
         if "ResultWriter" in request.state and not isinstance(mock.result, dict):
             raise ValidationException("Mocked result must be a JSON object.")
         if "ResultWriter" not in request.state and not isinstance(mock.result, list):
@@ -189,8 +195,8 @@ def _check_state(request: TestStateRequest, params: dict[str, Any]) -> None:
             raise ValidationException(
                 "Map iteration failure count must be less than or equal to the number of Map iterations"
             )
-    if kind == "Task" and mock is not None and not mock.fails:
-        mock_schema.check(mock.result, resource, mock.validation)
+    if kind == "Task":
+        mock_schema.check(mock.result, str(request.state.get("Resource", "")), mock.validation)
 
 
 def read_request(params: dict[str, Any]) -> TestStateRequest:

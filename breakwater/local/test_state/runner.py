@@ -10,14 +10,15 @@ does (API reference, TestState; the developer guide's "Using TestState API to te
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.stepfunctions.parser.api import HistoryEventType, StateMachineType, TaskFailedEventDetails
-from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.catch.catcher_outcome import CatcherOutcomeCaught
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -117,22 +118,28 @@ def _environment(request: TestStateRequest, account: str, region: str) -> Enviro
         env.is_mocked_mode = lambda: True  # type: ignore[method-assign]
         env.get_current_mocked_response = lambda: response  # type: ignore[method-assign]
     # The context object is the one given, as given (AWS adds nothing to it), or AWS's default.
-    env.states._states_data["context"] = context
-    env.states.context_object.context_object_data = context  # type: ignore[assignment]
+    states: Any = env.states
+    states._states_data["context"] = context
+    states.context_object.context_object_data = context
     env.states.reset(input_value=request.input)
     env.next_state_name = request.state_name
     return env
 
 
-def parse_state(request: TestStateRequest) -> Any:
-    """The tested state, parsed by the interpreter from the definition that holds it."""
+@functools.lru_cache(maxsize=32)
+def _parsed(definition: str) -> Any:
+    """A definition parsed once (parsed components hold no run's data: executions share them, ``parse_once``)."""
     try:
-        program, _ = AmazonStateLanguageParser.parse(json.dumps(request.definition))
+        return AmazonStateLanguageParser.parse(definition)[0]
     except ASLParserException as refused:
         raise InvalidDefinition(f"Invalid State Machine Definition: '{refused}'") from None
     except Exception as refused:  # the parser refuses what AWS's schema validation refuses
         raise InvalidDefinition(f"Invalid State Machine Definition: '{refused}'") from None
-    return program.states.states[request.state_name]
+
+
+def parse_state(request: TestStateRequest) -> Any:
+    """The tested state, parsed by the interpreter from the definition that holds it."""
+    return _parsed(json.dumps(request.definition)).states.states[request.state_name]
 
 
 # -- running -------------------------------------------------------------------------------------------------
@@ -259,12 +266,12 @@ def _map_inspection(state: Any, env: Any, request: TestStateRequest, inspection:
             )
         inspection.record("afterItemsPath", items)
     inspection.answer.inspection["maxConcurrency"] = int(spec.get("MaxConcurrency") or 0)
-    for field, key in (
+    for member, key in (
         ("ToleratedFailureCount", "toleratedFailureCount"),
         ("ToleratedFailurePercentage", "toleratedFailurePercentage"),
     ):
-        if field in spec:
-            inspection.answer.inspection[key] = spec[field]
+        if member in spec:
+            inspection.answer.inspection[key] = spec[member]
 
 
 def _exceeds_tolerance(request: TestStateRequest) -> bool:
@@ -275,13 +282,11 @@ def _exceeds_tolerance(request: TestStateRequest) -> bool:
     total = len(request.mock.result) if request.mock else 0
     if "ToleratedFailureCount" in spec and failures > int(spec["ToleratedFailureCount"]):
         return True
-    if (
+    return bool(
         "ToleratedFailurePercentage" in spec
         and total
         and 100 * failures / total > float(spec["ToleratedFailurePercentage"])
-    ):
-        return True
-    return False
+    )
 
 
 def _runtime_failure(env: Any, cause: str) -> FailureEvent:
@@ -398,7 +403,8 @@ def _backoff(retrier: Any, retry_count: int) -> int:
 
 
 def _failed(state: Any, env: Any, request: TestStateRequest, answer: Answer, failure_event: FailureEvent) -> None:
-    spec: dict[str, Any] = next(iter((failure_event.event_details or {}).values()), {}) or {}
+    details: dict[str, Any] = dict(failure_event.event_details or {})
+    spec: dict[str, Any] = next(iter(details.values()), {}) or {}
     answer.error = spec.get("error")
     answer.cause = spec.get("cause")
     answer.status = FAILED
