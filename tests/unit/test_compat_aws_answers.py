@@ -708,3 +708,135 @@ def test_without_the_patch_a_bad_timestamp_is_a_runtime_error(embedded):
 
     assert result.error == "States.Runtime"
     assert events_of(result, "EvaluationFailed") == []
+
+
+# -- jsonata_evaluator: JSONata's context ``$`` --------------------------------------------------------------------
+
+
+def test_jsonatas_context_dollar_is_evaluated_in_a_predicate(embedded):
+    # AWS's answer, recorded (TestState test_map_state_failure_count[*-MAP_TASK_STATE]): the count of ones.
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Count",
+        "States": {"Count": {"Type": "Pass", "Output": "{% $count($states.input.values[$ = 1]) %}", "End": True}},
+    }
+
+    result = run(embedded.client("stepfunctions"), machine(embedded, definition), {"values": [1, 0, 1]})
+
+    assert (result.status, result.output) == ("SUCCEEDED", 2)
+
+
+# -- timeout_path_failure -----------------------------------------------------------------------------------------
+
+TIMEOUT_PATH = {
+    "StartAt": "task",
+    "States": {
+        "task": {
+            "Type": "Task",
+            "TimeoutSecondsPath": "$.NoSuchTimeoutSecondsPath",
+            "Resource": "arn:aws:states:::aws-sdk:s3:listBuckets",
+            "Parameters": {},
+            "End": True,
+        }
+    },
+}
+
+
+def test_a_timeout_path_that_finds_nothing_fails_the_execution_once(embedded):
+    result = run(embedded.client("stepfunctions"), machine(embedded, TIMEOUT_PATH), {"int-literal": 0})
+
+    # AWS's answer, recorded 2025-01-02 (test_invalid_jsonpath[ST.INVALID_JSONPATH_IN_TIMEOUTSECONDSPATH])
+    assert [e["type"] for e in result.events] == ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        "An error occurred while executing the state 'task' (entered at the event id #2). Invalid path "
+        "'$.NoSuchTimeoutSecondsPath' : No results for path: $['NoSuchTimeoutSecondsPath']",
+    )
+
+
+def test_without_the_patch_the_execution_fails_twice(embedded):
+    with compat.disabled("timeout_path_failure"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, TIMEOUT_PATH), {"int-literal": 0})
+
+    assert len(events_of(result, "ExecutionFailed")) == 2
+
+
+# -- map_items_cause ----------------------------------------------------------------------------------------------
+
+MAP_OF_INPUT = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "Start",
+    "States": {
+        "Start": {"Type": "Pass", "Output": "{% $states.input.items %}", "Next": "MapIterateState"},
+        "MapIterateState": {
+            "Type": "Map",
+            "MaxConcurrency": 1,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Pass",
+                "States": {"Pass": {"Type": "Pass", "End": True}},
+            },
+            "End": True,
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(("items", "written"), [(True, "true"), (None, "null"), ({"foo": "bar"}, '{"foo":"bar"}')])
+def test_a_map_of_something_else_than_an_array_names_the_value(embedded, items, written):
+    result = run(embedded.client("stepfunctions"), machine(embedded, MAP_OF_INPUT), {"items": items})
+
+    # AWS's answer, recorded 2024-11-19 (test_map_state_items_input_types)
+    assert (result.error, result.cause) == (
+        "States.QueryEvaluationError",
+        "An error occurred while executing the state 'MapIterateState' (entered at the event id #4). Map state "
+        f"input must be an array but was: {written}",
+    )
+
+
+def test_without_the_patch_the_cause_names_a_python_class(embedded):
+    with compat.disabled("map_items_cause"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, MAP_OF_INPUT), {"items": True})
+
+    assert (result.cause or "").endswith("<class 'bool'>")
+
+
+# -- branch_error_names -------------------------------------------------------------------------------------------
+
+MAP_FAILING_INSIDE = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "ProcessItems",
+    "States": {
+        "ProcessItems": {
+            "Type": "Map",
+            "Items": "{% $states.input.items %}",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Fallback",
+                "States": {"Fallback": {"Type": "Pass", "Output": {"error": "{% $stateError %}"}, "End": True}},
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_an_iteration_failing_with_a_states_error_fails_the_map_with_it(embedded):
+    result = run(embedded.client("stepfunctions"), machine(embedded, MAP_FAILING_INSIDE), {"items": [1]})
+
+    # As AWS recorded it, 2024-11-12 (test_map_catch_error[MAP_CATCH_ERROR_OUTPUT_WITH_RETRY]): the iteration's
+    # error, and its cause with the iteration state's prefix alone.
+    assert result.error == "States.QueryEvaluationError"
+    assert re.fullmatch(
+        r"An error occurred while executing the state 'Fallback' \(entered at the event id #\d+\)\. The JSONata "
+        r"expression '\$stateError' specified for the field 'Output/error' returned nothing \(undefined\)\.",
+        result.cause or "",
+    )
+
+
+def test_without_the_patch_a_states_error_in_an_iteration_is_a_custom_name_refused(embedded):
+    with compat.disabled("branch_error_names"):
+        result = run(embedded.client("stepfunctions"), machine(embedded, MAP_FAILING_INSIDE), {"items": [1]})
+
+    assert result.error == "States.Runtime"
+    assert "Custom Error Names MUST NOT begin with the prefix 'States.'" in (result.cause or "")

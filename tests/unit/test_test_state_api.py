@@ -114,6 +114,28 @@ def test_a_state_named_in_a_whole_definition_runs_with_the_variables_and_context
     assert json.loads(answer["inspectionData"]["variables"]) == {"total": 42}
 
 
+def test_a_state_inside_a_map_is_found_by_its_name(sfn):
+    machine = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "Double",
+                    "States": {
+                        "Double": {"Type": "Pass", "Parameters": {"v.$": "States.MathAdd($.v, $.v)"}, "End": True}
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+
+    answer = test_state(sfn, machine, stateName="Double", input='{"v": 2}')
+
+    assert (answer["status"], answer["output"]) == ("SUCCEEDED", '{"v":4}')
+
+
 def test_a_state_name_the_definition_does_not_have_is_refused(sfn):
     assert refusal(sfn, definition=json.dumps(MACHINE), stateName="Fourth") == {
         "Code": "ValidationException",

@@ -180,6 +180,15 @@ patch                       what it fixes
 ``wait_timestamps``         a JSONata Wait ``Timestamp`` that is not ISO-8601
                             failed as ``States.Runtime``; AWS reports the field's
                             evaluation failing (``EvaluationFailed``).
+``timeout_path_failure``    a ``TimeoutSecondsPath`` that finds nothing failed
+                            the execution twice, the first cause unprefixed;
+                            now once, prefixed, as AWS records it.
+``map_items_cause``         a Map whose items are not an array named a Python
+                            class in its cause; AWS writes the value as JSON.
+``branch_error_names``      a Map iteration or Parallel branch failing with a
+                            ``States.`` error failed its parent with
+                            ``States.Runtime`` ("Custom Error Names MUST NOT
+                            begin with ..."); now with the branch's error.
 ==========================  ===================================================
 """
 
@@ -251,6 +260,9 @@ MODULES = (
     "test_state_api",
     "sync_host",
     "wait_timestamps",
+    "timeout_path_failure",
+    "map_items_cause",
+    "branch_error_names",
 )
 
 

@@ -36,8 +36,15 @@ _STATES_MEMBERS = ("input", "context", "result", "errorOutput")
 
 @functools.lru_cache(maxsize=4096)
 def _variable_references(expression: str) -> tuple[str, ...]:
-    """The ``$name`` and ``$states.member`` references of an expression (moto's own scan), found once per text."""
-    return tuple(sorted(moto_jsonata.extract_jsonata_variable_references(expression)))
+    """The ``$name`` and ``$states.member`` references of an expression (moto's pattern), found once per text.
+
+    A bare ``$`` is JSONata's context (``$states.result[$ = 1]``), not a variable: AWS evaluates it (recorded,
+    TestState ``test_map_state_failure_count[*-MAP_TASK_STATE]``); moto refused every expression holding one.
+    """
+    found = {ref for ref in moto_jsonata._PATTERN_VARIABLE_REFERENCE.findall(expression) if ref and ref != "$"}
+    if "$$" in found:
+        raise moto_jsonata.IllegalJSONataVariableReference(variable_reference="$$")
+    return tuple(sorted(found))
 
 
 def jsonata_bindings(env: Any, expression: str, with_states: bool = True) -> dict[str, Any]:
@@ -51,8 +58,8 @@ def jsonata_bindings(env: Any, expression: str, with_states: bool = True) -> dic
             member = rest.partition(".")[0]
             if not with_states:
                 continue
-            if not member:
-                states = dict(states_data)
+            if not member:  # the whole of $states: an error output only where there is one (Catch; recorded)
+                states = {k: v for k, v in states_data.items() if not (k == "errorOutput" and v is None)}
             elif member in _STATES_MEMBERS and member in states_data:
                 states[member] = states_data[member]
             continue

@@ -82,6 +82,24 @@ def _json(text: Any, refusal: Exception) -> Any:
         raise refusal from None
 
 
+def _scope_of(machine: Any, name: str) -> dict[str, Any] | None:
+    """The (sub-)machine whose ``States`` hold ``name``: the definition's own, or a Map's or a Parallel's."""
+    states = machine.get("States") if isinstance(machine, dict) else None
+    if not isinstance(states, dict):
+        return None
+    if name in states:
+        return machine  # type: ignore[no-any-return]
+    for state in states.values():
+        if not isinstance(state, dict):
+            continue
+        inner = [state.get("ItemProcessor"), state.get("Iterator"), *(state.get("Branches") or [])]
+        for scope in inner:
+            found = _scope_of(scope, name)
+            if found is not None:
+                return found
+    return None
+
+
 def _definition(params: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The state to test, its name and the whole definition that holds it."""
     text = params.get("definition")
@@ -95,10 +113,13 @@ def _definition(params: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, 
         raise InvalidDefinition("Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION'")
     state_name = params.get("stateName")
     if state_name is not None:
-        states = document.get("States")
-        if not isinstance(states, dict) or state_name not in states:
+        scope = _scope_of(document, str(state_name))
+        if scope is None:
             raise ValidationException("State not found in definition")
-        return str(state_name), dict(states[state_name]), document
+        if scope is not document:  # a state inside a Map or a Parallel: tested in its own scope (recorded)
+            language = {"QueryLanguage": document["QueryLanguage"]} if "QueryLanguage" in document else {}
+            scope = {**language, "StartAt": scope.get("StartAt"), "States": scope["States"]}
+        return str(state_name), dict(scope["States"][state_name]), scope
     state = dict(document)
     single = {"StartAt": SINGLE_STATE_NAME, "States": {SINGLE_STATE_NAME: state}}
     return SINGLE_STATE_NAME, state, single
@@ -150,7 +171,15 @@ def _check_state(request: TestStateRequest, params: dict[str, Any]) -> None:
             "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The field 'Type' should have one of "
             f"these values: [{', '.join(STATE_TYPES)}] at {where}'"
         )
+    if kind == "Parallel" and request.state.get("Branches") == []:
+        raise InvalidDefinition(
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Value cannot be empty at "
+            f"/States/{request.state_name}/Branches'"
+        )
     mock = request.mock
+    configuration = params.get("stateConfiguration") or {}
+    if "mapIterationFailureCount" in configuration and mock is None:
+        raise ValidationException("TestState does not support MapIterationFailureCount when a mock is not specified.")
     if kind in NEEDS_MOCK and mock is None:
         raise InvalidDefinition(
             "TestState API does not support Map or Parallel states. Supported state types include: "
@@ -160,9 +189,6 @@ def _check_state(request: TestStateRequest, params: dict[str, Any]) -> None:
         raise ValidationException(f"State type '{kind}' is not supported when a mock is specified")
     if mock is not None and request.reveal_secrets:
         raise ValidationException("TestState does not support RevealSecrets when a mock is specified.")
-    configuration = params.get("stateConfiguration") or {}
-    if "mapIterationFailureCount" in configuration and mock is None:
-        raise ValidationException("TestState does not support MapIterationFailureCount when a mock is not specified.")
     if kind == "Task" and mock is None and not request.role_arn:
         raise ValidationException("RoleArn must be specified when testing a Task state")
     resource = str(request.state.get("Resource", ""))

@@ -265,27 +265,35 @@ def _map_inspection(state: Any, env: Any, request: TestStateRequest, inspection:
                 )
             )
         inspection.record("afterItemsPath", items)
-    inspection.answer.inspection["maxConcurrency"] = int(spec.get("MaxConcurrency") or 0)
-    for member, key in (
-        ("ToleratedFailureCount", "toleratedFailureCount"),
-        ("ToleratedFailurePercentage", "toleratedFailurePercentage"),
-    ):
-        if member in spec:
-            inspection.answer.inspection[key] = spec[member]
+    inspection.answer.inspection["maxConcurrency"] = int(_setting(env, spec.get("MaxConcurrency")) or 0)
+    if "ToleratedFailureCount" in spec:
+        inspection.answer.inspection["toleratedFailureCount"] = int(_setting(env, spec["ToleratedFailureCount"]))
+    if "ToleratedFailurePercentage" in spec:
+        value = _setting(env, spec["ToleratedFailurePercentage"])
+        inspection.answer.inspection["toleratedFailurePercentage"] = float(value)
 
 
-def _exceeds_tolerance(request: TestStateRequest) -> bool:
+def _setting(env: Any, value: Any) -> Any:
+    """A Map setting as written, or what its JSONata expression (``{% ... %}``) evaluates to."""
+    if isinstance(value, str) and value.startswith("{%") and value.endswith("%}"):
+        from breakwater.local.compat.jsonata_evaluator import evaluate_jsonata
+
+        return evaluate_jsonata(env, value[2:-2].strip())
+    return value
+
+
+def _exceeds_tolerance(env: Any, request: TestStateRequest) -> bool:
     spec = request.state
     failures = request.map_failures
     if failures is None or not isinstance(request.mock and request.mock.result, list):
         return False
     total = len(request.mock.result) if request.mock else 0
-    if "ToleratedFailureCount" in spec and failures > int(spec["ToleratedFailureCount"]):
+    if "ToleratedFailureCount" in spec and failures > int(_setting(env, spec["ToleratedFailureCount"])):
         return True
     return bool(
         "ToleratedFailurePercentage" in spec
         and total
-        and 100 * failures / total > float(spec["ToleratedFailurePercentage"])
+        and 100 * failures / total > float(_setting(env, spec["ToleratedFailurePercentage"]))
     )
 
 
@@ -303,7 +311,7 @@ def _run_mocked_collection(state: Any, env: Any, request: TestStateRequest, insp
         _map_inspection(state, env, request, inspection)
     if mock.fails:
         raise FailureEventException(_mock_failure(env, mock.error or "", mock.cause or ""))
-    if request.state_type == "Map" and _exceeds_tolerance(request):
+    if request.state_type == "Map" and _exceeds_tolerance(env, request):
         raise FailureEventException(_mock_failure(env, THRESHOLD_ERROR, THRESHOLD_CAUSE))
     env.stack.append(mock.result)
     if request.query_language != "JSONPath":
@@ -450,6 +458,11 @@ def to_api(answer: Answer, request: TestStateRequest) -> dict[str, Any]:
     def text(value: Any) -> str:
         return texts.get(key(value), to_json_str(value, separators=(",", ":")))
 
+    def quoted(value: Any) -> str:
+        """Part of the input, as the input wrote it when it can be found there (AWS's afterItemsPath: recorded)."""
+        written = json.dumps(value, ensure_ascii=False)
+        return written if written in request.input_text else text(value)
+
     response: dict[str, Any] = {"status": answer.status}
     if answer.has_output:
         response["output"] = text(answer.output)
@@ -460,7 +473,10 @@ def to_api(answer: Answer, request: TestStateRequest) -> dict[str, Any]:
     if answer.next_state is not None and answer.status in (SUCCEEDED, CAUGHT_ERROR):
         response["nextState"] = answer.next_state
     if request.inspection_level in ("DEBUG", "TRACE"):
-        inspection: dict[str, Any] = {key: text(value) for key, value in answer.inspection.items()}
+        inspection: dict[str, Any] = {
+            name: quoted(value) if name == "afterItemsPath" else text(value)
+            for name, value in answer.inspection.items()
+        }
         if answer.error_details:
             inspection["errorDetails"] = dict(answer.error_details)
         response["inspectionData"] = inspection
