@@ -54,7 +54,8 @@ def load_test_state_recordings() -> list[TestStateRecording]:
 
 
 def load_known() -> dict[str, dict[str, Any]]:
-    return dict(json.loads(KNOWN.read_text())) if KNOWN.exists() else {}
+    entries = dict(json.loads(KNOWN.read_text())) if KNOWN.exists() else {}
+    return {name: entry for name, entry in entries.items() if not name.startswith("_")}
 
 
 def _answer(client: Any, request: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,9 @@ def test_test_state_answers_as_aws_recorded(answered, recording):
 
     if known is None:
         assert [str(d) for d in found] == []
+    elif known.get("varies"):  # a documented difference whose events come in an order threads decide
+        if found:
+            pytest.xfail(known["reason"])
     else:  # a documented difference: exactly the one documented (else the entry goes)
         assert sorted({d.path for d in found}) == sorted(known["paths"]), [str(d) for d in found]
 

@@ -458,10 +458,9 @@ def to_api(answer: Answer, request: TestStateRequest) -> dict[str, Any]:
     def text(value: Any) -> str:
         return texts.get(key(value), to_json_str(value, separators=(",", ":")))
 
-    def quoted(value: Any) -> str:
-        """Part of the input, as the input wrote it when it can be found there (AWS's afterItemsPath: recorded)."""
-        written = json.dumps(value, ensure_ascii=False)
-        return written if written in request.input_text else text(value)
+    def spaced(value: Any) -> str:
+        """The items as AWS writes afterItemsPath, a space after each comma (recorded, from input and context)."""
+        return json.dumps(value, ensure_ascii=False)
 
     response: dict[str, Any] = {"status": answer.status}
     if answer.has_output:
@@ -474,7 +473,7 @@ def to_api(answer: Answer, request: TestStateRequest) -> dict[str, Any]:
         response["nextState"] = answer.next_state
     if request.inspection_level in ("DEBUG", "TRACE"):
         inspection: dict[str, Any] = {
-            name: quoted(value) if name == "afterItemsPath" else text(value)
+            name: spaced(value) if name == "afterItemsPath" else text(value)
             for name, value in answer.inspection.items()
         }
         if answer.error_details:
