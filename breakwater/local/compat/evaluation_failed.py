@@ -147,23 +147,42 @@ def _published(manager: Any) -> tuple[list[Any], set[tuple[Any, Any]]]:
     return objects, keys
 
 
-_original_add_event = event_manager.EventManager.add_event
+_original_publish_event = event_manager.EventManager._publish_history_event
+_original_publish_log = event_manager.EventManager._publish_history_log
 
 
-def _add_event(self: Any, context: Any, event_type: Any, event_details: Any = None, **kwargs: Any) -> int:
-    """As moto adds an event; an ``EvaluationFailed`` one as AWS writes it."""
+def _as_aws_writes_it(manager: Any, source_event_id: int, event_type: Any, event_details: Any) -> tuple[int, Any]:
+    """An ``EvaluationFailed`` event's link and details as AWS writes them (any other event as it is)."""
     if event_type != HistoryEventType.EvaluationFailed or not event_details:
-        return int(_original_add_event(self, context, event_type, event_details, **kwargs))
-    entered = entered_event(self._history_event_list, context.source_event_id)
+        return source_event_id, event_details
+    entered = entered_event(manager._history_event_list, source_event_id)
     details = _decorated(event_details.get("evaluationFailedEventDetails") or {}, entered)
-    objects, keys = _published(self)
-    objects.append(event_details)
-    keys.add((details.get("state"), details.get("cause")))
     # Unless the state had already begun (a Wait), the event follows the one before the state was entered.
-    if entered is not None and entered["id"] == context.source_event_id and entered["type"] != "WaitStateEntered":
-        context.source_event_id = entered["previousEventId"]
-    written: Any = {"evaluationFailedEventDetails": details}
-    return int(_original_add_event(self, context, event_type, written, **kwargs))
+    if entered is not None and entered["id"] == source_event_id and entered["type"] != "WaitStateEntered":
+        source_event_id = entered["previousEventId"]
+    return source_event_id, {"evaluationFailedEventDetails": details}
+
+
+def _publish_event(
+    self: Any, event_id: int, source_event_id: int, event_type: Any, timestamp: Any, event_details: Any
+) -> None:
+    """As moto writes an event into the history; an ``EvaluationFailed`` one as AWS writes it."""
+    if event_type == HistoryEventType.EvaluationFailed and event_details:
+        objects, keys = _published(self)
+        objects.append(event_details)
+        entered = entered_event(self._history_event_list, source_event_id)
+        details = _decorated(event_details.get("evaluationFailedEventDetails") or {}, entered)
+        keys.add((details.get("state"), details.get("cause")))
+    source_event_id, event_details = _as_aws_writes_it(self, source_event_id, event_type, event_details)
+    _original_publish_event(self, event_id, source_event_id, event_type, timestamp, event_details)
+
+
+def _publish_log(
+    self: Any, event_id: int, source_event_id: int, event_type: Any, timestamp: Any, event_details: Any
+) -> None:
+    """As moto logs an event; an ``EvaluationFailed`` one as the history has it."""
+    source_event_id, event_details = _as_aws_writes_it(self, source_event_id, event_type, event_details)
+    _original_publish_log(self, event_id, source_event_id, event_type, timestamp, event_details)
 
 
 def _already_reported(env: Any, event_details: Any) -> bool:
@@ -202,7 +221,8 @@ PATCH = Patch(
     "a failing JSONata expression reports EvaluationFailed as AWS does: its field, its state, its place in history",
     [
         (AmazonStateLanguageParser, "parse", staticmethod(_parse_with_locations)),
-        (event_manager.EventManager, "add_event", _add_event),
+        (event_manager.EventManager, "_publish_history_event", _publish_event),
+        (event_manager.EventManager, "_publish_history_log", _publish_log),
         (CommonStateField, "_eval_body", _state_body),
     ],
 )

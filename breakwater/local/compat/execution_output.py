@@ -5,18 +5,21 @@ output as the JSON text AWS sends failed on the first, and saw ``None`` for the 
 AWS's ``output`` is "the JSON output data of the execution" (API reference, DescribeExecution): the same text
 as the ``ExecutionSucceeded`` event's, compact. moto's own execution model writes it so
 (``Execution.to_describe_output``); its response handler did not use it.
+
+DescribeExecution's handler is ``redrive_execution``'s (it adds the redrive fields to moto's answer); this
+patch corrects moto's answer under it, so the two stay apart (patches on one attribute would undo each other).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from moto.stepfunctions import responses as sfn_responses
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
+from breakwater.local.compat import redrive_execution
 from breakwater.local.compat.base import Patch
 
-_original_describe = sfn_responses.StepFunctionResponse.describe_execution
+_original_describe = redrive_execution._original_describe_execution  # moto's handler
 
 
 def json_output(value: Any) -> str:
@@ -36,5 +39,5 @@ def _describe_execution(self: Any) -> Any:
 PATCH = Patch(
     "execution_output",
     "DescribeExecution answers the output as the JSON text of the history's ExecutionSucceeded",
-    [(sfn_responses.StepFunctionResponse, "describe_execution", _describe_execution)],
+    [(redrive_execution, "_original_describe_execution", _describe_execution)],
 )
