@@ -181,8 +181,8 @@ def start_express(sfn: Any, state_machine_arn: str, order: Any, name: str | None
     )
     console.print(f"execution: {response['executionArn']} (EXPRESS, synchronous)")
     console.print(f"status:    {response['status']}")
-    if response.get("output"):
-        console.print("output:    " + response["output"])
+    if response.get("output"):  # JSON text, printed as a STANDARD execution's output is
+        console.print("output:    " + json.dumps(json.loads(response["output"])))
     if response.get("error"):
         console.print(f"error:     {response['error']}: {response.get('cause')}")
     console.print("history:   EXPRESS workflows log their transitions to CloudWatch Logs, not to an execution history")

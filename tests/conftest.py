@@ -63,3 +63,24 @@ class Clock:
 def clock() -> Iterator[Clock]:
     with time_machine.travel(START, tick=True) as traveller:
         yield Clock(traveller)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # The one way a test reaches AWS: tests/teststate against AWS's TestState, with a named profile's credentials
+    # (the fake credentials above stay for everything else). Refused in CI. docs/testing.md, "Testing with TestState".
+    group = parser.getgroup("breakwater")
+    group.addoption(
+        "--teststate-aws",
+        action="store_true",
+        help="run tests/teststate against AWS's TestState API (needs --aws-profile; never in CI)",
+    )
+    group.addoption("--aws-profile", help="the AWS profile whose credentials --teststate-aws uses")
+    group.addoption("--aws-region", default="us-east-1", help="the region --teststate-aws calls (us-east-1)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--teststate-aws"):
+        if os.environ.get("CI"):
+            raise pytest.UsageError("--teststate-aws calls AWS: it is for a developer's machine, never for CI")
+        if not config.getoption("--aws-profile"):
+            raise pytest.UsageError("--teststate-aws needs --aws-profile NAME (the credentials to call AWS with)")

@@ -77,6 +77,10 @@ class JSONataError(BreakwaterError):
     """An expression could not be parsed or evaluated (``States.QueryEvaluationError`` on AWS)."""
 
 
+class UnsupportedResult(JSONataError):
+    """An expression evaluated to something that is not JSON (a function)."""
+
+
 class _Undefined:
     """JSONata's ``undefined``: an expression that selects nothing (JSON has no such value)."""
 
@@ -305,13 +309,15 @@ class AwsFunctions:
         return [items[start : start + size] for start in range(0, len(items), size)]
 
     @staticmethod
-    def range(first: Any, last: Any, step: Any) -> list[int]:
+    def range(first: Any, last: Any, step: Any) -> list[int] | int:
+        """A sequence: one number alone is that number, as on AWS (``$range(1, 9, 9)`` is ``1``)."""
         for name, number in (("start", first), ("end", last), ("step", step)):
             if not isinstance(number, int) or isinstance(number, bool):
                 raise JSONataError(f"$range: the {name} must be an integer")
         if step == 0:
             raise JSONataError("$range: the step must not be 0")
-        return list(range(first, last + (1 if step > 0 else -1), step))
+        numbers = list(range(first, last + (1 if step > 0 else -1), step))
+        return numbers[0] if len(numbers) == 1 else numbers
 
     @staticmethod
     def hash(value: Any, algorithm: Any) -> str:
@@ -460,7 +466,7 @@ class Expression:
         finally:
             _Jsonata.CURRENT.jsonata = previous
         if _is_function(result):
-            raise JSONataError(f"the expression '{self.text}' returned an unsupported result type (a function)")
+            raise UnsupportedResult(f"the expression '{self.text}' returned an unsupported result type (a function)")
         return from_jsonata(result)
 
 

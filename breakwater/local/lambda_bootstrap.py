@@ -16,7 +16,8 @@ It talks to its runtime over two inherited file descriptors with frames of an
 * in: ``{"event": ..., "requestId": ..., "timeoutMs": ..., "now": <epoch s>}``
   per invocation;
 * out: ``{"log": text}`` whenever the handler writes to stdout or stderr, then
-  ``{"result": ...}`` or ``{"error": {"errorType", "errorMessage", ...}}``.
+  ``{"result": ...}`` or ``{"error": {"errorType", "errorMessage", ...}}``; a handler that returns
+  ``bytes`` is answered ``{"bytes": base64}``: the Python runtime sends bytes as they are, unencoded.
 
 The first frame is ``{"init": true, "now": ...}``: the handler module is
 imported (the init phase) and the answer is ``{"ready": true}`` or the init
@@ -48,6 +49,7 @@ time is untouched.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
@@ -162,10 +164,20 @@ class _Fault(Exception):
         self.trace = trace or []
 
 
+LAMBDA_TASK_ROOT = "/var/task"
+"""Where Lambda unpacks a function: the folder its stack traces name."""
+
+
 def _own_frames(tb: Any) -> list[str]:
-    """The stack trace as Lambda shows it: the function's frames, not this bootstrap's."""
+    """The stack trace as Lambda shows it: the function's frames, not this bootstrap's, each line ending in a
+    newline, the task root written as Lambda's ``/var/task``.
+    """
+    task_root = os.path.join(os.path.abspath(os.environ.get("LAMBDA_TASK_ROOT", "")), "")
     frames = [frame for frame in traceback.extract_tb(tb) if frame.filename != __file__]
-    return [line.rstrip("\n") for line in traceback.format_list(frames)]
+    for frame in frames:
+        if task_root != os.sep and frame.filename.startswith(task_root):
+            frame.filename = LAMBDA_TASK_ROOT + os.sep + frame.filename[len(task_root) :]
+    return traceback.format_list(frames)
 
 
 def _error(exc: BaseException, request_id: str) -> dict[str, Any]:
@@ -272,6 +284,9 @@ def serve(read_fd: int, write_fd: int) -> int:
             result = handler(request.get("event"), LambdaContext(request_id, int(request.get("timeoutMs", 3000))))
         except BaseException as exc:  # the runtime reports every exception, as Lambda does
             channel.send({"error": _error(exc, request_id)})
+            continue
+        if isinstance(result, bytes | bytearray):  # the Python runtime passes bytes through as the payload
+            channel.send({"bytes": base64.b64encode(result).decode("ascii")})
             continue
         try:
             channel.send({"result": result})

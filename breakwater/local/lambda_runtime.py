@@ -48,6 +48,7 @@ Docker), addressed by the function's logical id.
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import json
 import os
@@ -117,13 +118,15 @@ class InvocationResult:
     error_type: str | None = None
     duration_ms: float = 0.0
     logs: str = ""
+    raw: bytes | None = None
+    """What a handler that returned ``bytes`` returned: the payload as it is, not JSON."""
 
     @property
     def failed(self) -> bool:
         return self.error_type is not None
 
     def payload_bytes(self) -> bytes:
-        return json.dumps(self.payload).encode()
+        return self.raw if self.raw is not None else json.dumps(self.payload).encode()
 
 
 class ReservedConcurrencyExceeded(Exception):
@@ -295,6 +298,9 @@ class Environment:
         if "error" in frame:
             error = frame["error"]
             return InvocationResult(error, str(error.get("errorType")), elapsed, "".join(logs))
+        if "bytes" in frame:
+            raw = base64.b64decode(frame["bytes"])
+            return InvocationResult(raw.decode("utf-8", "replace"), None, elapsed, "".join(logs), raw=raw)
         return InvocationResult(frame.get("result"), None, elapsed, "".join(logs))
 
     @property

@@ -476,3 +476,64 @@ def test_graph_refuses_a_pdf_in_one_line(local_up, tmp_path):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+# -- TestState -----------------------------------------------------------------------------------
+
+
+def test_boto3_test_state_answers_over_http_with_the_exported_environment(local_up, monkeypatch):
+    """TestState has a "sync-" host prefix, like StartSyncExecution: the exports let a plain client reach it."""
+    import boto3
+
+    for name, value in local_up.env.items():
+        monkeypatch.setenv(name, value)
+    sfn = boto3.session.Session().client("stepfunctions")
+    machine = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"FunctionName": "pay", "Payload": "{% $states.input %}"},
+                "Catch": [{"ErrorEquals": ["PaymentDeclined"], "Next": "Declined"}],
+                "End": True,
+            },
+            "Declined": {"Type": "Fail", "Error": "Declined", "Cause": "{% $reason %}"},
+        },
+    }
+
+    charged = sfn.test_state(
+        definition=json.dumps(machine),
+        stateName="Charge",
+        input='{"orderId": "o-1"}',
+        mock={"result": '{"Payload": {"chargeId": "ch_1"}, "StatusCode": 200}'},
+    )
+    declined = sfn.test_state(
+        definition=json.dumps(machine),
+        stateName="Charge",
+        mock={"errorOutput": {"error": "PaymentDeclined", "cause": "card_declined"}},
+        inspectionLevel="DEBUG",
+    )
+    failed = sfn.test_state(definition=json.dumps(machine), stateName="Declined", variables='{"reason": "no funds"}')
+    with pytest.raises(sfn.exceptions.InvalidDefinition):
+        sfn.test_state(definition="{not json")
+
+    assert (charged["status"], json.loads(charged["output"])["Payload"]) == ("SUCCEEDED", {"chargeId": "ch_1"})
+    assert (declined["status"], declined["nextState"]) == ("CAUGHT_ERROR", "Declined")
+    assert declined["inspectionData"]["errorDetails"] == {"catchIndex": 0}
+    assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "Declined", "no funds")
+
+
+def test_aws_cli_test_state_against_local_up(local_up):
+    answer = local_up.aws(
+        "stepfunctions",
+        "test-state",
+        "--definition",
+        json.dumps({"Type": "Pass", "Result": {"ok": True}, "Next": "After"}),
+        "--inspection-level",
+        "DEBUG",
+    )
+
+    assert (answer["status"], answer["nextState"], json.loads(answer["output"])) == ("SUCCEEDED", "After", {"ok": True})
+    assert "input" in answer["inspectionData"]

@@ -636,7 +636,7 @@ def test_without_the_sync_patch_start_sync_execution_is_not_implemented(embedded
         sync_client(embedded).start_sync_execution(stateMachineArn=stack.state_machine_arn, input=json.dumps(order()))
 
 
-# -- express_names -----------------------------------------------------------------------------------------
+# -- execution_requests: EXPRESS names ----------------------------------------------------------------------------
 
 
 def test_an_express_workflow_runs_again_under_a_name_used_before(embedded, provider):
@@ -648,12 +648,12 @@ def test_an_express_workflow_runs_again_under_a_name_used_before(embedded, provi
     assert [answer["status"] for answer in answers] == ["SUCCEEDED", "SUCCEEDED"]
 
 
-def test_without_the_express_names_patch_a_name_used_before_is_refused(embedded, provider):
+def test_without_the_execution_requests_patch_a_name_used_before_is_refused(embedded, provider):
     stack = embedded.deploy(WorkflowType="EXPRESS")
     run = {"stateMachineArn": stack.state_machine_arn, "name": unique_name("again"), "input": json.dumps(order())}
     sync_client(embedded).start_sync_execution(**run)
 
-    with compat.disabled("express_names"), pytest.raises(ClientError, match="ExecutionAlreadyExists"):
+    with compat.disabled("execution_requests"), pytest.raises(ClientError, match="ExecutionAlreadyExists"):
         sync_client(embedded).start_sync_execution(**run)
 
 

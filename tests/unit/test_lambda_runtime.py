@@ -55,6 +55,27 @@ def test_exception_is_reported_by_class_name_with_message_and_its_own_frames(tmp
     assert not any("lambda_bootstrap" in line for line in result.payload["stackTrace"])
 
 
+def test_a_stack_trace_names_the_task_root_as_lambda_does_one_line_per_frame(tmp_path):
+    # As Lambda writes it (recorded 2024-11-28 against AWS, tests/parity/recordings/lambda_service_errors.json).
+    spec = function(tmp_path, 'def handler(event, context):\n    raise Exception("Some exception was raised.")\n')
+
+    result = invoke(spec, {})
+
+    assert result.payload["stackTrace"] == [
+        '  File "/var/task/app.py", line 2, in handler\n    raise Exception("Some exception was raised.")\n'
+    ]
+
+
+def test_bytes_returned_by_a_handler_are_the_payload_as_they_are(tmp_path):
+    # The Python runtime sends bytes unencoded (recorded: test_invoke_bytes_payload answers "HelloWorld!").
+    spec = function(tmp_path, "def handler(event, context):\n    return b'\"HelloWorld!\"'\n")
+
+    result = invoke(spec, {})
+
+    assert not result.failed
+    assert result.payload_bytes() == b'"HelloWorld!"'
+
+
 def test_handler_running_past_the_timeout_is_stopped_and_reported_as_sandbox_timeout(tmp_path):
     marker = tmp_path / "finished"
     spec = function(

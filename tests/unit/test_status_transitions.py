@@ -23,22 +23,25 @@ def stack(embedded: Any) -> Stack:
     return embedded.deploy()
 
 
+# A breaker that opens, half-opens, reopens and closes, with counted failures between (not moves).
+REOPENING = [
+    {"state": "CLOSED", "failureCount": 2, "version": 0},
+    {"state": "OPEN", "lastTransitionMs": T0, "version": 1},
+    {"state": "HALF_OPEN", "lastTransitionMs": T0 + 30_001, "version": 2},
+    {"state": "OPEN", "lastTransitionMs": T0 + 30_250, "version": 3},
+    {"state": "OPEN", "lastTransitionMs": T0 + 30_250, "version": 3, "tripCount": 2},
+    {"state": "HALF_OPEN", "lastTransitionMs": T0 + 90_007, "version": 4},
+    {"state": "CLOSED", "lastTransitionMs": T0 + 90_500, "version": 5},
+]
+
+
 def history(embedded: Any, stack: Stack) -> TransitionHistory:
     return stream_transitions(embedded.client("dynamodb"), embedded.client("dynamodbstreams"), stack.table_name)
 
 
 def test_each_move_is_read_at_its_millisecond_reopens_included(embedded: Any, stack: Stack) -> None:
-    # given: a breaker that opens, half-opens, reopens and closes, with counted failures between (not moves)
-    writes = [
-        {"state": "CLOSED", "failureCount": 2, "version": 0},
-        {"state": "OPEN", "lastTransitionMs": T0, "version": 1},
-        {"state": "HALF_OPEN", "lastTransitionMs": T0 + 30_001, "version": 2},
-        {"state": "OPEN", "lastTransitionMs": T0 + 30_250, "version": 3},
-        {"state": "OPEN", "lastTransitionMs": T0 + 30_250, "version": 3, "tripCount": 2},
-        {"state": "HALF_OPEN", "lastTransitionMs": T0 + 90_007, "version": 4},
-        {"state": "CLOSED", "lastTransitionMs": T0 + 90_500, "version": 5},
-    ]
-    for attributes in writes:
+    # given
+    for attributes in REOPENING:
         put_breaker(embedded, stack, service="reopening", **attributes)
     # when
     found = history(embedded, stack).of("reopening")
@@ -94,8 +97,11 @@ def test_without_a_readable_stream_the_problem_is_said_and_the_rest_shown(embedd
 
 
 @pytest.mark.parametrize("width", [60, 80, 100])
-def test_status_keeps_its_key_columns_whole_at_60_80_and_100_columns(embedded: Any, stack: Stack, width: int) -> None:
-    # given: the breakers of the first test, and a long-named one
+def test_status_keeps_its_key_columns_whole_at_60_80_and_100_columns(embedded: Any, width: int) -> None:
+    # given: a breaker that reopened, a long-named one, and one open now (a stack of its own: no test order assumed)
+    stack = embedded.deploy()
+    for attributes in REOPENING:
+        put_breaker(embedded, stack, service="reopening", **attributes)
     put_breaker(embedded, stack, service="payment-api-eu-west-1", state="FORCED_OPEN", version=1, tripCount=3)
     put_breaker(
         embedded,

@@ -85,8 +85,9 @@ patch                       what it fixes
 ``kms_keys_lazy``           moto generates an RSA-2048 signing key for every KMS
                             key, symmetric ones too; it is made on first use.
 ``states_all_terminal``     moto's ``States.ALL`` matches every error; on AWS no
-                            retrier or catcher matches ``States.Runtime`` or
-                            ``States.DataLimitExceeded``: they fail the execution.
+                            retrier or catcher matches ``States.Runtime``: it
+                            fails the execution. (A task result too large,
+                            ``States.DataLimitExceeded``, is caught: recorded.)
 ``operation_models``        moto caches its operation models under botocore's
                             cache key, so a concurrent first request to a
                             service could get botocore's model and fail
@@ -123,10 +124,6 @@ patch                       what it fixes
                             start-up ``LookupError``). A stack being created
                             shows no Outputs, as on AWS; each resource is
                             created once, under its stack's lock.
-``express_names``           moto refuses a name used before (ExecutionAlreadyExists)
-                            for every workflow; on AWS an EXPRESS workflow
-                            manages no idempotency: the name starts another
-                            execution (replay runs a redelivered order again).
 ``cloudformation_table_ttl``  moto's CloudFormation drops a table's
                             ``TimeToLiveSpecification`` (TTL DISABLED); the
                             table gets the TTL its template gives.
@@ -134,6 +131,75 @@ patch                       what it fixes
                             ``AWS::ApiGatewayV2`` Api, Integration, Route and
                             Stage; create them in moto's API Gateway v2
                             (``local.http_api`` serves their routes).
+``evaluation_failed``       a JSONata expression failing in ``Output`` or
+                            ``Assign`` ended the execution without the
+                            ``EvaluationFailed`` event AWS writes, and no such
+                            event named its field (``location``), its state or
+                            the state's prefix, or followed the event AWS's
+                            follows; all now as AWS records them.
+``assign_after_state``      a state's ``Assign`` took effect at once, so its
+                            own ``ResultPath``/``OutputPath``/``Output`` read
+                            the new values; on AWS they take effect when the
+                            state exits.
+``assign_literals``         strings written in ``Assign`` kept their JSON
+                            escapes, and ``assignedVariables`` quoted string
+                            values without escaping them.
+``execution_output``        DescribeExecution answered a string output without
+                            its JSON quotes, none for ``null`` and objects with
+                            spaces; it is now the history's compact JSON text.
+``service_errors``          a DynamoDB or Lambda error was named after its code
+                            and every SQS error ``SQS.SdkClientException`` with a
+                            bare message; now the SDK's class name
+                            (``DynamoDB.AmazonDynamoDBException`` for a
+                            validation error) and the SDK's cause
+                            ``<message> (Service: ...; Status Code: ...; ...)``.
+``dynamodb_item_api``       a null item or key and a table name outside AWS's
+                            pattern failed inside moto (DynamoDB refuses them:
+                            ``ValidationException``); UpdateItem answered
+                            ``ConsumedCapacity`` never asked for, and
+                            ``UPDATED_NEW`` of a new item with its key.
+``sqs_send_message``        SendMessage without a body crashed in moto; SQS
+                            refuses it with ``MissingParameter``.
+``task_null_members``       a DynamoDB or SQS Task with a ``null`` parameter
+                            failed inside boto3; the service now answers it.
+``runtime_error_causes``    a ``States.Runtime`` cause named the last event, not
+                            the one its state was entered at, and worded a path
+                            that found nothing otherwise than AWS.
+``redrive_count``           the context object's ``Execution`` lacked
+                            ``RedriveCount`` (0 for an execution never redriven).
+``sdk_http_metadata``       Lambda, DynamoDB and SQS task results lacked the
+                            ``SdkHttpMetadata`` and ``SdkResponseMetadata`` AWS
+                            adds (the service's HTTP headers, status, request id).
+``lambda_not_found``        Invoke of a missing function did not name the version
+                            looked for (``...:$LATEST``), as Lambda does.
+``lambda_task_cause``       a function-ARN Task's error cause was re-encoded
+                            compactly; AWS gives the payload as written.
+``execution_requests``      StartExecution accepted names with spaces or ``<>``,
+                            names over 80 characters, inputs over 256 KiB and
+                            input that is not JSON (answered with an empty
+                            code); refused now as AWS refuses them. moto
+                            refused a name used before for every workflow; an
+                            EXPRESS workflow manages no idempotency, so the
+                            name starts another execution (replay runs a
+                            redelivered order again).
+``test_state_api``          moto does not serve TestState; the local stack
+                            serves it (``breakwater.local.test_state``): mocks,
+                            variables, context, ``stateName``, inspection levels.
+``sync_host``               in-process clients send StartSyncExecution and
+                            TestState to ``sync-states.<region>``, a host moto
+                            did not route (404 "Not yet implemented").
+``wait_timestamps``         a JSONata Wait ``Timestamp`` that is not ISO-8601
+                            failed as ``States.Runtime``; AWS reports the field's
+                            evaluation failing (``EvaluationFailed``).
+``timeout_path_failure``    a ``TimeoutSecondsPath`` that finds nothing failed
+                            the execution twice, the first cause unprefixed;
+                            now once, prefixed, as AWS records it.
+``map_items_cause``         a Map whose items are not an array named a Python
+                            class in its cause; AWS writes the value as JSON.
+``branch_error_names``      a Map iteration or Parallel branch failing with a
+                            ``States.`` error failed its parent with
+                            ``States.Runtime`` ("Custom Error Names MUST NOT
+                            begin with ..."); now with the branch's error.
 ==========================  ===================================================
 """
 
@@ -188,9 +254,28 @@ MODULES = (
     "execution_logs",
     "streams_endpoint",
     "cloudformation_reads",
-    "express_names",
     "cloudformation_table_ttl",
     "cloudformation_apigatewayv2",
+    "evaluation_failed",
+    "assign_after_state",
+    "assign_literals",
+    "execution_output",
+    "service_errors",
+    "dynamodb_item_api",
+    "sqs_send_message",
+    "task_null_members",
+    "runtime_error_causes",
+    "redrive_count",
+    "sdk_http_metadata",
+    "lambda_not_found",
+    "lambda_task_cause",
+    "execution_requests",
+    "test_state_api",
+    "sync_host",
+    "wait_timestamps",
+    "timeout_path_failure",
+    "map_items_cause",
+    "branch_error_names",
 )
 
 

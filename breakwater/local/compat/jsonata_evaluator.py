@@ -28,6 +28,7 @@ from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
 from breakwater.local import jsonata
 from breakwater.local.compat.base import Patch
+from breakwater.local.compat.evaluation_failed import LOCATION
 
 _STATES_VARIABLE = "states"
 _STATES_MEMBERS = ("input", "context", "result", "errorOutput")
@@ -35,8 +36,15 @@ _STATES_MEMBERS = ("input", "context", "result", "errorOutput")
 
 @functools.lru_cache(maxsize=4096)
 def _variable_references(expression: str) -> tuple[str, ...]:
-    """The ``$name`` and ``$states.member`` references of an expression (moto's own scan), found once per text."""
-    return tuple(sorted(moto_jsonata.extract_jsonata_variable_references(expression)))
+    """The ``$name`` and ``$states.member`` references of an expression (moto's pattern), found once per text.
+
+    A bare ``$`` is JSONata's context (``$states.result[$ = 1]``), not a variable: AWS evaluates it (recorded,
+    TestState ``test_map_state_failure_count[*-MAP_TASK_STATE]``); moto refused every expression holding one.
+    """
+    found = {ref for ref in moto_jsonata._PATTERN_VARIABLE_REFERENCE.findall(expression) if ref and ref != "$"}
+    if "$$" in found:
+        raise moto_jsonata.IllegalJSONataVariableReference(variable_reference="$$")
+    return tuple(sorted(found))
 
 
 def jsonata_bindings(env: Any, expression: str, with_states: bool = True) -> dict[str, Any]:
@@ -50,8 +58,8 @@ def jsonata_bindings(env: Any, expression: str, with_states: bool = True) -> dic
             member = rest.partition(".")[0]
             if not with_states:
                 continue
-            if not member:
-                states = dict(states_data)
+            if not member:  # the whole of $states: an error output only where there is one (Catch; recorded)
+                states = {k: v for k, v in states_data.items() if not (k == "errorOutput" and v is None)}
             elif member in _STATES_MEMBERS and member in states_data:
                 states[member] = states_data[member]
             continue
@@ -62,10 +70,12 @@ def jsonata_bindings(env: Any, expression: str, with_states: bool = True) -> dic
     return bindings
 
 
-def _query_evaluation_failure(env: Any, cause: str) -> FailureEventException:
+def _query_evaluation_failure(env: Any, cause: str, location: str | None = None) -> FailureEventException:
     """The failure Step Functions reports for an expression: ``States.QueryEvaluationError`` (moto: States.Runtime)."""
     error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
     details = EvaluationFailedEventDetails(error=error_name.error_name, cause=cause)
+    if location:
+        details["location"] = location
     event = FailureEvent(
         env=env,
         error_name=error_name,
@@ -75,20 +85,31 @@ def _query_evaluation_failure(env: Any, cause: str) -> FailureEventException:
     return FailureEventException(failure_event=event)
 
 
-def evaluate_jsonata(env: Any, expression: str, with_states: bool = True) -> Any:
-    """Evaluate one ``{% %}`` expression with its variables as bindings, as Step Functions does."""
+def evaluate_jsonata(env: Any, expression: str, with_states: bool = True, location: str | None = None) -> Any:
+    """Evaluate one ``{% %}`` expression with its variables as bindings, as Step Functions does.
+
+    ``location`` is the field the expression is written in (``Output/result``), when known: AWS names it in
+    the cause of a failure (patch ``evaluation_failed`` finds it).
+    """
+    subject = f"The JSONata expression '{expression}'" + (f" specified for the field '{location}'" if location else "")
     try:
         result = jsonata.evaluate(expression, jsonata_bindings(env, expression, with_states))
+    except jsonata.UnsupportedResult as exc:  # recorded: "... specified for the field 'Items' returned an ..."
+        cause = f"{subject} returned an unsupported result type." if location else str(exc)
+        raise _query_evaluation_failure(env, cause, location) from exc
     except jsonata.JSONataError as exc:
-        cause = f"An error occurred while evaluating the expression '{expression}': {exc}"
-        raise _query_evaluation_failure(env, cause) from exc
+        if location:
+            cause = f"{subject} threw an error during evaluation. {exc}"
+        else:
+            cause = f"An error occurred while evaluating the expression '{expression}': {exc}"
+        raise _query_evaluation_failure(env, cause, location) from exc
     if result is jsonata.UNDEFINED:
-        raise _query_evaluation_failure(env, f"The JSONata expression '{expression}' returned nothing (undefined).")
+        raise _query_evaluation_failure(env, f"{subject} returned nothing (undefined).", location)
     return result
 
 
 def _string_jsonata_body(self: Any, env: Any) -> None:
-    env.stack.append(evaluate_jsonata(env, self.expression))
+    env.stack.append(evaluate_jsonata(env, self.expression, location=getattr(self, LOCATION, None)))
 
 
 def _variable_sample_body(self: Any, env: Any) -> None:

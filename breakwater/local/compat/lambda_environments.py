@@ -95,6 +95,16 @@ def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
     )
 
 
+def log_tail(request_id: str, version: str, logs: str, result: lambda_runtime.InvocationResult, memory_mb: int) -> str:
+    """The invocation's log as Lambda writes it: START, the function's own lines, END and REPORT."""
+    billed = max(1, int(result.duration_ms + 0.999))
+    return (
+        f"START RequestId: {request_id} Version: {version}\n{logs}END RequestId: {request_id}\n"
+        f"REPORT RequestId: {request_id}\tDuration: {result.duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
+        f"Memory Size: {memory_mb} MB\tMax Memory Used: {memory_mb} MB\t\n"
+    )
+
+
 def _invoke_in_environment(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
     event = json.loads(body) if body else {}
     spec = function_spec(self)
@@ -104,8 +114,11 @@ def _invoke_in_environment(self: Any, body: str, request_headers: Any, response_
         raise lambda_throttled(RESERVED_EXCEEDED) from None
     if result.failed:
         response_headers["x-amz-function-error"] = "Unhandled"
-    # As Lambda does for RequestResponse calls: the last 4 KB of the log, base64.
-    response_headers["x-amz-log-result"] = base64.b64encode(result.logs.encode()[-4096:]).decode()
+    version = str(getattr(self, "version", None) or "$LATEST")
+    response_headers["x-amz-executed-version"] = version
+    # As Lambda does for RequestResponse calls: the last 4 KB of the log, base64 (moto keeps it for LogType Tail).
+    tail = log_tail(str(uuid.uuid4()), version, result.logs, result, spec.memory_mb)
+    response_headers["x-amz-log-result"] = base64.b64encode(tail.encode()[-4096:]).decode()
     if result.logs:
         _FUNCTION_LOG.debug("%s: %s", spec.name, result.logs.rstrip())
     return result.payload_bytes()

@@ -5,11 +5,11 @@ As on AWS, a STANDARD state machine refuses it (``StateMachineTypeNotSupported``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from moto.core.exceptions import AWSError
 from moto.stepfunctions import responses as sfn_responses
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
 from breakwater.local.compat.base import Patch
 
@@ -48,8 +48,8 @@ def _start_sync_execution(self: Any) -> Any:
         "input": execution.execution_input,
         "billingDetails": {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": 100},
     }
-    if execution.output is not None:
-        response["output"] = execution.output if isinstance(execution.output, str) else json.dumps(execution.output)
+    if execution.status == "SUCCEEDED":
+        response["output"] = to_json_str(execution.output, separators=(",", ":"))
     if execution.error is not None:
         response["error"] = execution.error
     if execution.cause is not None:
