@@ -119,10 +119,10 @@ def play(volume: Volume, on_phase: Callable[[str], None] = lambda _: None) -> Vo
         # A steady load has scaled the function out already: its environments count as made (Lambda's scaling
         # rate binds a cold start, not this), and a few local ones start outside the clock.
         payment = stack.outputs["PaymentFunctionArn"]
-        limits.lambda_.prewarm(
-            payment.rsplit(":", 1)[-1], slots(limits.limits.scaled(volume.payment_concurrency or 1000))
-        )
-        warm(env, payment, WARM_ENVIRONMENTS, volume.service(0))
+        made = slots(limits.limits.scaled(volume.payment_concurrency or 1000))
+        limits.lambda_.prewarm(payment.rsplit(":", 1)[-1], made)
+        # No more at once than the function may run: without a bulkhead that is the account's scaled pool.
+        warm(env, payment, min(WARM_ENVIRONMENTS, made), volume.service(0))
         limits.observed.reset()  # the warm-up is not part of the run
         env.provider.reset()
         _configure(env, "healthy")

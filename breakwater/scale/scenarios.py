@@ -115,7 +115,7 @@ HANG_ONLY: tuple[Phase, ...] = (
     Phase("after the hang", "healthy", 8.0),
 )
 # The per-key ceiling: healthy traffic only, at rates around one partition's 3,000 read units/s.
-HEALTHY_ONLY: tuple[Phase, ...] = (Phase("healthy", "healthy", 12.0),)
+HEALTHY_ONLY: tuple[Phase, ...] = (Phase("healthy", "healthy", 30.0),)
 # The drain: a backlog from an outage of a modelled minute, drained by replay while new orders keep coming.
 DRAIN: tuple[Phase, ...] = (
     Phase("healthy", "healthy", 5.0),

@@ -10,6 +10,7 @@ from breakwater.local.aws_limits import Limits, Observed, UnknownQuota, parse_ov
 from breakwater.local.aws_limits.buckets import TokenBucket
 from breakwater.local.aws_limits.dynamodb import (
     MIN_BURST_UNITS,
+    READ,
     WRITE,
     DynamoDbThroughput,
     read_units,
@@ -244,3 +245,13 @@ def test_a_scaled_bucket_still_holds_a_breaker_events_handful_of_writes_but_refi
         meter.admit(Table(), "k", WRITE, 1.0)
     with pytest.raises(AwsLimitError):
         meter.admit(Table(), "k", WRITE, 1.0)
+
+
+def test_a_scaled_read_bucket_holds_one_second_of_its_rate_and_no_more() -> None:
+    clock = Clock()
+    meter = DynamoDbThroughput(Limits(scale=600), Observed(), clock)  # 3,000 RCU/s on AWS: 5 per second here
+
+    for _ in range(10):  # ten eventually consistent reads: 5 units, one second's worth
+        meter.admit(Table(), "k", READ, 0.5)
+    with pytest.raises(AwsLimitError):
+        meter.admit(Table(), "k", READ, 0.5)

@@ -9,8 +9,8 @@ Units, from "Read and write operations" in the DynamoDB developer guide:
 * a transactional request costs twice as much.
 
 Each partition key has its own bucket (a single item is never split: 3,000 read and 1,000 write units per
-second at most) and each table one for the table-level quota. A bucket holds one second of its rate, and at
-least ``MIN_BURST_UNITS``. A throttled request consumes nothing and changes nothing.
+second at most) and each table one for the table-level quota. A bucket holds one second of its rate; a write
+bucket at least ``MIN_BURST_UNITS``. A throttled request consumes nothing and changes nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from breakwater.quotas import Limits
 # A trip writes the threshold's counts and the trip itself at once, whatever the rate: a handful of units, nothing
 # against a partition's 1,000 per second on AWS. Scaled by K, a bucket could hold fewer units than that handful;
 # it keeps at least this many, so the model does not throttle a breaker event only because K shrank the bucket.
+# Reads need no such floor: each order reads once, so reads scale with the rate exactly, and a floor would let a
+# key run past its read ceiling for a while (at K = 650, 10 units hide 26 s of 6,500 orders/s).
 MIN_BURST_UNITS = 10.0
 READ_BLOCK = 4096
 WRITE_BLOCK = 1024
@@ -83,8 +85,9 @@ class DynamoDbThroughput:
                     (False, WRITE): "dynamodb.partition_write_units",
                 }[(key == "", kind)]
                 rate = self._limits.value(quota)
-                # One second of the rate, but never fewer units than a breaker event writes at once (see MIN_BURST).
-                capacity = max(rate, min(self._limits.aws(quota), MIN_BURST_UNITS))
+                # One second of the rate; a write bucket never fewer units than a breaker event writes at once.
+                floor = min(self._limits.aws(quota), MIN_BURST_UNITS) if kind == WRITE else 0.0
+                capacity = max(rate, floor)
                 bucket = self._buckets[(table, key, kind)] = TokenBucket(rate, capacity, self._clock)
             return bucket
 
