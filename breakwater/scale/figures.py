@@ -212,6 +212,16 @@ def _with_transitions(counted: Any, per_order: float) -> Any:
     return replace(counted, states_entered=round(per_order * counted.orders))
 
 
+def call_error(run: VolumeRun, order_id: str) -> str:
+    """The error of the payment call's failed Lambda task in an order's execution."""
+    result = run.results.get(order_id)
+    for event in result.events if result is not None else []:
+        details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails") or {}
+        if details.get("resourceType") == "lambda":
+            return str(details.get("error", "unknown"))
+    return "unknown"
+
+
 def _phases(run: VolumeRun, records: dict[str, OrderRecord]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     bounds = [at for at, _, _ in run.phases] + [run.finished_at]
@@ -225,6 +235,9 @@ def _phases(run: VolumeRun, records: dict[str, OrderRecord]) -> list[dict[str, A
             record = records.get(entry.order_id)
             if record is None:
                 outcomes["refused at start"] += 1
+            elif record.outcome == "queued" and record.reason == "call_failed" and mode == "healthy":
+                # A call failing against a healthy provider is the model's own doing: say what failed.
+                outcomes[f"queued (call_failed: {call_error(run, entry.order_id)})"] += 1
             else:
                 outcomes[record.outcome if record.outcome != "queued" else f"queued ({record.reason})"] += 1
         latencies = [records[e.order_id].workflow_ms for e in entries if e.order_id in records]

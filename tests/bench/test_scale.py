@@ -34,3 +34,16 @@ def test_a_short_modelled_volume_loses_nothing_and_reports_every_order(tmp_path:
     assert fig.failing_calls <= fig.floor + fig.payment_concurrency / fig.scale  # at most the bulkhead beyond it
     assert (tmp_path / "timeline.png").stat().st_size > 0
     assert "| smoke-2000-per-s | 2,000 (1) | 200 |" in page
+
+
+def test_a_call_failing_against_a_healthy_provider_is_reported_with_its_error() -> None:
+    from breakwater.executions import ExecutionResult
+    from breakwater.scale.figures import call_error
+    from breakwater.scale.harness import VolumeRun
+
+    failed = {"type": "TaskFailed", "taskFailedEventDetails": {"resourceType": "lambda", "error": "Sandbox.Timedout"}}
+    result = ExecutionResult(arn="arn", name="o-1", status="SUCCEEDED", output={}, events=[failed])
+    run = VolumeRun(volume=by_name(["500-per-s"])[0], started_at=0.0, results={"o-1": result})
+
+    assert call_error(run, "o-1") == "Sandbox.Timedout"
+    assert call_error(run, "o-2") == "unknown"
