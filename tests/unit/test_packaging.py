@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from breakwater.invoke import events_for, functions
 from breakwater.local import compat
 from breakwater.local.build import build_function, function_sources, runtime_dir
+from breakwater.local.invoke import events_for, functions
 from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, invoke
 from breakwater.template import load_template
 
