@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "breakwater.asl",
             "breakwater.aws",
             "breakwater.breaker",
+            "breakwater.budget",
             "breakwater.capacity",
             "breakwater.executions",
             "breakwater.express",

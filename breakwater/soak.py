@@ -135,11 +135,8 @@ def failure_detail(result: ExecutionResult) -> dict[str, Any]:
 
 
 def _outcome(result: ExecutionResult) -> str:
-    if result.error == "InvalidOrder":
-        return "invalid"
-    if result.status != "SUCCEEDED":
-        return f"failed:{result.error}"
-    return str(result.output.get("status"))
+    found = result.outcome
+    return f"failed:{found.error}" if found.kind == "failed" else found.kind
 
 
 def _traffic(env: EmbeddedStack, arn: str, orders: list[Any], concurrency: int) -> list[ExecutionResult]:

@@ -413,7 +413,7 @@ def _paths(figs: list[Figures]) -> list[str]:
     for label, entry in merge_paths(figs).items():
         budget = BUDGET.get(label)
         ok = within_budget(label, entry)
-        budget_text = "-" if budget is None else " / ".join(str(b) for b in budget)
+        budget_text = "-" if budget is None else " / ".join(str(b) for b in budget.as_tuple())
         verdict = "no budget row" if ok is None else ("yes" if ok else "NO")
         counts = [str(entry[n]) for n in RESOURCES]
         over = [str(entry["over_budget"]), str(entry["window_race"])]

@@ -15,7 +15,7 @@ from typing import Any
 
 from breakwater.errors import FunctionNotFound, TemplateError
 from breakwater.local.build import build_function, runtime_dir
-from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, invoke
+from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, Runtime
 from breakwater.template import PROJECT_ROOT, check_overrides, functions, load_template, parameters
 
 EVENTS_DIR = PROJECT_ROOT / "events"
@@ -97,4 +97,9 @@ def function_spec(
 
 
 def run(spec: FunctionSpec, event: Any) -> InvocationResult:
-    return invoke(spec, event)
+    """One invocation in an environment of its own runtime, stopped once it has answered."""
+    runtime = Runtime()
+    try:
+        return runtime.invoke(spec, event)
+    finally:
+        runtime.shutdown()

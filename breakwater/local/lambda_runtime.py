@@ -40,9 +40,12 @@ starts every environment as a fresh interpreter instead.
 
 The invoker's wall clock travels with each invocation (see
 ``lambda_bootstrap``), so a clock patch in a test moves the functions' clock
-too. With :func:`route_invocations_to` every invocation goes instead to a
-Lambda endpoint such as ``sam local start-lambda`` (the real runtime in
-Docker), addressed by the function's logical id.
+too. A :class:`Runtime` made with a ``remote_endpoint`` sends every invocation
+instead to a Lambda endpoint such as ``sam local start-lambda`` (the real
+runtime in Docker), addressed by the function's logical id.
+
+A local stack owns its runtime (``EmbeddedStack.runtime``, ``LocalServer.runtime``) and stops its environments
+when it closes; there is no runtime of the process.
 """
 
 from __future__ import annotations
@@ -528,15 +531,17 @@ class _Pool:
 
 
 class Runtime:
-    """Every function's environments, with their bounds."""
+    """Every function's environments, with their bounds; or, with ``remote_endpoint``, that endpoint's Invoke API."""
 
-    def __init__(self) -> None:
+    def __init__(self, remote_endpoint: str | None = None) -> None:
+        self.remote_endpoint = remote_endpoint.rstrip("/") if remote_endpoint else None
         self._lock = threading.Condition()
         self._pools: dict[tuple[Any, ...], _Pool] = {}
         self._zygotes: dict[tuple[Any, ...], Zygote] = {}
         self._zygote_lock = threading.Lock()
         self._reaper: threading.Thread | None = None
         self._stopping = threading.Event()
+        atexit.register(self.shutdown)  # environments are processes: none outlives the interpreter
 
     def _acquire(self, spec: FunctionSpec) -> tuple[_Pool, Environment | None]:
         with self._lock:
@@ -580,6 +585,9 @@ class Runtime:
             self._lock.notify_all()
 
     def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
+        """Run the handler of ``spec`` on ``event`` in one of its environments (or at the remote endpoint)."""
+        if self.remote_endpoint:
+            return _invoke_remote(self.remote_endpoint, spec, event)
         self._start_reaper()
         now = time.time()
         pool, environment = self._acquire(spec)
@@ -683,21 +691,6 @@ class Runtime:
             self._pools = {key: pool for key, pool in self._pools.items() if pool.count}
 
 
-RUNTIME = Runtime()
-atexit.register(RUNTIME.shutdown)
-_REMOTE_ENDPOINT: str | None = None
-
-
-def route_invocations_to(endpoint: str | None) -> None:
-    """Send every invocation to ``endpoint``'s Lambda Invoke API (e.g. ``sam local start-lambda``); None: run here."""
-    global _REMOTE_ENDPOINT
-    _REMOTE_ENDPOINT = endpoint.rstrip("/") if endpoint else None
-
-
-def remote_endpoint() -> str | None:
-    return _REMOTE_ENDPOINT
-
-
 def _invoke_remote(endpoint: str, spec: FunctionSpec, event: Any) -> InvocationResult:
     import boto3
     from botocore.config import Config
@@ -720,15 +713,3 @@ def _invoke_remote(endpoint: str, spec: FunctionSpec, event: Any) -> InvocationR
     error = response.get("FunctionError") or ("Unhandled" if is_error_shape else None)
     error_type = str((payload or {}).get("errorType") or "Unhandled") if error else None
     return InvocationResult(payload, error_type, (time.monotonic() - started) * 1000)
-
-
-def invoke(spec: FunctionSpec, event: Any) -> InvocationResult:
-    """Run the handler of ``spec`` on ``event`` in one of the function's environments (or at the routed endpoint)."""
-    if _REMOTE_ENDPOINT:
-        return _invoke_remote(_REMOTE_ENDPOINT, spec, event)
-    return RUNTIME.invoke(spec, event)
-
-
-def shutdown() -> None:
-    """Stop every idle execution environment this runtime started (busy ones stop when their invocation ends)."""
-    RUNTIME.shutdown()
