@@ -37,6 +37,8 @@ from breakwater.template import ASL_PATH
 
 SOURCE_PATH = ASL_PATH.with_suffix(".yaml")
 SHARED_KEY = "x-shared"
+PATHS_KEY = "x-paths"  # the paths' names and the rules that name them (breakwater.executions.path_label)
+TOP_KEYS = (SHARED_KEY, PATHS_KEY)  # the top-level keys left out of the ASL
 STATE_KEYS = ("x-decisions", "x-breaker-transition")  # the x- keys a state may carry
 _OPENERS = "([{"
 _CLOSERS = ")]}"
@@ -233,10 +235,11 @@ def load_source(path: Path = SOURCE_PATH) -> dict[str, Any]:
         raise AslSourceError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(document, dict) or "States" not in document:
         raise AslSourceError(f"{path}: must be a mapping with States, as an ASL definition is")
-    extensions = sorted(key for key in document if str(key).startswith("x-") and key != SHARED_KEY)
+    extensions = sorted(key for key in document if str(key).startswith("x-") and key not in TOP_KEYS)
     if extensions:
-        raise AslSourceError(f"{path}: unknown top-level keys {extensions}; only {SHARED_KEY} is left out of the ASL")
-    document.pop(SHARED_KEY, None)
+        raise AslSourceError(f"{path}: unknown top-level keys {extensions}; only {TOP_KEYS} are left out of the ASL")
+    for key in TOP_KEYS:
+        document.pop(key, None)
     _take_state_metadata(document, path)
     # A round trip through JSON gives every alias its own copy and checks the data is JSON.
     try:
@@ -269,14 +272,21 @@ def _metadata(path: Path) -> dict[str, dict[str, Any]]:
         raise AslSourceError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(document, dict) or "States" not in document:
         raise AslSourceError(f"{path}: must be a mapping with States, as an ASL definition is")
-    return json.loads(json.dumps(_take_state_metadata(document, path)))
+    found = _take_state_metadata(document, path)
+    found[PATHS_KEY] = {"rules": document.get(PATHS_KEY) or []}
+    return json.loads(json.dumps(found))
+
+
+def path_rules(path: Path = SOURCE_PATH) -> list[dict[str, Any]]:
+    """The source's ``x-paths``: each path's ``name`` and the rule that names it, first match first."""
+    return list(_metadata(path)[PATHS_KEY]["rules"])
 
 
 def state_metadata(key: str, path: Path = SOURCE_PATH) -> dict[str, Any]:
     """State name -> the value of its ``key`` (one of :data:`STATE_KEYS`), for the states that carry it, in order."""
     if key not in STATE_KEYS:
         raise ValueError(f"{key}: not a state key of the source ({', '.join(STATE_KEYS)})")
-    return {name: keys[key] for name, keys in _metadata(path).items() if key in keys}
+    return {name: keys[key] for name, keys in _metadata(path).items() if name != PATHS_KEY and key in keys}
 
 
 def render(definition: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from breakwater.asl import state_metadata
+from breakwater.asl import path_rules, state_metadata
 from breakwater.breaker_record import BreakerState
 from breakwater.errors import ExecutionTimeout
 
@@ -231,35 +231,22 @@ class ExecutionResult:
 
 
 def path_label(result: ExecutionResult) -> str:
-    """Name the path an execution took, from its states and outcome."""
-    path = set(result.path)
+    """Name the path an execution took, by the source's ``x-paths`` rules (breakwater/asl.py): the first that
+    matches; a failed execution that did not reject its order is ``failed (<error>)``."""
+    entered = set(result.path)
     output = result.output if isinstance(result.output, dict) else {}
-    reason = output.get("reason")
-    if result.error:
-        return "invalid input" if "Reject invalid order" in path else f"failed ({result.error})"
-    if output.get("status") == "declined":
-        return "declined"
-    probe = "Call provider as probe" in path
-    checks = [
-        (reason == "breaker_busy", "breaker table busy"),
-        (reason == "concurrency_limit", "bulkhead full"),
-        ("Call provider in shadow mode" in path, f"{str(output.get('breaker', '')).lower()}, shadow call"),
-        ("Open the circuit after a charged call" in path, "closed, trip by a charged call"),
-        (bool(output.get("slow")), "closed, slow success"),
-        ("Count the successful call" in path, "closed, success inside a window with failures"),
-        ("Reopen the circuit" in path, "half-open, probe fails"),
-        ("Close the circuit" in path, "half-open, probe closes the breaker"),
-        (probe, "half-open, probe succeeds"),
-        (reason == "probe_busy", "half-open, no probe slot"),
-        ("Open the circuit" in path, "closed, failure that trips"),
-        ("Count the failure" in path, "closed, failure below threshold"),
-        (reason == "circuit_open", "open, fast fail"),
-        (reason == "forced_open", "forced open"),
-        ("Call provider without recording" in path, f"{output.get('breaker', 'unrecorded').lower()}, call"),
-        ("Clear the failure count" in path, "closed, success after failures"),
-        (output.get("status") == "charged", "closed, success, no prior failures"),
-    ]
-    return next((name for matched, name in checks if matched), "other")
+    breaker = str(output.get("breaker") or "unrecorded").lower()
+    for rule in path_rules():
+        if bool(rule.get("failed")) != bool(result.error):
+            continue
+        if (
+            ("entered" not in rule or rule["entered"] in entered)
+            and ("reason" not in rule or output.get("reason") == rule["reason"])
+            and ("status" not in rule or output.get("status") == rule["status"])
+            and ("flag" not in rule or bool(output.get(rule["flag"])))
+        ):
+            return str(rule["name"]).replace("{breaker}", breaker)
+    return f"failed ({result.error})" if result.error else "other"
 
 
 def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import functools
+import importlib
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from breakwater.bench.floor import Floor, floor_of, provider_failing, replay_exact, wasted
@@ -77,19 +79,21 @@ def state_at(transitions: list[Transition], moment: float) -> str:
     return state
 
 
-REPLAY_SOURCE = PROJECT_ROOT / "functions" / "replay" / "app.py"
+REPLAY_FOLDER = PROJECT_ROOT / "functions" / "replay"
 
 
 @functools.cache
-def replay_deferral_s() -> float:
-    """The replay function's longest first deferral of an order it cannot start (``BACKOFF_BASE_SECONDS``).
+def replay_decisions() -> ModuleType:
+    """The replay function's decisions (``functions/replay/replay_decisions.py``), imported from its folder as the
+    function's task root holds it (with its siblings ``breaker_record`` and ``order_record``)."""
+    if str(REPLAY_FOLDER) not in sys.path:
+        sys.path.append(str(REPLAY_FOLDER))
+    return importlib.import_module("replay_decisions")
 
-    Read from the function's source, where it is defined, without importing it (the module builds clients).
-    """
-    for node in ast.parse(REPLAY_SOURCE.read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "BACKOFF_BASE_SECONDS" for t in node.targets):
-            return float(ast.literal_eval(node.value))
-    raise LookupError(f"BACKOFF_BASE_SECONDS is not defined in {REPLAY_SOURCE}")
+
+def replay_deferral_s() -> float:
+    """The replay function's longest first deferral of an order it cannot start (``BACKOFF_BASE_SECONDS``)."""
+    return float(replay_decisions().BACKOFF_BASE_SECONDS)
 
 
 def recovery(run: PolicyRun, settings: BreakerSettings) -> tuple[float | None, float | None]:
