@@ -1,7 +1,7 @@
 """``breakwater invoke``: run one function's handler as ``sam local invoke`` does, without Docker.
 
 The function is built as ``sam build`` builds it (``breakwater.local.build``)
-and runs in an execution environment of its own (``lambda_runtime``): its
+and runs in an execution environment of its own (``local.runtime``): its
 handler, environment and timeout from ``template.yaml``, its own code and
 dependencies only.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from breakwater.errors import FunctionNotFound, TemplateError
 from breakwater.local.build import build_function, runtime_dir
-from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, Runtime
+from breakwater.local.runtime import FunctionSpec, InvocationResult, Runtime
 from breakwater.template import PROJECT_ROOT, check_overrides, functions, load_template, parameters
 
 EVENTS_DIR = PROJECT_ROOT / "events"

@@ -26,9 +26,9 @@ from breakwater.local.endpoint_guard import EndpointGuard
 from breakwater.local.event_source import PollResult
 from breakwater.local.event_sources import AccountEventSources
 from breakwater.local.http_api import HttpApiFront
-from breakwater.local.lambda_runtime import Runtime
 from breakwater.local.provider import FakeProvider
 from breakwater.local.region_check import RegionCheck
+from breakwater.local.runtime import Runtime
 from breakwater.local.services import LocalServices
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
 

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 from breakwater.local.jsonata import Evaluator
-from breakwater.local.lambda_runtime import Runtime
+from breakwater.local.runtime import Runtime
 
 
 @dataclass

@@ -26,8 +26,8 @@ from breakwater.local.deploy import deploy
 from breakwater.local.event_source import EventSources, ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.http_api import HttpApiFront
 from breakwater.local.jsonata import Evaluator
-from breakwater.local.lambda_runtime import Runtime
 from breakwater.local.provider import FakeProvider
+from breakwater.local.runtime import Runtime
 from breakwater.local.services import LocalServices
 
 REGION = "us-east-1"
@@ -98,7 +98,7 @@ def quiet_moto() -> None:
 class FunctionEndpoint:
     """moto's HTTP front on an ephemeral loopback port, for the functions' own AWS calls.
 
-    The functions run in processes of their own (``lambda_runtime``), so the
+    The functions run in processes of their own (``local.runtime``), so the
     in-process mock cannot intercept their SDK calls; they reach the same moto
     backends over HTTP here, as they would reach AWS from a Lambda environment.
     """

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import time_machine
 
-from breakwater.local import lambda_runtime
-from breakwater.local.lambda_runtime import FunctionSpec, Runtime
+from breakwater.local.runtime import FunctionSpec, Runtime
+from breakwater.local.runtime import pool as lambda_runtime
 
 RUNTIME = Runtime()  # this module's own runtime (a local stack owns one; these tests drive it bare)
 invoke = RUNTIME.invoke

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from breakwater.local import lambda_runtime
-from breakwater.local.lambda_runtime import FunctionSpec, Runtime
+from breakwater.local.runtime import TIMEOUT_ERROR, FunctionSpec, Runtime
+from breakwater.local.runtime import pool as lambda_runtime
 
 RUNTIME = Runtime()  # this module's own runtime (a local stack owns one; these tests drive it bare)
 invoke = RUNTIME.invoke
@@ -139,7 +139,7 @@ def test_a_forked_environment_past_its_timeout_is_killed(tmp_path):
 
     results = [invoke(spec, {"sleep": 5}) for _ in range(2)]
 
-    assert {r.error_type for r in results} == {lambda_runtime.TIMEOUT_ERROR}
+    assert {r.error_type for r in results} == {TIMEOUT_ERROR}
     assert forked["pid"] not in {a["pid"] for a in two_environments(spec)}
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from breakwater.local import compat
 from breakwater.local.build import build_function, runtime_dir
-from breakwater.local.lambda_runtime import FunctionSpec, Runtime
 from breakwater.local.provider import FakeProvider
+from breakwater.local.runtime import FunctionSpec, Runtime
 from breakwater.template import PROJECT_ROOT
 from tests.function_modules import load
 

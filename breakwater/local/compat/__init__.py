@@ -29,7 +29,7 @@ patch                       what it fixes
                             on AWS it must be an ISO-8601 string.
 ``lambda_environments``     Lambda needs Docker; run the deployed package (the
                             ``sam build`` artifact) in execution environments
-                            of its own (``lambda_runtime``): the function's
+                            of its own (``local.runtime``): the function's
                             Handler, Environment and Timeout, errors named as
                             Lambda names them, ``Sandbox.Timedout`` past it.
 ``dynamodb_atomic_writes``  moto checks a ConditionExpression and then writes

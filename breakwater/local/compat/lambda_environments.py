@@ -1,5 +1,5 @@
 """Patch ``lambda_environments``: Lambda needs Docker; run the deployed package (the ``sam build`` artifact) in
-execution environments of its own (``lambda_runtime``): the function's Handler, Environment and Timeout, errors
+execution environments of its own (``local.runtime``): the function's Handler, Environment and Timeout, errors
 named as Lambda names them, ``Sandbox.Timedout`` past it, and past its reserved concurrency Lambda's throttle
 (``TooManyRequestsException``, ``ReservedFunctionConcurrentInvocationLimitExceeded``).
 """
@@ -22,7 +22,8 @@ from typing import Any
 from moto.awslambda import models as lambda_models
 from moto.settings import moto_server_port
 
-from breakwater.local import lambda_runtime, services
+from breakwater.local import runtime as lambda_runtime
+from breakwater.local import services
 from breakwater.local.aws_limits.errors import RESERVED_EXCEEDED, lambda_throttled
 from breakwater.local.compat.base import Patch
 
