@@ -249,6 +249,25 @@ def path_label(result: ExecutionResult) -> str:
     return f"failed ({result.error})" if result.error else "other"
 
 
+def failed_tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each task that failed or timed out: its state, error, cause, and the retries its state made."""
+    tasks: list[dict[str, Any]] = []
+    state = ""
+    scheduled: Counter[str] = Counter()
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        if entered:
+            state = entered["name"]
+        if event["type"] == "TaskScheduled":
+            scheduled[state] += 1
+        details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails")
+        if details:
+            tasks.append({"state": state, "error": details.get("error"), "cause": details.get("cause")})
+    for task in tasks:
+        task["retries"] = max(0, scheduled[task["state"]] - 1)
+    return tasks
+
+
 def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The console's event table: id, type, step, resource, elapsed ms, time."""
     if not events:

@@ -102,15 +102,14 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from breaker_record import KEY
-from order_record import OrderStatus, Outcome
+from breaker_record import KEY, BreakerMode
+from order_record import DEFAULT_RECORD_DAYS, OrderStatus, Outcome
 from replay_decisions import (
     PROBE_MARK,
     Action,
     BatchState,
     BreakerView,
     QueuedOrder,
-    ReplayError,
     Settings,
     decide,
 )
@@ -123,6 +122,16 @@ TABLE_ENV = "BREAKER_TABLE"
 STATE_MACHINE_ENV = "STATE_MACHINE_ARN"
 QUEUE_ENV = "FALLBACK_QUEUE_URL"
 DEAD_LETTER_ENV = "DEAD_LETTER_QUEUE_URL"
+MAX_ATTEMPTS_ENV = "MAX_REPLAY_ATTEMPTS"
+SERVICE_ENV = "SERVICE_NAME"
+THRESHOLD_ENV = "FAILURE_THRESHOLD"
+WINDOW_ENV = "FAILURE_WINDOW_SECONDS"
+MINIMUM_CALLS_ENV = "MINIMUM_CALLS"
+MODE_ENV = "BREAKER_MODE"  # the mode of a breaker whose record has none
+ORDERS_ENV = "ORDERS_TABLE"
+BUS_ENV = "EVENT_BUS_NAME"
+WORKFLOW_TYPE_ENV = "WORKFLOW_TYPE"  # EXPRESS: replays run with StartSyncExecution
+RECORD_DAYS_ENV = "ORDER_RECORD_DAYS"
 NAMESPACE_ENV = "METRICS_NAMESPACE"
 # Only for a handler run outside a stack (a unit test); tests/template/test_namespace.py pins it to the template's.
 DEFAULT_METRICS_NAMESPACE = "Breakwater"
@@ -139,8 +148,31 @@ _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _clients: dict[str, Any] = {}
 
 
+class ReplayError(Exception):
+    """Base class of the replay function's own errors."""
+
+
 class NotAnOrder(ReplayError):
     """A message on the fallback queue that is not a queued order."""
+
+
+def settings_from_environment() -> Settings:
+    required = (MAX_ATTEMPTS_ENV, THRESHOLD_ENV, WINDOW_ENV, SERVICE_ENV, ORDERS_ENV)
+    missing = [n for n in required if not os.environ.get(n)]
+    if missing:
+        raise ReplayError(f"environment variable(s) not set: {', '.join(missing)} (template.yaml sets them)")
+    return Settings(
+        max_attempts=int(os.environ[MAX_ATTEMPTS_ENV]),
+        failure_threshold=int(os.environ[THRESHOLD_ENV]),
+        failure_window_seconds=int(os.environ[WINDOW_ENV]),
+        default_service=os.environ[SERVICE_ENV],
+        minimum_calls=int(os.environ.get(MINIMUM_CALLS_ENV) or 20),
+        default_mode=os.environ.get(MODE_ENV) or BreakerMode.ENFORCE.value,
+        express=os.environ.get(WORKFLOW_TYPE_ENV) == "EXPRESS",
+        orders_table=os.environ[ORDERS_ENV],
+        event_bus=os.environ.get(BUS_ENV) or "default",
+        record_days=int(os.environ.get(RECORD_DAYS_ENV) or DEFAULT_RECORD_DAYS),
+    )
 
 
 def _client(service: str) -> Any:
@@ -157,7 +189,7 @@ def _client(service: str) -> Any:
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     """Replay what may be replayed and settle it; report the rest, and each record that failed, as batch item
     failures."""
-    replay = Replay(Settings.from_environment(), now_ms=int(time.time() * 1000), deadline=_deadline(context))
+    replay = Replay(settings_from_environment(), now_ms=int(time.time() * 1000), deadline=_deadline(context))
     failures: list[dict[str, str]] = []
     started: list[Started] = []
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -20,16 +19,6 @@ from typing import Any
 from breaker_record import NO_CALL_REASONS, Breaker, BreakerMode, BreakerState, QueueReason
 from order_record import DEFAULT_RECORD_DAYS
 
-MAX_ATTEMPTS_ENV = "MAX_REPLAY_ATTEMPTS"
-SERVICE_ENV = "SERVICE_NAME"
-THRESHOLD_ENV = "FAILURE_THRESHOLD"
-WINDOW_ENV = "FAILURE_WINDOW_SECONDS"
-MINIMUM_CALLS_ENV = "MINIMUM_CALLS"
-MODE_ENV = "BREAKER_MODE"  # the mode of a breaker whose record has none
-ORDERS_ENV = "ORDERS_TABLE"
-BUS_ENV = "EVENT_BUS_NAME"
-WORKFLOW_TYPE_ENV = "WORKFLOW_TYPE"  # EXPRESS: replays run with StartSyncExecution
-RECORD_DAYS_ENV = "ORDER_RECORD_DAYS"
 SHADOW_CALLS = frozenset({BreakerState.OPEN.value, BreakerState.HALF_OPEN.value})  # where SHADOW calls, ENFORCE queues
 CALLS_ALLOWED = frozenset({BreakerState.CLOSED.value, BreakerState.DISABLED.value})
 CALL_FAILED = QueueReason.CALL_FAILED.value
@@ -43,10 +32,6 @@ SHORT_BACKOFF_BASE_SECONDS = 2
 MAX_VISIBILITY_SECONDS = 43200  # SQS's limit for ChangeMessageVisibility
 PROBE_MARK = "probe"
 _REPLAY_NAME = re.compile(r"^replay-[0-9]+-")
-
-
-class ReplayError(Exception):
-    """Base class of the replay function's own errors."""
 
 
 def started_as_probe(execution: str) -> bool:
@@ -84,7 +69,7 @@ class QueuedOrder:
 
 @dataclass(frozen=True)
 class Settings:
-    """What the template gives the function (``from_environment``: its variables, each required)."""
+    """What the template gives the function (``app.settings_from_environment``: its variables, each required)."""
 
     max_attempts: int
     failure_threshold: int
@@ -101,25 +86,6 @@ class Settings:
     def trip_count(self) -> int:
         """Failures in a window that may trip the breaker: the count rule's, else the rate rule's minimum calls."""
         return self.failure_threshold or self.minimum_calls
-
-    @classmethod
-    def from_environment(cls) -> Settings:
-        required = (MAX_ATTEMPTS_ENV, THRESHOLD_ENV, WINDOW_ENV, SERVICE_ENV, ORDERS_ENV)
-        missing = [n for n in required if not os.environ.get(n)]
-        if missing:
-            raise ReplayError(f"environment variable(s) not set: {', '.join(missing)} (template.yaml sets them)")
-        return cls(
-            max_attempts=int(os.environ[MAX_ATTEMPTS_ENV]),
-            failure_threshold=int(os.environ[THRESHOLD_ENV]),
-            failure_window_seconds=int(os.environ[WINDOW_ENV]),
-            default_service=os.environ[SERVICE_ENV],
-            minimum_calls=int(os.environ.get(MINIMUM_CALLS_ENV) or 20),
-            default_mode=os.environ.get(MODE_ENV) or BreakerMode.ENFORCE.value,
-            express=os.environ.get(WORKFLOW_TYPE_ENV) == "EXPRESS",
-            orders_table=os.environ[ORDERS_ENV],
-            event_bus=os.environ.get(BUS_ENV) or "default",
-            record_days=int(os.environ.get(RECORD_DAYS_ENV) or DEFAULT_RECORD_DAYS),
-        )
 
 
 @dataclass(frozen=True)

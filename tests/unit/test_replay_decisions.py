@@ -192,7 +192,7 @@ def test_missing_settings_are_a_clear_error(replay, monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
     with pytest.raises(replay.ReplayError, match="FAILURE_THRESHOLD"):
-        replay.Settings.from_environment()
+        replay.settings_from_environment()
 
 
 @pytest.mark.parametrize(
