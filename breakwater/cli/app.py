@@ -10,9 +10,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from breakwater.aws import aws_failure
+from breakwater.cli import render
 from breakwater.cli.options import UsageError
 from breakwater.cli.parser import build_parser
-from breakwater.cli.render import err_console, error
+from breakwater.cli.render import error
 from breakwater.errors import EXIT_INTERRUPTED, BreakwaterError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -40,6 +41,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         error(exc)
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        render.err_console.print("interrupted")
         return EXIT_INTERRUPTED
     return EXIT_ERROR

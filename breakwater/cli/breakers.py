@@ -11,8 +11,8 @@ from rich.text import Text
 
 from breakwater.aws import find_stack, stack_name_from, stack_service_name
 from breakwater.breaker import MODES, OVERRIDES, forget, override, read, read_all, set_mode
+from breakwater.cli import render
 from breakwater.cli.options import target_from
-from breakwater.cli.render import console
 from breakwater.errors import BreakwaterError
 from breakwater.status_view import print_status, styled_state
 from breakwater.transition_history import ending_as_recorded, stream_transitions
@@ -38,13 +38,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps([b.as_dict() for b in breakers]))
         return 0
     if not breakers:
-        console.print("no breaker records yet: every service is CLOSED with zero counts")
+        render.console.print("no breaker records yet: every service is CLOSED with zero counts")
         return 0
     history = stream_transitions(dynamodb, target.client("dynamodbstreams"), resources.table_name)
     history = ending_as_recorded(history, breakers)
     services = {b.service for b in breakers}
     transitions = [t for t in history.transitions if t.service in services]
-    print_status(console, breakers, transitions, history.problem, int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000))
+    print_status(
+        render.console, breakers, transitions, history.problem, int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000)
+    )
     return 0
 
 
@@ -58,7 +60,9 @@ def cmd_override(args: argparse.Namespace) -> int:
     before, after = override(
         target.client("dynamodb"), resources.table_name, args.service, OVERRIDES[args.command], create=create
     )
-    console.print(Text.assemble(f"{args.service}: ", styled_state(before.state), " -> ", styled_state(after.state)))
+    render.console.print(
+        Text.assemble(f"{args.service}: ", styled_state(before.state), " -> ", styled_state(after.state))
+    )
     return 0
 
 
@@ -66,7 +70,7 @@ def cmd_mode(args: argparse.Namespace) -> int:
     target = target_from(args)
     resources = find_stack(target, stack_name_from(args.stack_name))
     before, after = set_mode(target.client("dynamodb"), resources.table_name, args.service, MODES[args.command])
-    console.print(
+    render.console.print(
         Text.assemble(
             f"{args.service}: mode {before.mode or 'default'} -> {after.mode} (state ", styled_state(after.state), ")"
         )
@@ -78,7 +82,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     target = target_from(args)
     resources = find_stack(target, stack_name_from(args.stack_name))
     gone = forget(target.client("dynamodb"), resources.table_name, args.service)
-    console.print(
+    render.console.print(
         Text.assemble(
             f"{args.service}: record deleted (was ",
             styled_state(gone.state),

@@ -9,8 +9,9 @@ from typing import Any
 
 from breakwater import orders
 from breakwater.aws import find_stack, stack_name_from
+from breakwater.cli import render
 from breakwater.cli.options import UsageError, load_json_argument, target_from
-from breakwater.cli.render import console, print_history, print_result
+from breakwater.cli.render import print_history, print_result
 from breakwater.executions import describe, event_rows, start, wait
 
 DEFAULT_EVENT = Path("events/order.json")
@@ -30,11 +31,11 @@ def cmd_start(args: argparse.Namespace) -> int:
         return start_express(sfn, resources.state_machine_arn, order, args.name)
     arn = start(sfn, resources.state_machine_arn, order, args.name)
     if args.no_wait:
-        console.print(arn)
+        render.console.print(arn)
         return 0
     result = wait(sfn, arn, timeout=args.timeout)
     print_result(result)
-    console.print("path:      " + " -> ".join(result.path))
+    render.console.print("path:      " + " -> ".join(result.path))
     return 0 if result.status == "SUCCEEDED" else 1
 
 
@@ -43,13 +44,15 @@ def start_express(sfn: Any, state_machine_arn: str, order: Any, name: str | None
     response = sfn.start_sync_execution(
         stateMachineArn=state_machine_arn, input=json.dumps(order), **({"name": name} if name else {})
     )
-    console.print(f"execution: {response['executionArn']} (EXPRESS, synchronous)")
-    console.print(f"status:    {response['status']}")
+    render.console.print(f"execution: {response['executionArn']} (EXPRESS, synchronous)")
+    render.console.print(f"status:    {response['status']}")
     if response.get("output"):  # JSON text, printed as a STANDARD execution's output is
-        console.print("output:    " + json.dumps(json.loads(response["output"])))
+        render.console.print("output:    " + json.dumps(json.loads(response["output"])))
     if response.get("error"):
-        console.print(f"error:     {response['error']}: {response.get('cause')}")
-    console.print("history:   EXPRESS workflows log their transitions to CloudWatch Logs, not to an execution history")
+        render.console.print(f"error:     {response['error']}: {response.get('cause')}")
+    render.console.print(
+        "history:   EXPRESS workflows log their transitions to CloudWatch Logs, not to an execution history"
+    )
     return 0 if response["status"] == "SUCCEEDED" else 1
 
 
@@ -59,7 +62,7 @@ def cmd_order(args: argparse.Namespace) -> int:
         print(json.dumps(found))
     else:
         for line in orders.describe(found):
-            console.print(line)
+            render.console.print(line)
     return 0
 
 

@@ -15,8 +15,9 @@ from typing import Any
 from rich.text import Text
 
 from breakwater.aws import stack_name_from
+from breakwater.cli import render
 from breakwater.cli.options import key_values, load_json_argument
-from breakwater.cli.render import console, err_console, print_activity
+from breakwater.cli.render import print_activity
 from breakwater.errors import EXIT_INTERRUPTED, BreakwaterError
 
 
@@ -47,11 +48,11 @@ def cmd_local_up(args: argparse.Namespace) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    console.print(f"Starting the local stack on {server.endpoint}: deploying template.yaml (Ctrl-C stops it)")
+    render.console.print(f"Starting the local stack on {server.endpoint}: deploying template.yaml (Ctrl-C stops it)")
     if server.aws_limits is not None:
         limits = server.aws_limits.limits
         raised = "".join(f", {key}={value:g}" for key, value in limits.overrides.items())
-        console.print(f"AWS limits on (docs/SCALING.md): scale {limits.scale:g}{raised}")
+        render.console.print(f"AWS limits on (docs/SCALING.md): scale {limits.scale:g}{raised}")
     try:
         stack = server.start()
         ready.set()
@@ -61,7 +62,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         ready.set()  # from here a signal only asks to stop (a second one leaves at once)
         server.stop()
         if started:
-            console.print("stopped")
+            render.console.print("stopped")
     return 0
 
 
@@ -82,31 +83,35 @@ def aws_limits_of(args: argparse.Namespace) -> Any:
 
 def serve_until(stop: threading.Event, server: Any, stack: Any, console_url: str | None) -> None:
     """Print the banner (outputs, exports, links, the console's address), then serve until ``stop`` is set."""
-    console.print(Text.assemble("Breakwater local stack on ", (server.endpoint, "bold"), f" (stack {stack.name})"))
+    render.console.print(
+        Text.assemble("Breakwater local stack on ", (server.endpoint, "bold"), f" (stack {stack.name})")
+    )
     for key, value in stack.outputs.items():
-        console.print(f"  {key:<28} {value}")
-    console.print(f"  {'FakeProviderUrl':<28} {server.provider.url}")
-    console.print(f"  {'PaymentApiKeySecretArn':<28} {stack.parameters.get('PaymentApiKeySecretArn', '')}")
-    console.print(f"  replay of queued orders: {'on (every second)' if server.replay else 'off'}")
+        render.console.print(f"  {key:<28} {value}")
+    render.console.print(f"  {'FakeProviderUrl':<28} {server.provider.url}")
+    render.console.print(f"  {'PaymentApiKeySecretArn':<28} {stack.parameters.get('PaymentApiKeySecretArn', '')}")
+    render.console.print(f"  replay of queued orders: {'on (every second)' if server.replay else 'off'}")
     if stack.outputs.get("CheckoutApiId"):
         from breakwater.local.http_api import local_url
 
         url = local_url(stack.outputs["CheckoutApiId"], server.port)
-        console.print(
+        render.console.print(
             f"  checkout API: {url}/orders (SigV4: curl --aws-sigv4 aws:amz:{server.region}:execute-api"
             " --user testing:testing); its AWS host too where --allow-host names it"
         )
-    console.print(f'  switch faults: curl -X POST {server.provider.url}/_control -d \'{{"mode": "down"}}\'')
+    render.console.print(f'  switch faults: curl -X POST {server.provider.url}/_control -d \'{{"mode": "down"}}\'')
     if server.lambda_endpoint:
-        console.print(f"  Lambda invokes go to {server.lambda_endpoint}")
+        render.console.print(f"  Lambda invokes go to {server.lambda_endpoint}")
     if console_url:
-        console.print(f"  console: {console_url}")
-    console.print("\nPoint the AWS CLI, boto3 and breakwater at it:")
+        render.console.print(f"  console: {console_url}")
+    render.console.print("\nPoint the AWS CLI, boto3 and breakwater at it:")
     exports = " ".join(f"{k}={v}" for k, v in server.environment().items())
     print(f"export {exports}", flush=True)
-    console.print("(aws sqs: add --endpoint-url $AWS_ENDPOINT_URL; AWS CLI v1 sends SQS in us-east-1 to AWS itself)")
+    render.console.print(
+        "(aws sqs: add --endpoint-url $AWS_ENDPOINT_URL; AWS CLI v1 sends SQS in us-east-1 to AWS itself)"
+    )
     quiet = "" if server.on_activity else " (--quiet: executions are not listed)"
-    console.print(f"\nReady. Ctrl-C stops it.{quiet}")
+    render.console.print(f"\nReady. Ctrl-C stops it.{quiet}")
     stop.wait()
 
 
@@ -123,17 +128,19 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         # PaymentApiUrl has no default: without one, the documented command charges the fake provider.
         provider = FakeProvider()
         overrides["PaymentApiUrl"] = provider.start()
-        err_console.print(f"PaymentApiUrl not given: charging the fake provider at {provider.url}", style="dim")
+        render.err_console.print(f"PaymentApiUrl not given: charging the fake provider at {provider.url}", style="dim")
     try:
         spec, warnings = function_spec(args.function, overrides=overrides, env_vars=env_vars)
         for warning in warnings:
-            err_console.print(f"warning: {warning}")
+            render.err_console.print(f"warning: {warning}")
         result = run(spec, event)
     finally:
         if provider is not None:
             provider.stop()
     if result.logs:
         sys.stderr.write(result.logs if result.logs.endswith("\n") else result.logs + "\n")
-    err_console.print(f"{spec.name}: {result.duration_ms:.0f} ms (timeout {spec.timeout_seconds:g} s)", style="dim")
+    render.err_console.print(
+        f"{spec.name}: {result.duration_ms:.0f} ms (timeout {spec.timeout_seconds:g} s)", style="dim"
+    )
     print(json.dumps(result.payload))
     return 1 if result.failed else 0

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from breakwater.cli import render
 from breakwater.cli.options import UsageError, target_from
-from breakwater.cli.render import console, err_console
 from breakwater.executions import describe
 
 DEFAULT_GRAPH = "breakwater-graph.svg"
@@ -42,7 +42,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
             print(text)
         else:
             out.write_text(text if text.endswith("\n") else text + "\n")
-            err_console.print(f"wrote {out}")
+            render.err_console.print(f"wrote {out}")
         return 0
     assert out is not None
     graph.render(
@@ -52,9 +52,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
         edge_counts=edge_counts,
         title=args.execution_arn.rsplit(":", 1)[-1] if args.execution_arn else "Breakwater workflow",
     )
-    console.print(f"wrote {out}")
+    render.console.print(f"wrote {out}")
     if paths:
-        console.print("path: " + " -> ".join(paths[0]))
+        render.console.print("path: " + " -> ".join(paths[0]))
     return 0
 
 
@@ -66,7 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "--out: the rate story draws no picture (it prints its table); keep its figures with --summary-json FILE"
         )
     # The demo prints its own scripted lines, styled with rich markup.
-    demo_console = Console(highlight=False, soft_wrap=True, emoji=False, width=console.width)
+    demo_console = Console(highlight=False, soft_wrap=True, emoji=False, width=render.console.width)
     if args.story == "rate":
         from breakwater.demo import run_rate_demo
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from rich.console import Console
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
@@ -64,9 +65,12 @@ def busy_port() -> Iterator[int]:
 def narrow(monkeypatch: pytest.MonkeyPatch, width: int) -> io.StringIO:
     """Point the CLI's stdout console at a terminal of ``width`` columns; returns what it prints."""
     out = io.StringIO()
-    # Every command prints through the one console of breakwater.cli.render: point it elsewhere, narrower.
-    monkeypatch.setattr(render.console, "file", out)
-    monkeypatch.setattr(render.console, "width", width)
+    # Every command prints through breakwater.cli.render.console, looked up when it prints: replace it.
+    monkeypatch.setattr(
+        render,
+        "console",
+        Console(file=out, width=width, color_system=None, highlight=False, soft_wrap=True, markup=False, emoji=False),
+    )
     return out
 
 
