@@ -13,12 +13,18 @@ and each JSONata template is folded back to one line without its comments, so th
 expressions read as they always have. ``tests/template/test_asl_source.py`` fails when the
 committed file is not what the source generates.
 
+A state may carry ``x-`` keys: the workflow's own vocabulary where ASL has no field for it, read by the code
+from here (:func:`state_metadata`) and left out of the generated ASL. ``x-decisions`` on a Choice names what
+each way out means (the picture and the console label its edges so); ``x-breaker-transition`` on a Task names the
+breaker move its conditional write makes (``{from: CLOSED, to: OPEN}``).
+
 ``python -m breakwater.asl`` writes the file; ``--check`` only compares.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -31,6 +37,9 @@ from breakwater.template import ASL_PATH
 
 SOURCE_PATH = ASL_PATH.with_suffix(".yaml")
 SHARED_KEY = "x-shared"
+PATHS_KEY = "x-paths"  # the paths' names and the rules that name them (breakwater.executions.path_label)
+TOP_KEYS = (SHARED_KEY, PATHS_KEY)  # the top-level keys left out of the ASL
+STATE_KEYS = ("x-decisions", "x-breaker-transition")  # the x- keys a state may carry
 _OPENERS = "([{"
 _CLOSERS = ")]}"
 
@@ -226,16 +235,58 @@ def load_source(path: Path = SOURCE_PATH) -> dict[str, Any]:
         raise AslSourceError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(document, dict) or "States" not in document:
         raise AslSourceError(f"{path}: must be a mapping with States, as an ASL definition is")
-    extensions = sorted(key for key in document if str(key).startswith("x-") and key != SHARED_KEY)
+    extensions = sorted(key for key in document if str(key).startswith("x-") and key not in TOP_KEYS)
     if extensions:
-        raise AslSourceError(f"{path}: unknown top-level keys {extensions}; only {SHARED_KEY} is left out of the ASL")
-    document.pop(SHARED_KEY, None)
+        raise AslSourceError(f"{path}: unknown top-level keys {extensions}; only {TOP_KEYS} are left out of the ASL")
+    for key in TOP_KEYS:
+        document.pop(key, None)
+    _take_state_metadata(document, path)
     # A round trip through JSON gives every alias its own copy and checks the data is JSON.
     try:
         folded: dict[str, Any] = json.loads(json.dumps(_fold(document), allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise AslSourceError(f"{path}: not JSON data: {exc}") from exc
     return folded
+
+
+def _take_state_metadata(document: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Remove every state's ``x-`` keys from ``document``; returns them, per state."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in (document.get("States") or {}).items():
+        if not isinstance(state, dict):
+            continue
+        keys = [key for key in state if str(key).startswith("x-")]
+        unknown = sorted(str(key) for key in keys if key not in STATE_KEYS)
+        if unknown:
+            raise AslSourceError(f"{path}: state {name!r} has unknown keys {unknown}; a state may carry {STATE_KEYS}")
+        if keys:
+            found[name] = {key: state.pop(key) for key in keys}
+    return found
+
+
+@functools.cache
+def _metadata(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        document = yaml.load(path.read_text(), Loader=_SourceLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise AslSourceError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(document, dict) or "States" not in document:
+        raise AslSourceError(f"{path}: must be a mapping with States, as an ASL definition is")
+    found = _take_state_metadata(document, path)
+    found[PATHS_KEY] = {"rules": document.get(PATHS_KEY) or []}
+    return json.loads(json.dumps(found))
+
+
+def path_rules(path: Path = SOURCE_PATH) -> list[dict[str, Any]]:
+    """The source's ``x-paths``: each path's ``name`` and the rule that names it, first match first."""
+    return list(_metadata(path)[PATHS_KEY]["rules"])
+
+
+def state_metadata(key: str, path: Path = SOURCE_PATH) -> dict[str, Any]:
+    """State name -> the value of its ``key`` (one of :data:`STATE_KEYS`), for the states that carry it, in order."""
+    if key not in STATE_KEYS:
+        raise ValueError(f"{key}: not a state key of the source ({', '.join(STATE_KEYS)})")
+    return {name: keys[key] for name, keys in _metadata(path).items() if name != PATHS_KEY and key in keys}
 
 
 def render(definition: dict[str, Any]) -> str:

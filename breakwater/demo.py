@@ -90,9 +90,8 @@ class Row:
 
     @property
     def outcome(self) -> str:
-        if self.result.status != "SUCCEEDED":
-            return "failed"
-        return str(self.result.output.get("status"))
+        kind = self.result.outcome.kind
+        return "failed" if kind in ("failed", "invalid") else kind
 
     @property
     def detail(self) -> str:
@@ -170,7 +169,7 @@ def _play(env: EmbeddedStack, stack: Stack, console: Console) -> DemoRun:
             def record(o: dict[str, Any], result: ExecutionResult) -> None:
                 at = time.time() - started
                 state = breaker_state()
-                run.timeline.extend((moment.timestamp() - started, after) for moment, _, after in result.transitions())
+                run.timeline.extend((moment - started, after) for moment, _, after in result.transitions())
                 row = Row(int(o["orderId"].split("-")[1]), at, o["orderId"], result, state)
                 run.rows.append(row)
                 called = "[bold]called[/]" if result.called_provider() else "[dim]not called[/]"

@@ -12,7 +12,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
-EXIT_INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (the CLI's too)
+from breakwater.errors import EXIT_INTERRUPTED
+
+__all__ = ["EXIT_INTERRUPTED", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

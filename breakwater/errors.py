@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+EXIT_INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (SIGINT), as shells report it
+
 
 class BreakwaterError(Exception):
     """Base class of every error breakwater raises on purpose."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from breakwater.asl import path_rules, state_metadata
 from breakwater.breaker_record import BreakerState
 from breakwater.errors import ExecutionTimeout
 
@@ -17,15 +19,68 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
-# The workflow's conditional writes that move the breaker, and the move each makes.
-TRANSITION_TASKS: dict[str, tuple[BreakerState, BreakerState]] = {
-    "Open the circuit": (BreakerState.CLOSED, BreakerState.OPEN),
-    "Open the circuit after a charged call": (BreakerState.CLOSED, BreakerState.OPEN),
-    "Move circuit to half-open": (BreakerState.OPEN, BreakerState.HALF_OPEN),
-    "Reopen the circuit": (BreakerState.HALF_OPEN, BreakerState.OPEN),
-    "Close the circuit": (BreakerState.HALF_OPEN, BreakerState.CLOSED),
-}
+
+
+@functools.cache
+def transition_tasks() -> dict[str, tuple[BreakerState, BreakerState]]:
+    """The workflow's conditional writes that move the breaker, and the move each makes (the source's
+    ``x-breaker-transition``: breakwater/asl.py)."""
+    return {
+        state: (BreakerState(move["from"]), BreakerState(move["to"]))
+        for state, move in state_metadata("x-breaker-transition").items()
+    }
+
+
 _ENTERED_SUFFIX = "StateEntered"
+
+
+class Outcome(NamedTuple):
+    """What became of an execution's order, decided here once for every front end.
+
+    ``kind``: the output's ``status`` (charged, declined, queued) for an execution that succeeded, ``other`` for
+    one whose output names none; ``invalid`` (InvalidOrder), ``failed`` (any other error, or TIMED_OUT, ABORTED)
+    or ``running``. ``reason`` is why the order was queued, ``breaker`` the state the output reports, ``error``
+    the failed execution's error.
+    """
+
+    kind: str
+    reason: str | None = None
+    breaker: str | None = None
+    error: str | None = None
+
+
+def outcome_of(status: str, output: Any, error: str | None) -> Outcome:
+    """The outcome of an execution from its status, its parsed output and its error."""
+    if status == "RUNNING":
+        return Outcome("running")
+    if status != "SUCCEEDED":
+        return Outcome("invalid" if error == "InvalidOrder" else "failed", error=error)
+    result = output if isinstance(output, dict) else {}
+    reason, breaker = result.get("reason"), result.get("breaker")
+    return Outcome(
+        str(result["status"]) if result.get("status") else "other",
+        str(reason) if reason else None,
+        str(breaker) if breaker else None,
+    )
+
+
+END_EVENTS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
+
+
+def _seconds(event: dict[str, Any]) -> float:
+    return float(event["timestamp"].timestamp())
+
+
+def _first_after(events: list[dict[str, Any]], index: int, types: tuple[str, ...]) -> dict[str, Any] | None:
+    return next((e for e in events[index + 1 :] if e["type"] in types), None)
+
+
+class Transition(NamedTuple):
+    """A breaker state change: when (epoch seconds), the state before and the state after."""
+
+    at: float
+    before: str
+    after: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +92,16 @@ class PathCost:
     dynamodb_writes: int
     lambda_invocations: int
     sqs_messages: int
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        """States, reads, writes, Lambda invocations, SQS messages."""
+        return (
+            self.states_entered,
+            self.dynamodb_reads,
+            self.dynamodb_writes,
+            self.lambda_invocations,
+            self.sqs_messages,
+        )
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -112,51 +177,95 @@ class ExecutionResult:
     def task_succeeded(self, state: str) -> bool:
         return self.task_succeeded_at(state) is not None
 
-    def transitions(self) -> list[tuple[Any, str, str]]:
-        """Breaker transitions this execution performed: (time, from, to)."""
+    def transitions(self) -> list[Transition]:
+        """The breaker transitions this execution made (its conditional writes that won), in time order."""
         found = []
-        for state, (before, after) in TRANSITION_TASKS.items():
+        for state, (before, after) in transition_tasks().items():
             at = self.task_succeeded_at(state)
             if at is not None:
-                found.append((at, before, after))
+                found.append(Transition(at.timestamp(), before, after))
         return sorted(found)
 
     @property
     def label(self) -> str:
-        """A short name for the path this execution took (as in DESIGN.md's cost budget)."""
+        """A short name for the path this execution took (a row of the cost budget, breakwater/budget.py)."""
         return path_label(self)
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome_of(self.status, self.output, self.error)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The event table (:func:`event_rows`)."""
+        return event_rows(self.events)
+
+    def task_windows(self, resource_type: str, function: str | None = None) -> list[tuple[float, float, float]]:
+        """Each task of ``resource_type`` (lambda, dynamodb, ...): (scheduled, started, ended) in epoch seconds.
+
+        With ``function``, only the Lambda tasks that invoke that function (their ``FunctionName``).
+        """
+        events = self.events
+        windows = []
+        for i, event in enumerate(events):
+            details = event.get("taskScheduledEventDetails")
+            if event["type"] != "TaskScheduled" or not details or details["resourceType"] != resource_type:
+                continue
+            if function is not None and json.loads(details.get("parameters") or "{}").get("FunctionName") != function:
+                continue
+            started = _first_after(events, i, ("TaskStarted",))
+            ended = _first_after(events, i, END_EVENTS)
+            if ended is not None:
+                begin = _seconds(started) if started is not None else _seconds(event)
+                windows.append((_seconds(event), begin, _seconds(ended)))
+        return windows
+
+    def breaker_read_at(self) -> float | None:
+        """When the execution's GetItem of the breaker answered (epoch seconds)."""
+        for i, event in enumerate(self.events):
+            details = event.get("taskScheduledEventDetails")
+            if event["type"] == "TaskScheduled" and details and details["resource"] == "getItem":
+                ended = _first_after(self.events, i, END_EVENTS)
+                return _seconds(ended) if ended is not None else None
+        return None
 
 
 def path_label(result: ExecutionResult) -> str:
-    """Name the path an execution took, from its states and outcome."""
-    path = set(result.path)
+    """Name the path an execution took, by the source's ``x-paths`` rules (breakwater/asl.py): the first that
+    matches; a failed execution that did not reject its order is ``failed (<error>)``."""
+    entered = set(result.path)
     output = result.output if isinstance(result.output, dict) else {}
-    reason = output.get("reason")
-    if result.error:
-        return "invalid input" if "Reject invalid order" in path else f"failed ({result.error})"
-    if output.get("status") == "declined":
-        return "declined"
-    probe = "Call provider as probe" in path
-    checks = [
-        (reason == "breaker_busy", "breaker table busy"),
-        (reason == "concurrency_limit", "bulkhead full"),
-        ("Call provider in shadow mode" in path, f"{str(output.get('breaker', '')).lower()}, shadow call"),
-        ("Open the circuit after a charged call" in path, "closed, trip by a charged call"),
-        (bool(output.get("slow")), "closed, slow success"),
-        ("Count the successful call" in path, "closed, success inside a window with failures"),
-        ("Reopen the circuit" in path, "half-open, probe fails"),
-        ("Close the circuit" in path, "half-open, probe closes the breaker"),
-        (probe, "half-open, probe succeeds"),
-        (reason == "probe_busy", "half-open, no probe slot"),
-        ("Open the circuit" in path, "closed, failure that trips"),
-        ("Count the failure" in path, "closed, failure below threshold"),
-        (reason == "circuit_open", "open, fast fail"),
-        (reason == "forced_open", "forced open"),
-        ("Call provider without recording" in path, f"{output.get('breaker', 'unrecorded').lower()}, call"),
-        ("Clear the failure count" in path, "closed, success after failures"),
-        (output.get("status") == "charged", "closed, success, no prior failures"),
-    ]
-    return next((name for matched, name in checks if matched), "other")
+    breaker = str(output.get("breaker") or "unrecorded").lower()
+    for rule in path_rules():
+        if bool(rule.get("failed")) != bool(result.error):
+            continue
+        if (
+            ("entered" not in rule or rule["entered"] in entered)
+            and ("reason" not in rule or output.get("reason") == rule["reason"])
+            and ("status" not in rule or output.get("status") == rule["status"])
+            and ("flag" not in rule or bool(output.get(rule["flag"])))
+        ):
+            return str(rule["name"]).replace("{breaker}", breaker)
+    return f"failed ({result.error})" if result.error else "other"
+
+
+def failed_tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each task that failed or timed out: its state, error, cause, and the retries its state made."""
+    tasks: list[dict[str, Any]] = []
+    state = ""
+    scheduled: Counter[str] = Counter()
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        if entered:
+            state = entered["name"]
+        if event["type"] == "TaskScheduled":
+            scheduled[state] += 1
+        details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails")
+        if details:
+            tasks.append({"state": state, "error": details.get("error"), "cause": details.get("cause")})
+    for task in tasks:
+        task["retries"] = max(0, scheduled[task["state"]] - 1)
+    return tasks
 
 
 def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -192,27 +301,45 @@ def unique_name(prefix: str = "bw") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:20]}"
 
 
-# Set by the embedded local stack: reads a finished execution's history from this process's moto, in the API's
-# shapes, without serialising it through the API (moto's history serialisation costs more than the execution).
-_in_process_history: list[Callable[[str], list[dict[str, Any]] | None]] = []
-
-
 HistoryReader = Callable[[str], list[dict[str, Any]] | None]
+Waiter = Callable[[str, float], None]
 
 
-def read_history_in_process_with(reader: HistoryReader | None) -> HistoryReader | None:
-    """Install (or, with None, remove) the reader :func:`history` tries before the API; returns the last."""
-    previous = _in_process_history[0] if _in_process_history else None
-    _in_process_history[:] = [reader] if reader else []
-    return previous
+@dataclass(frozen=True)
+class InProcess:
+    """An embedded local stack's shortcuts, carried by the Step Functions clients it hands out.
+
+    ``history`` reads a finished execution's history from the stack's moto in the API's shapes, without
+    serialising it through the API (moto's serialisation costs more than the execution); ``wait`` waits for an
+    execution to leave RUNNING without describe_execution round trips (which compete for the GIL with the
+    interpreter). Both answer only for executions the stack holds; for others :func:`history` and :func:`wait`
+    use the API, as with any client.
+    """
+
+    history: HistoryReader
+    wait: Waiter
+
+
+_IN_PROCESS = "_breakwater_in_process"
+
+
+def reading_in_process(sfn: Any, shortcuts: InProcess) -> Any:
+    """``sfn``, which from now on carries ``shortcuts`` (the embedded stack's clients do)."""
+    setattr(sfn, _IN_PROCESS, shortcuts)
+    return sfn
+
+
+def _in_process(sfn: Any) -> InProcess | None:
+    found = getattr(sfn, _IN_PROCESS, None)
+    return found if isinstance(found, InProcess) else None
 
 
 def history(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
     """Every history event, oldest first, across pages."""
-    for reader in _in_process_history:
-        found = reader(execution_arn)
-        if found is not None:
-            return found
+    shortcuts = _in_process(sfn)
+    found = shortcuts.history(execution_arn) if shortcuts is not None else None
+    if found is not None:
+        return found
     events: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
     while True:
@@ -224,23 +351,12 @@ def history(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = token
 
 
-# Set by the embedded local stack: waits for an execution of this process's moto without the API, so a
-# waiting test costs no describe_execution round trips (which compete for the GIL with the interpreter).
-_in_process_waiter: list[Callable[[str, float], None]] = []
-
-
-def wait_in_process_with(waiter: Callable[[str, float], None] | None) -> Callable[[str, float], None] | None:
-    """Install (or, with None, remove) the waiter that :func:`wait` tries before polling the API; returns the last."""
-    previous = _in_process_waiter[0] if _in_process_waiter else None
-    _in_process_waiter[:] = [waiter] if waiter else []
-    return previous
-
-
 def wait(sfn: SFNClient, execution_arn: str, timeout: float = 60.0, poll: float = 0.01) -> ExecutionResult:
     """Wait until the execution ends (polling the API); raise ExecutionTimeout after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    for waiter in _in_process_waiter:
-        waiter(execution_arn, timeout)
+    shortcuts = _in_process(sfn)
+    if shortcuts is not None:
+        shortcuts.wait(execution_arn, timeout)
     while True:
         description = sfn.describe_execution(executionArn=execution_arn)
         if description["status"] in TERMINAL:

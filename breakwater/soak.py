@@ -23,7 +23,7 @@ from typing import Any
 import time_machine
 
 from breakwater.breaker_record import KEY, BreakerState, state_of, text
-from breakwater.executions import ExecutionResult, start, wait
+from breakwater.executions import ExecutionResult, failed_tasks, start, wait
 from breakwater.local.stack import EmbeddedStack
 
 PARAMETERS = {
@@ -117,29 +117,13 @@ def _orders(count: int, rng: random.Random) -> list[Any]:
 
 def failure_detail(result: ExecutionResult) -> dict[str, Any]:
     """Why an execution failed: its error and cause, and each failed task's state, error, cause and retries."""
-    tasks: list[dict[str, Any]] = []
-    state = ""
-    scheduled: Counter[str] = Counter()
-    for event in result.events:
-        entered = event.get("stateEnteredEventDetails")
-        if entered:
-            state = entered["name"]
-        if event["type"] == "TaskScheduled":
-            scheduled[state] += 1
-        details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails")
-        if details:
-            tasks.append({"state": state, "error": details.get("error"), "cause": details.get("cause")})
-    for task in tasks:
-        task["retries"] = max(0, scheduled[task["state"]] - 1)
+    tasks = failed_tasks(result.events)
     return {"execution": result.name, "error": result.error, "cause": result.cause, "failedTasks": tasks}
 
 
 def _outcome(result: ExecutionResult) -> str:
-    if result.error == "InvalidOrder":
-        return "invalid"
-    if result.status != "SUCCEEDED":
-        return f"failed:{result.error}"
-    return str(result.output.get("status"))
+    found = result.outcome
+    return f"failed:{found.error}" if found.kind == "failed" else found.kind
 
 
 def _traffic(env: EmbeddedStack, arn: str, orders: list[Any], concurrency: int) -> list[ExecutionResult]:

@@ -18,6 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 ASL_PATH = PROJECT_ROOT / "statemachine" / "circuit_breaker.asl.json"
 
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 _SCALAR_TAGS = ("Ref", "Condition", "Base64", "GetAZs", "ImportValue")
 _SEQUENCE_TAGS = ("And", "Equals", "If", "Not", "Or", "FindInMap", "Join", "Select", "Split", "Cidr")
 
@@ -105,6 +106,16 @@ class Parameter:
             if self.max_value is not None and number > self.max_value:
                 raise TemplateError(f"parameter {self.name}: {value} is above the maximum {self.max_value:g}")
         return value
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Logical id -> properties (with SAM ``Globals.Function`` applied) of every function."""
+    defaults = (template.get("Globals") or {}).get("Function") or {}
+    found = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") in FUNCTION_TYPES:
+            found[logical_id] = {**defaults, **(resource.get("Properties") or {})}
+    return found
 
 
 def parameters(template: dict[str, Any] | None = None) -> dict[str, Parameter]:

@@ -24,7 +24,6 @@ os.environ.pop("AWS_PROFILE", None)
 # COLUMNS=80. Every test process prints at the same width, so tables read the same in every test run.
 os.environ.pop("COLUMNS", None)
 
-from breakwater.local import lambda_runtime
 from breakwater.local.stack import EmbeddedStack
 
 START = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
@@ -40,7 +39,7 @@ def embedded() -> Iterator[EmbeddedStack]:
 def provider(embedded: EmbeddedStack) -> Iterator[Any]:
     # A call still running from an earlier test (its task timed out; the function runs on, as on AWS)
     # must not land in this test's counts.
-    lambda_runtime.RUNTIME.wait_idle(timeout=30)
+    embedded.runtime.wait_idle(timeout=30)
     embedded.provider.reset()
     yield embedded.provider
     embedded.provider.reset()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import functools
+import importlib
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from breakwater.bench.floor import Floor, floor_of, provider_failing, replay_exact, wasted
@@ -13,6 +15,8 @@ from breakwater.bench.records import OUTCOMES, CallFact, OrderRecord, PolicyRun
 from breakwater.bench.scenarios import SCENARIOS, Scenario
 from breakwater.bench.settings import BreakerSettings
 from breakwater.breaker_record import BreakerState
+from breakwater.budget import BUDGET
+from breakwater.executions import Transition
 from breakwater.pricing import (
     EXPRESS_BILLING_STEP_MS,
     LAMBDA_BILLING_STEP_MS,
@@ -25,14 +29,6 @@ from breakwater.template import PROJECT_ROOT
 
 TRIP = (BreakerState.CLOSED, BreakerState.OPEN)  # a transition that opens the breaker
 
-# DESIGN.md, "Cost budget per path": states, reads, writes, Lambda, SQS (maximums).
-BUDGET: dict[str, tuple[int, int, int, int, int]] = {
-    "closed, success, no prior failures": (5, 1, 0, 1, 0),
-    "open, fast fail": (4, 1, 0, 0, 1),
-    "closed, failure below threshold": (6, 1, 1, 1, 1),
-    "closed, failure that trips": (7, 1, 2, 1, 1),
-    "invalid input": (3, 1, 0, 0, 0),
-}
 WINDOW_RACE_STATE = "Count the failure in the current window"
 RESOURCES = ("states_entered", "dynamodb_reads", "dynamodb_writes", "lambda_invocations", "sqs_messages")
 
@@ -73,7 +69,7 @@ class Figures:
         return self.floor.ratio(self.wasted)
 
 
-def state_at(transitions: list[tuple[float, str, str]], moment: float) -> str:
+def state_at(transitions: list[Transition], moment: float) -> str:
     """The breaker's state at ``moment`` (CLOSED before the first transition)."""
     state: str = BreakerState.CLOSED
     for at, _, after in transitions:
@@ -83,19 +79,21 @@ def state_at(transitions: list[tuple[float, str, str]], moment: float) -> str:
     return state
 
 
-REPLAY_SOURCE = PROJECT_ROOT / "functions" / "replay" / "app.py"
+REPLAY_FOLDER = PROJECT_ROOT / "functions" / "replay"
 
 
 @functools.cache
-def replay_deferral_s() -> float:
-    """The replay function's longest first deferral of an order it cannot start (``BACKOFF_BASE_SECONDS``).
+def replay_decisions() -> ModuleType:
+    """The replay function's decisions (``functions/replay/replay_decisions.py``), imported from its folder as the
+    function's task root holds it (with its siblings ``breaker_record`` and ``order_record``)."""
+    if str(REPLAY_FOLDER) not in sys.path:
+        sys.path.append(str(REPLAY_FOLDER))
+    return importlib.import_module("replay_decisions")
 
-    Read from the function's source, where it is defined, without importing it (the module builds clients).
-    """
-    for node in ast.parse(REPLAY_SOURCE.read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "BACKOFF_BASE_SECONDS" for t in node.targets):
-            return float(ast.literal_eval(node.value))
-    raise LookupError(f"BACKOFF_BASE_SECONDS is not defined in {REPLAY_SOURCE}")
+
+def replay_deferral_s() -> float:
+    """The replay function's longest first deferral of an order it cannot start (``BACKOFF_BASE_SECONDS``)."""
+    return float(replay_decisions().BACKOFF_BASE_SECONDS)
 
 
 def recovery(run: PolicyRun, settings: BreakerSettings) -> tuple[float | None, float | None]:
@@ -207,7 +205,7 @@ def over_budget(order: OrderRecord) -> bool:
     """Whether one execution used more than its path's budget row allows (False when the path has none)."""
     budget = BUDGET.get(order.label)
     return budget is not None and any(
-        int(getattr(order, name)) > limit for name, limit in zip(RESOURCES, budget, strict=True)
+        int(getattr(order, name)) > limit for name, limit in zip(RESOURCES, budget.as_tuple(), strict=True)
     )
 
 
@@ -247,7 +245,7 @@ def within_budget(label: str, entry: dict[str, int]) -> bool | None:
     budget = BUDGET.get(label)
     if budget is None:
         return None
-    return all(entry[name] <= limit for name, limit in zip(RESOURCES, budget, strict=True))
+    return all(entry[name] <= limit for name, limit in zip(RESOURCES, budget.as_tuple(), strict=True))
 
 
 def latency(samples: list[float]) -> dict[str, float]:

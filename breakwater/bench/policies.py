@@ -27,6 +27,7 @@ from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.reference import Admission, ReferenceBreaker, Tally
 from breakwater.bench.settings import BreakerSettings
 from breakwater.breaker_record import BreakerState
+from breakwater.executions import Transition
 from breakwater.local.stack import EmbeddedStack
 
 WORKERS = 64  # enough threads for a 50-order burst plus slow calls in flight
@@ -56,17 +57,17 @@ def queue_depth(sqs: Any, queue_url: str) -> int:
     return sum(int(value) for value in attributes.values())
 
 
-def state_changes(writes: list[tuple[float, str, str]]) -> list[tuple[float, str, str]]:
+def state_changes(writes: list[tuple[float, str, str]]) -> list[Transition]:
     """The changes a breaker item went through, from its writers' logs of (when, seen, written) state.
 
     Several writers can write the same change (each saw the old state): in time order, a write that leaves
     the state as it was is no change.
     """
-    changes: list[tuple[float, str, str]] = []
+    changes: list[Transition] = []
     current: str = BreakerState.CLOSED
     for at, _, new in sorted(writes):
         if new != current:
-            changes.append((at, current, new))
+            changes.append(Transition(at, current, new))
             current = new
     return changes
 
@@ -101,8 +102,8 @@ class Policy(ABC):
         """One record per submitted order (after :meth:`drain`)."""
 
     @abstractmethod
-    def transitions(self) -> list[tuple[float, str, str]]:
-        """The breaker's state changes, (when, from, to), in order."""
+    def transitions(self) -> list[Transition]:
+        """The breaker's state changes, in order."""
 
     @abstractmethod
     def cooldown_expiry(self) -> float | None:
@@ -220,7 +221,7 @@ class NoBreaker(LambdaPolicy):
         record.label = record.reason or record.outcome
         return record
 
-    def transitions(self) -> list[tuple[float, str, str]]:
+    def transitions(self) -> list[Transition]:
         return []
 
     def cooldown_expiry(self) -> float | None:
@@ -316,7 +317,7 @@ class Reference(LambdaPolicy):
             breaker.record_success(tally)
             record.outcome, record.reason = "charged", None
 
-    def transitions(self) -> list[tuple[float, str, str]]:
+    def transitions(self) -> list[Transition]:
         """The state changes the item actually went through (concurrent writers of one change count once)."""
         with self._log_lock:
             return state_changes(self._log)

@@ -37,7 +37,7 @@ from typing import Any
 from breakwater.bench.policies import LambdaPolicy, state_changes, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
-from breakwater.local import lambda_runtime
+from breakwater.executions import Transition
 from breakwater.local.build import build_all, zip_folder
 from breakwater.local.stack import EmbeddedStack
 from breakwater.template import load_template
@@ -113,7 +113,7 @@ class Powertools(LambdaPolicy):
         # before the last starts, so warm until all K are there.
         for _ in range(WARM_ROUNDS):
             warm(env, self._function, self.environments, s.service)
-            if lambda_runtime.RUNTIME.environments_of(self._function) >= self.environments:
+            if env.runtime.environments_of(self._function) >= self.environments:
                 break
 
     def _handle(self, order: dict[str, Any], submitted: float) -> OrderRecord:
@@ -140,7 +140,7 @@ class Powertools(LambdaPolicy):
             self._log.extend((float(at), before, after) for at, before, after in answer.get("transitions", []))
         return record
 
-    def transitions(self) -> list[tuple[float, str, str]]:
+    def transitions(self) -> list[Transition]:
         """The state changes of the shared item (two environments writing one change count once)."""
         with self._log_lock:
             return state_changes(self._log)

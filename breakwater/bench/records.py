@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from breakwater.executions import Transition
 from breakwater.local.provider import Call
 
 OUTCOMES = ("charged", "declined", "queued", "invalid", "lost")
@@ -62,7 +63,7 @@ class PolicyRun:
     started_at: float
     orders: list[OrderRecord] = field(default_factory=list)
     submitted: int = 0
-    transitions: list[tuple[float, str, str]] = field(default_factory=list)  # breaker state changes, in order
+    transitions: list[Transition] = field(default_factory=list)  # breaker state changes, in order
     provider_calls: list[Call] = field(default_factory=list)
     provider_modes: list[tuple[float, str]] = field(default_factory=list)  # (when, mode) switches
     recovered_at: float | None = None

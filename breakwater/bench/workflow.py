@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +15,11 @@ from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
 from breakwater.breaker import read
 from breakwater.breaker_record import BreakerState
-from breakwater.executions import ExecutionResult, start, wait
+from breakwater.executions import ExecutionResult, Transition, start, wait
 from breakwater.local.stack import EmbeddedStack
 
 POLL_SECONDS = 0.05  # describe_execution polling: coarse enough not to starve the interpreter threads
 EXECUTION_TIMEOUT = 120.0
-END_EVENTS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
 PROBE_STATE = "Call provider as probe"
 REPLAY_PREFIX = "replay-"  # the replay function names its executions replay-<attempt>-...
 REPLAY_POLL_SECONDS = 0.5  # how often the replay's queue poller receives (the Lambda service polls continuously)
@@ -31,57 +29,19 @@ def _seconds(event: dict[str, Any]) -> float:
     return float(event["timestamp"].timestamp())
 
 
-def _first_after(events: list[dict[str, Any]], index: int, types: tuple[str, ...]) -> dict[str, Any] | None:
-    return next((e for e in events[index + 1 :] if e["type"] in types), None)
-
-
-def task_windows(
-    events: list[dict[str, Any]], resource_type: str, function: str | None = None
-) -> list[tuple[float, float, float]]:
-    """Each task of ``resource_type`` (lambda, dynamodb, ...): (scheduled, started, ended) in epoch seconds.
-
-    With ``function``, only the Lambda tasks that invoke that function (their ``FunctionName``).
-    """
-    windows = []
-    for i, event in enumerate(events):
-        details = event.get("taskScheduledEventDetails")
-        if event["type"] != "TaskScheduled" or not details or details["resourceType"] != resource_type:
-            continue
-        if function is not None and json.loads(details.get("parameters") or "{}").get("FunctionName") != function:
-            continue
-        started = _first_after(events, i, ("TaskStarted",))
-        ended = _first_after(events, i, END_EVENTS)
-        if ended is not None:
-            begin = _seconds(started) if started is not None else _seconds(event)
-            windows.append((_seconds(event), begin, _seconds(ended)))
-    return windows
-
-
-def breaker_read_at(events: list[dict[str, Any]]) -> float | None:
-    """When the execution's GetItem of the breaker answered."""
-    for i, event in enumerate(events):
-        details = event.get("taskScheduledEventDetails")
-        if event["type"] == "TaskScheduled" and details and details["resource"] == "getItem":
-            ended = _first_after(events, i, END_EVENTS)
-            return _seconds(ended) if ended is not None else None
-    return None
-
-
 def record_of(result: ExecutionResult, submitted: float) -> OrderRecord:
     """An order record from one finished execution."""
     events = result.events
-    output = result.output if isinstance(result.output, dict) else {}
-    if result.status == "SUCCEEDED":
-        outcome = str(output.get("status", "lost"))
-    else:
-        outcome = "invalid" if result.error == "InvalidOrder" else "lost"
+    found = result.outcome
+    # The benchmark's words: an execution that failed (or succeeded without a status) lost its order.
+    outcome = found.kind if found.kind not in ("failed", "other") else "lost"
     cost = result.cost()
     record = OrderRecord(
         order_id=result.name,
         submitted_at=submitted,
         finished_at=_seconds(events[-1]) if events else submitted,
         outcome=outcome,
-        reason=output.get("reason") or (result.error if outcome == "lost" else None),
+        reason=found.reason or (result.error if outcome == "lost" else None),
         label=result.label,
         states=tuple(result.path),
         states_entered=cost.states_entered,
@@ -92,17 +52,17 @@ def record_of(result: ExecutionResult, submitted: float) -> OrderRecord:
     )
     if events:
         record.workflow_ms = (_seconds(events[-1]) - _seconds(events[0])) * 1000
-    record.dynamodb_ms = [(end - begin) * 1000 for _, begin, end in task_windows(events, "dynamodb")]
-    windows = task_windows(events, "lambda")
+    record.dynamodb_ms = [(end - begin) * 1000 for _, begin, end in result.task_windows("dynamodb")]
+    windows = result.task_windows("lambda")
     record.lambda_ms = sum((end - begin) * 1000 for _, begin, end in windows)
     if windows:
         scheduled, _, ended = windows[0]
         record.call = CallFact(
             order_id=result.name,
-            decided_at=breaker_read_at(events) or scheduled,
+            decided_at=result.breaker_read_at() or scheduled,
             started_at=scheduled,
             reported_at=ended,
-            failed=output.get("reason") == "call_failed",
+            failed=found.reason == "call_failed",
             role="probe" if PROBE_STATE in result.path else "closed",
         )
     return record
@@ -171,10 +131,10 @@ class Breakwater(Policy):
         assign_episodes(records, moves)
         return records
 
-    def transitions(self) -> list[tuple[float, str, str]]:
+    def transitions(self) -> list[Transition]:
         """The breaker moves the executions made: the orders' own, and the replays' (which can close it)."""
         executions = [result for result, _ in self._results] + self._replayed
-        return sorted((moment.timestamp(), a, b) for result in executions for moment, a, b in result.transitions())
+        return sorted(transition for result in executions for transition in result.transitions())
 
     def start_replay(self) -> None:
         """Poll the fallback queue into the replay function while the scenario runs, as the Lambda service does."""

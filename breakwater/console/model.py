@@ -23,6 +23,7 @@ from breakwater.console.picture import Picture, picture
 from breakwater.console.states import Gantt, StateRun, duration_label, gantt, state_runs
 from breakwater.errors import BreakwaterError
 from breakwater.executions import TERMINAL, ExecutionResult, result_from
+from breakwater.executions import outcome_of as execution_outcome
 from breakwater.express import state_machine_of
 from breakwater.transition_history import TransitionHistory, ending_as_recorded, stream_transitions
 
@@ -62,18 +63,17 @@ class Outcome:
 
 
 def outcome_of(status: str, output: Any, error: str | None) -> Outcome:
-    """charged, declined, queued (with its reason), or the failed execution's error."""
-    if status == "RUNNING":
+    """charged, declined, queued (with its reason), or the failed execution's error (the console's words for
+    :func:`breakwater.executions.outcome_of`)."""
+    found = execution_outcome(status, output, error)
+    if found.kind == "running":
         return Outcome("running", "running")
-    if status != "SUCCEEDED":
-        return Outcome("failed", error or status.lower())
-    result = output if isinstance(output, dict) else {}
-    kind = result.get("status")
-    if kind == "queued":
-        reason = result.get("reason")
-        return Outcome("queued", f"queued ({reason})" if reason else "queued")
-    if kind in ("charged", "declined"):
-        return Outcome(str(kind), str(kind))
+    if found.kind in ("failed", "invalid"):
+        return Outcome("failed", found.error or status.lower())
+    if found.kind == "queued":
+        return Outcome("queued", f"queued ({found.reason})" if found.reason else "queued")
+    if found.kind in ("charged", "declined"):
+        return Outcome(found.kind, found.kind)
     return Outcome("other", "-")
 
 

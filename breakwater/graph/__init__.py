@@ -2,8 +2,8 @@
 
 Three modules, each with one job:
 
-* ``edges``: the transitions of the parsed ASL, what each decision means (``DECISIONS``), counts from
-  execution paths, and Mermaid text;
+* ``edges``: the transitions of the parsed ASL, what each decision means (``decisions()``, from the source's
+  ``x-decisions``), counts from execution paths, and Mermaid text;
 * ``layout``: a layered (Sugiyama-style) layout, hand-written;
 * ``draw``: the matplotlib picture (``render``) with the breaker state band.
 
@@ -16,11 +16,10 @@ hundred lines of layering, crossing reduction and placement are enough.
 from __future__ import annotations
 
 from breakwater.graph.draw import OUTCOME_COLOURS, PICTURE_FORMATS, box_lines, render
-from breakwater.graph.edges import DECISIONS, counts_from_paths, decision, edges, path_transitions, to_mermaid
+from breakwater.graph.edges import counts_from_paths, decision, decisions, edges, path_transitions, to_mermaid
 from breakwater.graph.layout import LAYER_SPACING, NODE_WIDTH, layout
 
 __all__ = [
-    "DECISIONS",
     "LAYER_SPACING",
     "NODE_WIDTH",
     "OUTCOME_COLOURS",
@@ -28,6 +27,7 @@ __all__ = [
     "box_lines",
     "counts_from_paths",
     "decision",
+    "decisions",
     "edges",
     "layout",
     "path_transitions",

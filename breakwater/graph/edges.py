@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from breakwater.breaker_record import BreakerState
+from breakwater.asl import state_metadata
 
 TERMINAL_TYPES = ("Succeed", "Fail")
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -29,52 +29,20 @@ def _states(definition: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {str(name): spec for name, spec in states.items()}
 
 
-# What each decision of the workflow means, per Choice state and target: the text on its edge in the
-# picture and in Mermaid. The ASL carries no text on a choice rule (a JSONata rule has Condition, Next,
-# Assign and Output), so it lives here; tests/unit/test_graph.py checks that every Choice edge of
-# statemachine/circuit_breaker.asl.json has one, and none is left over.
-DECISIONS: dict[str, dict[str, str]] = {
-    "Is the order valid and the circuit closed?": {
-        "Reject invalid order": "invalid",
-        "Call payment provider": BreakerState.CLOSED,
-        "Call payment provider in a failure window": "CLOSED, rate rule",
-        "Call payment provider after recent failures": "CLOSED, failures",
-        "Call provider in shadow mode": "SHADOW",
-        "Queue order for later": "no call allowed",
-        "Move circuit to half-open": "cooldown over",
-        "Take a probe slot": "HALF_OPEN, slot free",
-        "Call provider without recording": BreakerState.DISABLED,
-    },
-    "Did another execution restart the window?": {
-        "Count the failure in the current window": "window restarted",
-        "Report charge": "charged",
-        "Queue order for later": "failed",
-    },
-    "Has the failure count reached the threshold?": {
-        "Open the circuit": "tripped",
-        "Open the circuit after a charged call": "tripped, charged",
-        "Report charge": "charged",
-        "Queue order for later": "below threshold",
-    },
-    "Is the breaker in shadow mode?": {
-        "Call provider in shadow mode": "SHADOW",
-        "Queue order for later": "ENFORCE",
-    },
-    "Have enough probes succeeded?": {
-        "Close the circuit": "enough probes",
-        "Report charge": "more probes needed",
-    },
-    "Did the provider decline the order?": {
-        "Report declined payment": "declined",
-        "Queue order for later": "bulkhead full",
-        "Reject order refused by provider": "malformed",
-    },
-}
+def decisions() -> dict[str, dict[str, str]]:
+    """What each decision of the workflow means, per Choice state and target: the text on its edge in the picture
+    and in Mermaid. The ASL carries no text on a choice rule (a JSONata rule has Condition, Next, Assign and
+    Output), so the source says it beside the rules, as ``x-decisions`` (breakwater/asl.py);
+    tests/unit/test_graph.py checks that every Choice edge has one, and none is left over."""
+    return {
+        state: {str(t): str(label) for t, label in targets.items()}
+        for state, targets in state_metadata("x-decisions").items()
+    }
 
 
 def decision(source: str, target: str) -> str | None:
     """The meaning of the decision ``source`` -> ``target`` (None: not a decision we name)."""
-    return DECISIONS.get(source, {}).get(target)
+    return decisions().get(source, {}).get(target)
 
 
 def edges(definition: Mapping[str, Any]) -> list[tuple[str, str, str]]:

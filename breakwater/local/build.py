@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from breakwater.errors import BuildError
-from breakwater.template import PROJECT_ROOT
+from breakwater.template import PROJECT_ROOT, functions
 
 BUILD_ROOT = PROJECT_ROOT / ".aws-sam" / "local-build"
 RUNTIME_PROVIDED = PROJECT_ROOT / "functions" / "runtime-provided.txt"
@@ -223,8 +223,6 @@ def runtime_dir(root: Path = BUILD_ROOT, python: str | None = None) -> Path:
 
 def function_sources(template: dict[str, Any], root: Path = PROJECT_ROOT) -> dict[str, Path]:
     """Logical id -> CodeUri folder of every function in a (SAM) template with a local CodeUri."""
-    from breakwater.invoke import functions
-
     sources = {}
     for logical_id, properties in functions(template).items():
         code_uri = properties.get("CodeUri")

@@ -17,11 +17,11 @@ implementation) and corrects, here, what it answers differently from npm
   text that is not JSON) are defined.
 
 Variables reach an expression as bindings, never as text written into it, so
-each distinct expression is parsed once (:func:`compile_expression` caches it)
+each distinct expression is parsed once (an :class:`Evaluator`, which the stack owns, caches it)
 and a string with any character means the same as on AWS. Evaluations run
 concurrently in the interpreter's threads; each gets its own evaluation state.
 
-:func:`recording` captures every evaluation (expression, bindings, clock) for
+:meth:`Evaluator.recording` captures every evaluation (expression, bindings, clock) for
 the differential test against the reference implementation
 (``tests/workflow/test_jsonata_differential.py``; see docs/local-jsonata.md).
 """
@@ -441,9 +441,6 @@ class Expression:
         ``now_ms`` fixes ``$millis()`` and ``$now()`` (default: the clock).
         """
         moment = timebox.Timebox.current_milli_time() if now_ms is None else now_ms
-        recorder = _RECORDER
-        if recorder is not None:
-            recorder.record(self.text, bindings, moment)
         # jsonata-python keeps evaluation state on the program object: each evaluation gets its own copy.
         program = copy.copy(self._program)
         frame = program.create_frame(program.environment)
@@ -475,31 +472,14 @@ def _describe(exc: BaseException) -> str:
     return f"{code}: {exc}" if isinstance(code, str) and not str(exc).startswith(code) else str(exc)
 
 
-_CACHE: dict[str, Expression] = {}
-_CACHE_LOCK = threading.Lock()
-
-
 def compile_expression(text: str) -> Expression:
-    """The parsed expression for ``text``, parsed on first use only (a syntax error is not cached)."""
-    expression = _CACHE.get(text)
-    if expression is None:
-        expression = Expression(text)
-        with _CACHE_LOCK:
-            expression = _CACHE.setdefault(text, expression)
-    return expression
+    """The parsed expression for ``text`` (parsed now: an :class:`Evaluator` parses each text once)."""
+    return Expression(text)
 
 
 def evaluate(text: str, bindings: Mapping[str, Any] | None = None, now_ms: int | None = None) -> Any:
-    """Evaluate ``text`` with ``bindings`` (names without ``$``); see :meth:`Expression.evaluate`."""
-    return compile_expression(text).evaluate(bindings or {}, now_ms)
-
-
-def parsed_count() -> int:
-    """How many distinct expressions have been parsed."""
-    return len(_CACHE)
-
-
-# --- recording ------------------------------------------------------------------------------
+    """Evaluate ``text`` once with ``bindings`` (names without ``$``); see :meth:`Expression.evaluate`."""
+    return Expression(text).evaluate(bindings or {}, now_ms)
 
 
 class _Recorder:
@@ -514,21 +494,47 @@ class _Recorder:
             self.cases.append(Case(text, frozen, now_ms))
 
 
-_RECORDER: _Recorder | None = None
-_RECORDER_LOCK = threading.Lock()
+class Evaluator:
+    """A local stack's JSONata: each distinct expression parsed once (a syntax error is not kept), and every
+    evaluation recorded while :meth:`recording` is open. The stack owns one (``LocalServices.jsonata``)."""
 
+    def __init__(self) -> None:
+        self._cache: dict[str, Expression] = {}
+        self._lock = threading.Lock()
+        self._recorder: _Recorder | None = None
 
-@contextlib.contextmanager
-def recording() -> Iterator[list[Case]]:
-    """Record every evaluation made inside the block (in any thread) into the list it yields."""
-    global _RECORDER
-    recorder = _Recorder()
-    with _RECORDER_LOCK:
-        if _RECORDER is not None:
-            raise JSONataError("evaluations are already being recorded")
-        _RECORDER = recorder
-    try:
-        yield recorder.cases
-    finally:
-        with _RECORDER_LOCK:
-            _RECORDER = None
+    def compile(self, text: str) -> Expression:
+        """The parsed expression for ``text``, parsed on first use only."""
+        expression = self._cache.get(text)
+        if expression is None:
+            expression = Expression(text)
+            with self._lock:
+                expression = self._cache.setdefault(text, expression)
+        return expression
+
+    def evaluate(self, text: str, bindings: Mapping[str, Any] | None = None, now_ms: int | None = None) -> Any:
+        """Evaluate ``text`` with ``bindings`` (names without ``$``); see :meth:`Expression.evaluate`."""
+        expression = self.compile(text)
+        moment = timebox.Timebox.current_milli_time() if now_ms is None else now_ms
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.record(text, bindings or {}, moment)
+        return expression.evaluate(bindings or {}, moment)
+
+    def parsed_count(self) -> int:
+        """How many distinct expressions have been parsed."""
+        return len(self._cache)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[Case]]:
+        """Record every evaluation made inside the block (in any thread) into the list it yields."""
+        recorder = _Recorder()
+        with self._lock:
+            if self._recorder is not None:
+                raise JSONataError("evaluations are already being recorded")
+            self._recorder = recorder
+        try:
+            yield recorder.cases
+        finally:
+            with self._lock:
+                self._recorder = None

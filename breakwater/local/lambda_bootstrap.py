@@ -1,6 +1,6 @@
 """The bootstrap of one local Lambda execution environment: a fresh interpreter, the function's own code only.
 
-``breakwater.local.lambda_runtime`` starts this file as a script with the
+``breakwater.local.runtime`` starts this file as a script with the
 runtime's Python (``python -I -S lambda_bootstrap.py IN OUT``), in the
 function's own environment variables. It imports nothing but the standard
 library, and it puts on ``sys.path`` only what a Lambda environment has: the

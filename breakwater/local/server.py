@@ -19,7 +19,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from breakwater.aws import Stack, Target
 from breakwater.errors import BreakwaterError
-from breakwater.local import lambda_runtime
+from breakwater.executions import outcome_of
+from breakwater.local import services as registry
 from breakwater.local.aws_limits import AwsLimits
 from breakwater.local.endpoint_guard import EndpointGuard
 from breakwater.local.event_source import PollResult
@@ -27,6 +28,8 @@ from breakwater.local.event_sources import AccountEventSources
 from breakwater.local.http_api import HttpApiFront
 from breakwater.local.provider import FakeProvider
 from breakwater.local.region_check import RegionCheck
+from breakwater.local.runtime import Runtime
+from breakwater.local.services import LocalServices
 from breakwater.local.stack import FAKE_CREDENTIALS, REGION, deploy_application, prepare_moto
 
 DEFAULT_PORT = 4566
@@ -66,20 +69,17 @@ def option_for(what: str) -> str:
 def activity_line(description: dict[str, Any]) -> str:
     """One line for a finished execution: name, outcome, duration (what ``local up`` prints)."""
     status = description["status"]
+    try:
+        output = json.loads(description.get("output") or "null")
+    except json.JSONDecodeError:
+        output = None
+    found = outcome_of(status, output, description.get("error"))
     outcome = status
-    if status == "SUCCEEDED":
-        try:
-            output = json.loads(description.get("output") or "null")
-        except json.JSONDecodeError:
-            output = None
-        if isinstance(output, dict) and output.get("status"):
-            outcome = str(output["status"])
-            if output.get("reason"):
-                outcome += f" ({output['reason']})"
-            elif output.get("breaker"):
-                outcome += f" (breaker {output['breaker']})"
-    elif description.get("error"):
-        outcome = f"{status} {description['error']}"
+    if status == "SUCCEEDED" and found.kind != "other":
+        detail = f" ({found.reason})" if found.reason else f" (breaker {found.breaker})" if found.breaker else ""
+        outcome = found.kind + detail
+    elif found.error:
+        outcome = f"{status} {found.error}"
     start, stop = description.get("startDate"), description.get("stopDate")
     took = f"{(stop - start).total_seconds() * 1000:.0f} ms" if isinstance(start, dt.datetime) and stop else "-"
     return f"execution {description.get('name', '?')}: {outcome}, {took}"
@@ -144,6 +144,12 @@ class LocalServer:
     _stopping: threading.Event = field(default_factory=threading.Event)
     _mounts: dict[str, WsgiApp] = field(default_factory=dict)
     event_sources: AccountEventSources | None = None
+    services: LocalServices = field(default_factory=LocalServices)
+    """Its Lambda runtime (made by :meth:`start`, routed to ``lambda_endpoint`` if given) and JSONata evaluator."""
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.services.runtime
 
     @property
     def endpoint(self) -> str:
@@ -202,7 +208,9 @@ class LocalServer:
         except OSError as exc:
             raise PortInUse(f"fake provider port {self.provider_port} on {HOST}: {exc.strerror}") from None
         target = Target(endpoint_url=self.endpoint, region=self.region)
-        lambda_runtime.route_invocations_to(self.lambda_endpoint)
+        self.services.runtime = Runtime(self.lambda_endpoint)
+        self.services.function_endpoint = self.endpoint  # the functions' own AWS calls come back here
+        registry.enter(self.services)
         # Lenient key: stacks that `sam deploy --config-env local` creates without the secret still work.
         self.stack = deploy_application(
             target.client, self.provider, self.stack_name, self.parameters, self.region, strict_key=False
@@ -264,7 +272,7 @@ class LocalServer:
     def stop(self) -> None:
         """Stop everything :meth:`start` started, however far it got (safe to call twice)."""
         self._stopping.set()
-        lambda_runtime.shutdown()  # first: the environments' keep-alive connections would hold the servers' threads
+        self.runtime.shutdown()  # first: the environments' keep-alive connections would hold the servers' threads
         if self._server is not None:
             # shutdown() waits for serve_forever; bounded, in case it is stopped before it ever served.
             shutdown = threading.Thread(target=self._server.shutdown, name="moto-server-shutdown", daemon=True)
@@ -276,6 +284,7 @@ class LocalServer:
             thread.join(5)
         self._threads.clear()
         self.provider.stop()
-        lambda_runtime.shutdown()  # and what an event source started meanwhile
+        self.runtime.shutdown()  # and what an event source started meanwhile
+        registry.leave(self.services)
         if self.aws_limits is not None:
             self.aws_limits.remove()

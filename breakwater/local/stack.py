@@ -17,15 +17,18 @@ from typing import Any
 
 import boto3
 
-from breakwater import executions
 from breakwater.aws import Stack
-from breakwater.executions import ExecutionResult, run
-from breakwater.local import compat, lambda_runtime
+from breakwater.executions import ExecutionResult, InProcess, reading_in_process, run
+from breakwater.local import compat
+from breakwater.local import services as registry
 from breakwater.local.aws_limits import AwsLimits
 from breakwater.local.deploy import deploy
 from breakwater.local.event_source import EventSources, ScheduleSource, SqsEventSource, StreamEventSource
 from breakwater.local.http_api import HttpApiFront
+from breakwater.local.jsonata import Evaluator
 from breakwater.local.provider import FakeProvider
+from breakwater.local.runtime import Runtime
+from breakwater.local.services import LocalServices
 
 REGION = "us-east-1"
 # Lambda keeps moto's default backend: its invoke is replaced by the local
@@ -95,7 +98,7 @@ def quiet_moto() -> None:
 class FunctionEndpoint:
     """moto's HTTP front on an ephemeral loopback port, for the functions' own AWS calls.
 
-    The functions run in processes of their own (``lambda_runtime``), so the
+    The functions run in processes of their own (``local.runtime``), so the
     in-process mock cannot intercept their SDK calls; they reach the same moto
     backends over HTTP here, as they would reach AWS from a Lambda environment.
     """
@@ -185,7 +188,9 @@ class EmbeddedStack:
         self._mock: Any = None
         self._endpoint: FunctionEndpoint | None = None
         self._clients: dict[str, Any] = {}
-        self._previous: tuple[Any, Any, Any] = (None, None, None)
+        # Its Lambda runtime, JSONata evaluator and functions' endpoint: moto's patched classes find them
+        # (breakwater.local.services) while the stack is open.
+        self.services = LocalServices()
         self._clients_lock = threading.Lock()
         self._saved_env: dict[str, str | None] = {}
 
@@ -201,12 +206,8 @@ class EmbeddedStack:
         if self.aws_limits is not None:
             self.aws_limits.install()
         self._endpoint = FunctionEndpoint()
-        # A stack opened inside another (the soak or the demo run from a test) hands these back when it closes.
-        self._previous = (
-            compat.serve_functions_at(self._endpoint.url),
-            executions.wait_in_process_with(await_execution),
-            executions.read_history_in_process_with(read_history),
-        )
+        self.services.function_endpoint = self._endpoint.url
+        registry.enter(self.services)
         self.provider.start()
         return self
 
@@ -215,12 +216,9 @@ class EmbeddedStack:
     ) -> None:
         # The environments first: their keep-alive connections to the provider and to moto would otherwise hold
         # the servers' request threads until the runtime's reaper ended them (a minute).
-        lambda_runtime.shutdown()
+        self.runtime.shutdown()
         self.provider.stop()
-        endpoint, waiter, reader = self._previous
-        executions.wait_in_process_with(waiter)
-        executions.read_history_in_process_with(reader)
-        compat.serve_functions_at(endpoint)
+        registry.leave(self.services)
         if self._endpoint is not None:
             self._endpoint.stop()
         if self.aws_limits is not None:
@@ -237,8 +235,21 @@ class EmbeddedStack:
         """A client of this stack (one per service, shared: boto3 clients are thread-safe)."""
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+                client = boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+                if service == "stepfunctions":
+                    client = reading_in_process(client, InProcess(history=read_history, wait=await_execution))
+                self._clients[service] = client
             return self._clients[service]
+
+    @property
+    def runtime(self) -> Runtime:
+        """The stack's Lambda runtime: its functions' execution environments."""
+        return self.services.runtime
+
+    @property
+    def jsonata(self) -> Evaluator:
+        """The stack's JSONata evaluator (``stack.jsonata.recording()`` captures its evaluations)."""
+        return self.services.jsonata
 
     def deploy(self, stack_name: str | None = None, **parameters: Any) -> Stack:
         """Deploy ``template.yaml``; the provider URL and API key secret default to the fake provider's."""

@@ -15,7 +15,7 @@ from breakwater.bench.metrics import percentiles, usage
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.workflow import record_of
 from breakwater.breaker_record import UNREADABLE, BreakerState
-from breakwater.executions import ExecutionResult
+from breakwater.executions import ExecutionResult, Transition
 from breakwater.pricing import per_million_orders
 from breakwater.scale.harness import VolumeRun
 from breakwater.scale.scenarios import CALL_TIMEOUT_S
@@ -77,17 +77,16 @@ class Figures:
         return data
 
 
-def _transitions(results: list[ExecutionResult]) -> dict[str, list[tuple[float, str, str]]]:
+def _transitions(results: list[ExecutionResult]) -> dict[str, list[Transition]]:
     """Each breaker key's state changes, in time order, from the writes the executions made."""
-    by_key: dict[str, list[tuple[float, str, str]]] = defaultdict(list)
+    by_key: dict[str, list[Transition]] = defaultdict(list)
     for result in results:
         service = (result.output or {}).get("serviceName") if isinstance(result.output, dict) else None
-        for moment, before, after in result.transitions():
-            by_key[str(service or "payment-api")].append((moment.timestamp(), before, after))
+        by_key[str(service or "payment-api")].extend(result.transitions())
     return {key: sorted(changes) for key, changes in by_key.items()}
 
 
-def _refused_at(changes: list[tuple[float, str, str]], moment: float) -> bool:
+def _refused_at(changes: list[Transition], moment: float) -> bool:
     """Whether the breaker refused calls at ``moment`` (OPEN before its cooldown ran out, or FORCED_OPEN)."""
     state = BreakerState.CLOSED.value
     for at, _, after in changes:

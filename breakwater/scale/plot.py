@@ -90,7 +90,7 @@ def _spells(run: VolumeRun, end: float) -> list[tuple[float, float, str]]:
     """The first breaker's (start, end, state) spells, from the transitions its executions wrote."""
     key = run.volume.service(0)
     moves = sorted(
-        (moment.timestamp() - run.started_at, after.value if hasattr(after, "value") else str(after))
+        (moment - run.started_at, after.value if hasattr(after, "value") else str(after))
         for result in [*run.results.values(), *run.replays]
         if isinstance(result.output, dict) and result.output.get("serviceName", key) == key
         for moment, _, after in result.transitions()

@@ -2,8 +2,8 @@
 
 Triggered by the fallback queue (SQS event source, partial batch responses,
 bounded concurrency). The breaker is read once per service per batch
-(eventually consistent); each message then gets one decision (:func:`decide`,
-pure, over the message, the breaker and what the batch already started):
+(eventually consistent); each message then gets one decision (``replay_decisions.decide``,
+pure, over the message, the breaker, what the batch already started, the clock and a random source):
 
 * **Dead-letter** an order whose counted attempts reached
   ``MAX_REPLAY_ATTEMPTS``, or a message that is not a queued order.
@@ -88,15 +88,13 @@ import contextlib
 import functools
 import hashlib
 import json
-import math
 import os
 import random
 import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -104,8 +102,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from breaker_record import KEY, NO_CALL_REASONS, Breaker, BreakerMode, BreakerState, QueueReason
+from breaker_record import KEY, BreakerMode
 from order_record import DEFAULT_RECORD_DAYS, OrderStatus, Outcome
+from replay_decisions import (
+    PROBE_MARK,
+    Action,
+    BatchState,
+    BreakerView,
+    QueuedOrder,
+    Settings,
+    decide,
+)
 from replay_outcomes import EventsNotPublished, Finished, OrderBook, Runner, settle
 
 SERVICE = "breakwater-replay"
@@ -125,21 +132,10 @@ ORDERS_ENV = "ORDERS_TABLE"
 BUS_ENV = "EVENT_BUS_NAME"
 WORKFLOW_TYPE_ENV = "WORKFLOW_TYPE"  # EXPRESS: replays run with StartSyncExecution
 RECORD_DAYS_ENV = "ORDER_RECORD_DAYS"
-SHADOW_CALLS = frozenset({BreakerState.OPEN.value, BreakerState.HALF_OPEN.value})  # where SHADOW calls, ENFORCE queues
 NAMESPACE_ENV = "METRICS_NAMESPACE"
 # Only for a handler run outside a stack (a unit test); tests/template/test_namespace.py pins it to the template's.
 DEFAULT_METRICS_NAMESPACE = "Breakwater"
 
-CALLS_ALLOWED = frozenset({BreakerState.CLOSED.value, BreakerState.DISABLED.value})
-CALL_FAILED = QueueReason.CALL_FAILED.value
-RAMP_SECONDS = 30.0
-RAMP_LIMIT = 2
-RETRY_DELAY_BASE_SECONDS = 30
-RETRY_DELAY_MAX_SECONDS = 900
-BACKOFF_BASE_SECONDS = 10
-BACKOFF_MAX_SECONDS = 900
-SHORT_BACKOFF_BASE_SECONDS = 2
-MAX_VISIBILITY_SECONDS = 43200  # SQS's limit for ChangeMessageVisibility
 # Waiting for replays: the batch stops waiting this long before the function's timeout, to settle and answer.
 SETTLE_MARGIN_SECONDS = 3.0
 DEFAULT_WAIT_SECONDS = 20.0  # without a Lambda context (a unit test): how long a batch waits for its replays
@@ -147,9 +143,7 @@ DEFAULT_WAIT_SECONDS = 20.0  # without a Lambda context (a unit test): how long 
 SYNC_WAIT_SECONDS = 20.0
 UNFINISHED_HIDE_SECONDS = 5  # a replay still running when the batch ends: look again this much later
 SYNC_CLIENT = "stepfunctions-sync"
-PROBE_MARK = "probe"
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-_REPLAY_NAME = re.compile(r"^replay-[0-9]+-")
 
 _clients: dict[str, Any] = {}
 
@@ -160,6 +154,25 @@ class ReplayError(Exception):
 
 class NotAnOrder(ReplayError):
     """A message on the fallback queue that is not a queued order."""
+
+
+def settings_from_environment() -> Settings:
+    required = (MAX_ATTEMPTS_ENV, THRESHOLD_ENV, WINDOW_ENV, SERVICE_ENV, ORDERS_ENV)
+    missing = [n for n in required if not os.environ.get(n)]
+    if missing:
+        raise ReplayError(f"environment variable(s) not set: {', '.join(missing)} (template.yaml sets them)")
+    return Settings(
+        max_attempts=int(os.environ[MAX_ATTEMPTS_ENV]),
+        failure_threshold=int(os.environ[THRESHOLD_ENV]),
+        failure_window_seconds=int(os.environ[WINDOW_ENV]),
+        default_service=os.environ[SERVICE_ENV],
+        minimum_calls=int(os.environ.get(MINIMUM_CALLS_ENV) or 20),
+        default_mode=os.environ.get(MODE_ENV) or BreakerMode.ENFORCE.value,
+        express=os.environ.get(WORKFLOW_TYPE_ENV) == "EXPRESS",
+        orders_table=os.environ[ORDERS_ENV],
+        event_bus=os.environ.get(BUS_ENV) or "default",
+        record_days=int(os.environ.get(RECORD_DAYS_ENV) or DEFAULT_RECORD_DAYS),
+    )
 
 
 def _client(service: str) -> Any:
@@ -176,7 +189,7 @@ def _client(service: str) -> Any:
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     """Replay what may be replayed and settle it; report the rest, and each record that failed, as batch item
     failures."""
-    replay = Replay(Settings.from_environment(), now_ms=int(time.time() * 1000), deadline=_deadline(context))
+    replay = Replay(settings_from_environment(), now_ms=int(time.time() * 1000), deadline=_deadline(context))
     failures: list[dict[str, str]] = []
     started: list[Started] = []
     try:
@@ -214,44 +227,11 @@ def execution_name(order_id: str, origin: str, attempt: int, probe: bool = False
     return f"replay-{attempt}-{safe}-{PROBE_MARK if probe else ''}{digest}"
 
 
-def started_as_probe(execution: str) -> bool:
-    """Whether ``execution`` is a replay this function started as a probe (the hash is hex: no clash)."""
-    return bool(_REPLAY_NAME.match(execution)) and execution.rsplit("-", 1)[-1].startswith(PROBE_MARK)
-
-
 def _non_negative_int(body: dict[str, Any], name: str) -> int:
     value = body.get(name, 0)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise NotAnOrder(f"{name} must be a non-negative integer")
     return value
-
-
-@dataclass(frozen=True)
-class QueuedOrder:
-    """One message of the fallback queue, as the workflow's "Queue order for later" state wrote it."""
-
-    message_id: str
-    order: dict[str, Any]
-    reason: str
-    attempt: int
-    execution: str
-    queued_at_ms: int
-    receive_count: int = 1
-
-    @property
-    def spent(self) -> int:
-        """Replay attempts this order has spent: only replays whose own call failed, probes excepted."""
-        if self.reason in NO_CALL_REASONS or started_as_probe(self.execution):
-            return max(0, self.attempt - 1)
-        return self.attempt
-
-    def retry_due_ms(self) -> int:
-        """When a ``call_failed`` order may be retried: a delay growing with ``spent``, jittered per message."""
-        if self.reason != CALL_FAILED:
-            return self.queued_at_ms
-        ceiling = min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_BASE_SECONDS * 2 ** min(self.spent, 16))
-        fraction = int(hashlib.sha256(self.message_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        return self.queued_at_ms + int(ceiling * (0.5 + 0.5 * fraction) * 1000)
 
 
 def parse(record: dict[str, Any]) -> QueuedOrder:
@@ -281,147 +261,6 @@ def parse(record: dict[str, Any]) -> QueuedOrder:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What the template gives the function (``from_environment``: its variables, each required)."""
-
-    max_attempts: int
-    failure_threshold: int
-    failure_window_seconds: int
-    default_service: str
-    minimum_calls: int = 20
-    default_mode: str = BreakerMode.ENFORCE.value
-    express: bool = False
-    orders_table: str = ""
-    event_bus: str = "default"
-    record_days: int = DEFAULT_RECORD_DAYS
-
-    @property
-    def trip_count(self) -> int:
-        """Failures in a window that may trip the breaker: the count rule's, else the rate rule's minimum calls."""
-        return self.failure_threshold or self.minimum_calls
-
-    @classmethod
-    def from_environment(cls) -> Settings:
-        required = (MAX_ATTEMPTS_ENV, THRESHOLD_ENV, WINDOW_ENV, SERVICE_ENV, ORDERS_ENV)
-        missing = [n for n in required if not os.environ.get(n)]
-        if missing:
-            raise ReplayError(f"environment variable(s) not set: {', '.join(missing)} (template.yaml sets them)")
-        return cls(
-            max_attempts=int(os.environ[MAX_ATTEMPTS_ENV]),
-            failure_threshold=int(os.environ[THRESHOLD_ENV]),
-            failure_window_seconds=int(os.environ[WINDOW_ENV]),
-            default_service=os.environ[SERVICE_ENV],
-            minimum_calls=int(os.environ.get(MINIMUM_CALLS_ENV) or 20),
-            default_mode=os.environ.get(MODE_ENV) or BreakerMode.ENFORCE.value,
-            express=os.environ.get(WORKFLOW_TYPE_ENV) == "EXPRESS",
-            orders_table=os.environ[ORDERS_ENV],
-            event_bus=os.environ.get(BUS_ENV) or "default",
-            record_days=int(os.environ.get(RECORD_DAYS_ENV) or DEFAULT_RECORD_DAYS),
-        )
-
-
-@dataclass(frozen=True)
-class BreakerView(Breaker):
-    """A breaker record (decoded by ``breaker_record``), with what replay decides on it."""
-
-    def calls(self, settings: Settings) -> bool:
-        """Whether the workflow calls the provider for an order now (SHADOW calls where ENFORCE would queue)."""
-        if self.state in CALLS_ALLOWED:
-            return True
-        return (self.mode or settings.default_mode) == BreakerMode.SHADOW and self.state in SHADOW_CALLS
-
-    def window_end_ms(self, settings: Settings) -> int:
-        """When the failures counted now stop counting (see the module docstring for window 0)."""
-        window = settings.failure_window_seconds or RETRY_DELAY_MAX_SECONDS
-        return self.window_start_ms + window * 1000
-
-    def live_failures(self, settings: Settings, now_ms: int) -> int:
-        return self.failure_count if now_ms < self.window_end_ms(settings) else 0
-
-    def replay_budget(self, settings: Settings, now_ms: int) -> int | None:
-        """Replays a batch may start without being able to trip the breaker; None: no limit (DISABLED)."""
-        if self.state == BreakerState.DISABLED:
-            return None
-        live = self.live_failures(settings, now_ms)
-        if live == 0:
-            return max(1, settings.trip_count - 1)
-        return max(0, settings.trip_count - 1 - live)
-
-    def awaits_probe(self, now_ms: int) -> bool:
-        """An OPEN breaker past its cooldown, or a HALF_OPEN one with a free (or expired) probe slot."""
-        if self.state == BreakerState.OPEN:
-            return (self.open_until_ms or 0) <= now_ms
-        if self.state == BreakerState.HALF_OPEN:
-            return self.probes_in_flight == 0 or (self.probe_lease_until_ms or 0) <= now_ms
-        return False  # FORCED_OPEN waits for an operator
-
-    def in_ramp(self, now_ms: int) -> bool:
-        return self.last_transition_ms is not None and now_ms - self.last_transition_ms < RAMP_SECONDS * 1000
-
-
-class Action(Enum):
-    """What becomes of one message."""
-
-    START = "start"
-    """Start the order again as a replay execution, and settle it once it ends."""
-    PROBE = "probe"
-    """Start it as the probe of a breaker that awaits one; the attempt is not spent."""
-    DEFER = "defer"
-    """Hide the message for ``hide_seconds`` and report it as a batch item failure."""
-    DEAD_LETTER = "dead_letter"
-    """Move the message to the dead-letter queue with ``reason``."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: Action
-    hide_seconds: int = 0
-    reason: str = ""
-
-
-@dataclass
-class BatchState:
-    """What one batch has started so far, per service."""
-
-    started: dict[str, int] = field(default_factory=dict)
-    probed: set[str] = field(default_factory=set)
-
-
-def _backoff_seconds(receives: int, base: int) -> int:
-    ceiling = min(BACKOFF_MAX_SECONDS, base * 2 ** min(max(receives, 1) - 1, 16))
-    return random.randint(max(1, ceiling // 2), max(1, ceiling))
-
-
-def _seconds_until(at_ms: int, now_ms: int) -> int:
-    return min(MAX_VISIBILITY_SECONDS, max(1, math.ceil((at_ms - now_ms) / 1000)))
-
-
-def decide(
-    queued: QueuedOrder, service: str, breaker: BreakerView, batch: BatchState, settings: Settings, now_ms: int
-) -> Decision:
-    """The decision for one queued order (pure: the caller carries it out and updates ``batch``)."""
-    if queued.spent >= settings.max_attempts:
-        return Decision(Action.DEAD_LETTER, reason="replay_attempts_exhausted")
-    if not breaker.calls(settings):
-        if service not in batch.probed and breaker.awaits_probe(now_ms):
-            return Decision(Action.PROBE)
-        return Decision(Action.DEFER, hide_seconds=_backoff_seconds(queued.receive_count, BACKOFF_BASE_SECONDS))
-    due_ms = queued.retry_due_ms()
-    if now_ms < due_ms:
-        return Decision(Action.DEFER, hide_seconds=_seconds_until(due_ms, now_ms))
-    started = batch.started.get(service, 0)
-    if breaker.in_ramp(now_ms) and started >= RAMP_LIMIT:
-        return Decision(Action.DEFER, hide_seconds=_backoff_seconds(queued.receive_count, SHORT_BACKOFF_BASE_SECONDS))
-    budget = breaker.replay_budget(settings, now_ms)
-    if budget is not None and started >= budget:
-        if breaker.live_failures(settings, now_ms):
-            wait_ms = breaker.window_end_ms(settings) + random.randint(0, SHORT_BACKOFF_BASE_SECONDS * 1000)
-            return Decision(Action.DEFER, hide_seconds=_seconds_until(wait_ms, now_ms))
-        return Decision(Action.DEFER, hide_seconds=_backoff_seconds(queued.receive_count, SHORT_BACKOFF_BASE_SECONDS))
-    return Decision(Action.START)
-
-
-@dataclass(frozen=True)
 class Started:
     """A message whose order this batch started (or found started) as a replay, waiting to be settled."""
 
@@ -441,6 +280,7 @@ class Replay:
         self.deadline = deadline if deadline is not None else time.monotonic() + DEFAULT_WAIT_SECONDS
         self.breakers: dict[str, BreakerView] = {}
         self.batch = BatchState()
+        self.rng = random.Random()  # the deferrals' jitter (seeded from the OS: every environment its own)
         self.counts = {
             "OrdersReplayed": 0,
             "OrdersDeferred": 0,
@@ -483,7 +323,7 @@ class Replay:
             self.dead_letter(record, f"not_an_order: {exc}")
             return True
         service = queued.order.get("serviceName") or self.settings.default_service
-        decision = decide(queued, service, self.breaker(service), self.batch, self.settings, self.now_ms)
+        decision = decide(queued, service, self.breaker(service), self.batch, self.settings, self.now_ms, self.rng)
         if decision.action is Action.DEAD_LETTER:
             self.dead_letter(record, decision.reason, queued, service)
             return True

@@ -57,14 +57,13 @@ def test_powertools_trips_on_consecutive_failures_in_one_environment_and_queues_
 
 
 def test_powertools_environments_are_processes_of_their_own(embedded):
-    from breakwater.local import lambda_runtime
 
     policy = Powertools(SETTINGS, 3)
     try:
         policy.prepare(embedded, "bench-k3")
-        pool = next(p for p in lambda_runtime.RUNTIME._pools.values() if p.spec.arn == policy._function)
+        pool = next(p for p in embedded.runtime._pools.values() if p.spec.arn == policy._function)
         assert pool.limit == 3
-        assert lambda_runtime.RUNTIME.environments_of(policy._function) == 3  # all K started before a scenario
+        assert embedded.runtime.environments_of(policy._function) == 3  # all K started before a scenario
         pids = {e.process.pid for e in pool.idle}
         assert len(pids) == 3
     finally:

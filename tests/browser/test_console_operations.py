@@ -12,7 +12,6 @@ from typing import Any
 from breakwater.console.app import CONFIRM_FIELD
 from breakwater.console.security import CSRF_FIELD
 from breakwater.executions import describe, wait
-from breakwater.local import lambda_runtime
 from breakwater.local.stack import EmbeddedStack
 from tests.browser.conftest import WAIT_SECONDS, Console, copy_to_docs, require_selenium, serve_console
 from tests.workflow.helpers import order
@@ -147,7 +146,7 @@ def test_stop_aborts_a_running_execution_with_its_error_and_cause(
         described = embedded.client("stepfunctions").describe_execution(executionArn=arn)
         assert (described["status"], described["error"]) == ("ABORTED", "Manual")
         assert browser.find_elements(By.CSS_SELECTOR, "#stop") == []
-    lambda_runtime.RUNTIME.wait_idle(timeout=WAIT_SECONDS)
+    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
 
 
 def test_redrive_runs_an_aborted_execution_again_from_where_it_stopped(
@@ -158,7 +157,7 @@ def test_redrive_runs_an_aborted_execution_again_from_where_it_stopped(
         arn = console.start(order())
         wait_until(browser, lambda _: embedded.provider.in_flight() == 1)
         sfn.stop_execution(executionArn=arn, error="Manual", cause="stopped to redrive")
-    lambda_runtime.RUNTIME.wait_idle(timeout=WAIT_SECONDS)
+    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
     # when
     browser.get(execution_page(console, arn))
     click(browser, "#redrive")

@@ -25,8 +25,7 @@ from typing import Any
 
 import pytest
 
-from breakwater.invoke import functions
-from breakwater.template import PROJECT_ROOT, load_template
+from breakwater.template import PROJECT_ROOT, functions, load_template
 from tests.docker.relay import Relay, bridge_gateway
 from tests.e2e.conftest import LocalUp, free_port, local_up_running, tool
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from breakwater.executions import wait
-from breakwater.invoke import events_for, functions
 from breakwater.local.build import build_function, function_sources
+from breakwater.local.invoke import events_for, functions
 from breakwater.template import TEMPLATE_PATH, load_template
 from tests.docker.conftest import DockerStack, Invocation, StartLambda, sam_local
 

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from breakwater import cli
 from breakwater.aws import Stack
 from breakwater.breaker import BreakerChanged, BreakerState, NoSuchBreaker, forget, override, read
+from breakwater.cli import app, local, parser, render
 from breakwater.executions import ExecutionResult, wait
 from breakwater.local.event_source import PollResult
 from breakwater.local.server import ExecutionWatcher, LocalServer, PortInUse, activity_line, replay_line
@@ -64,8 +65,9 @@ def busy_port() -> Iterator[int]:
 def narrow(monkeypatch: pytest.MonkeyPatch, width: int) -> io.StringIO:
     """Point the CLI's stdout console at a terminal of ``width`` columns; returns what it prints."""
     out = io.StringIO()
+    # Every command prints through breakwater.cli.render.console, looked up when it prints: replace it.
     monkeypatch.setattr(
-        cli,
+        render,
         "console",
         Console(file=out, width=width, color_system=None, highlight=False, soft_wrap=True, markup=False, emoji=False),
     )
@@ -134,19 +136,12 @@ def test_mounted_apps_get_their_prefix_and_moto_the_rest():
         server.mount("console/", console)
 
 
-def test_the_console_module_adds_its_command_when_it_has_one(monkeypatch):
-    def add_parser(commands: Any, aws_parent: Any) -> None:
-        commands.add_parser("fake-console", parents=[aws_parent])
+def test_the_console_command_is_part_of_the_cli():
+    args = parser.build_parser().parse_args(["console", "--endpoint-url", "http://127.0.0.1:1", "--port", "0"])
 
-    monkeypatch.setattr(cli, "console_module", lambda: types.SimpleNamespace(add_parser=add_parser))
-    with_module = cli.build_parser().parse_args(["fake-console", "--endpoint-url", "http://127.0.0.1:1"])
-    monkeypatch.setattr(cli, "console_module", lambda: None)
-    without = cli.build_parser()
-
-    assert with_module.command == "fake-console"
-    assert with_module.endpoint_url == "http://127.0.0.1:1"
-    with pytest.raises(SystemExit):
-        without.parse_args(["fake-console"])
+    assert args.command == "console"
+    assert args.endpoint_url == "http://127.0.0.1:1"
+    assert args.port == 0
 
 
 # -- item 2: history and graph on any ARN -------------------------------------------------------
@@ -202,7 +197,7 @@ def test_markup_and_emoji_codes_in_results_are_printed_literally(capsys):
         cause="[bold]note: unknown field :secret:",
     )
 
-    cli.print_result(result)
+    render.print_result(result)
     out = capsys.readouterr().out
 
     assert "arn:aws:secretsmanager:us-east-1:123456789012:secret:breakwater/key" in out
@@ -219,11 +214,10 @@ def test_the_local_up_banner_prints_the_secret_arn_as_it_is(monkeypatch, capsys)
         on_activity=print,
         environment=lambda: {"AWS_ENDPOINT_URL": "http://127.0.0.1:1"},
     )
-    monkeypatch.setattr(cli, "console_module", lambda: None)
     done = types.SimpleNamespace(wait=lambda: True)
 
     stack = types.SimpleNamespace(name="s", outputs={"Queue": "[red]q"}, parameters={"PaymentApiKeySecretArn": secret})
-    cli.serve_until(done, server, stack)
+    local.serve_until(done, server, stack, None)
     out = capsys.readouterr().out
 
     assert secret in out
@@ -346,7 +340,7 @@ def test_graph_writes_mermaid_to_the_file_given(args, run, tmp_path, monkeypatch
 
 
 def test_a_long_error_with_newlines_stays_one_line(capsys):
-    cli.error("first line\nsecond " + "x" * 300)
+    render.error("first line\nsecond " + "x" * 300)
 
     err = capsys.readouterr().err
 
@@ -366,10 +360,10 @@ def test_a_closed_stdout_ends_quietly(monkeypatch, capsys):
         raise BrokenPipeError
 
     parser = types.SimpleNamespace(parse_args=lambda argv: types.SimpleNamespace(handler=handler))
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(app, "build_parser", lambda: parser)
     redirected: list[int] = []
-    monkeypatch.setattr(cli.os, "dup2", lambda fd, target: redirected.append(target))
-    monkeypatch.setattr(cli.sys.stdout, "fileno", lambda: 1, raising=False)
+    monkeypatch.setattr(app.os, "dup2", lambda fd, target: redirected.append(target))
+    monkeypatch.setattr(app.sys.stdout, "fileno", lambda: 1, raising=False)
 
     code = cli.main(["history", "--json"])
 
@@ -393,7 +387,7 @@ def test_status_keeps_service_and_state_at_narrow_widths(width, monkeypatch):
     ]
 
     table, _ = breaker_table(breakers, width, now_ms=1_700_000_000_000)
-    cli.console.print(table)
+    render.console.print(table)
     text = out.getvalue()
 
     assert max(len(line) for line in text.splitlines()) <= width
@@ -420,7 +414,7 @@ def test_history_keeps_id_type_and_time_at_narrow_widths(width, embedded, stack,
     result = embedded.run(stack, order())
     out = narrow(monkeypatch, width)
 
-    cli.print_history(result)
+    render.print_history(result)
     text = out.getvalue()
 
     table = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]

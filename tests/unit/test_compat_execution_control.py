@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from breakwater.aws import Stack
 from breakwater.executions import describe, start, unique_name, wait
-from breakwater.local import compat, lambda_runtime
+from breakwater.local import compat
 from breakwater.local.stack import EmbeddedStack
 from tests.workflow.helpers import order
 
@@ -59,7 +59,7 @@ def test_stop_aborts_at_once_with_its_error_and_cause(embedded: EmbeddedStack, s
         )
         assert described["stopDate"] == stopped["stopDate"]
     # and nothing the task does after the stop is recorded
-    lambda_runtime.RUNTIME.wait_idle(timeout=WAIT_SECONDS)
+    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
     events = describe(sfn, arn).events
     assert events[-1]["type"] == "ExecutionAborted"
     assert events[-1]["executionAbortedEventDetails"] == {"error": "Manual", "cause": "operator stopped it"}
@@ -77,7 +77,7 @@ def test_without_the_stop_patch_the_execution_runs_on_and_loses_the_cause(
             arn = held_execution(embedded, stack)
             sfn.stop_execution(executionArn=arn, error="Manual", cause="operator stopped it")
             assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
-        lambda_runtime.RUNTIME.wait_idle(timeout=WAIT_SECONDS)
+        embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
         until(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING")
         described = sfn.describe_execution(executionArn=arn)
     assert described["status"] == "ABORTED"
@@ -94,7 +94,7 @@ def test_an_aborted_execution_is_redriven_from_the_state_it_was_in(
     with provider.holding(limit_seconds=20):
         arn = held_execution(embedded, stack)
         sfn.stop_execution(executionArn=arn, error="Manual", cause="stopped")
-    lambda_runtime.RUNTIME.wait_idle(timeout=WAIT_SECONDS)
+    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
     assert sfn.describe_execution(executionArn=arn)["redriveStatus"] == "REDRIVABLE"
     # when
     answer = sfn.redrive_execution(executionArn=arn)
@@ -126,7 +126,7 @@ def test_a_redrive_right_after_a_stop_is_not_disturbed_by_the_stopped_call_answe
         until(lambda: provider.in_flight() == 2)
     # then: the redriven run ends the execution, once
     result = wait(sfn, arn, timeout=WAIT_SECONDS)
-    lambda_runtime.RUNTIME.wait_idle(timeout=WAIT_SECONDS)
+    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
     result = describe(sfn, arn)
     assert (result.status, result.output["status"]) == ("SUCCEEDED", "charged")
     kinds = [event["type"] for event in result.events]
@@ -195,7 +195,7 @@ def test_without_the_redrive_patch_redrive_is_not_implemented(
     with provider.holding(limit_seconds=20):
         arn = held_execution(embedded, stack)
         sfn.stop_execution(executionArn=arn)
-    lambda_runtime.RUNTIME.wait_idle(timeout=WAIT_SECONDS)
+    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
     with compat.disabled("redrive_execution"):
         assert "redriveStatus" not in sfn.describe_execution(executionArn=arn)
         with pytest.raises(NotImplementedError):

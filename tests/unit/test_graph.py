@@ -60,12 +60,12 @@ def test_edges_of_the_real_definition(definition):
 
 
 def test_every_decision_of_the_workflow_has_a_meaning_and_none_is_left_over(definition):
-    from breakwater.graph import DECISIONS, decision
+    from breakwater.graph import decision, decisions
 
     choice_edges = {(s, t) for s, t, kind in edges(definition) if kind in ("choice", "default")}
 
     assert all(decision(s, t) for s, t in choice_edges), [p for p in choice_edges if not decision(*p)]
-    assert {(s, t) for s, targets in DECISIONS.items() for t in targets} == choice_edges
+    assert {(s, t) for s, targets in decisions().items() for t in targets} == choice_edges
 
 
 def test_mermaid_puts_the_decisions_meaning_on_its_edge(definition):

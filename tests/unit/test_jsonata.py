@@ -231,14 +231,16 @@ def test_js_number_is_ecmascript_number_to_string(number, written):
 # -- parsing once, threads, the clock, recording --------------------------------------------------
 
 
-def test_each_expression_text_is_parsed_once():
+def test_each_expression_text_is_parsed_once_by_an_evaluator():
+    evaluator = jsonata.Evaluator()
     text = f"$x + {uuid.uuid4().int % 1000}"
-    jsonata.evaluate(text, {"x": 1})
+    evaluator.evaluate(text, {"x": 1})
 
     with mock.patch.object(jsonata.jsonata_lib.Jsonata, "__init__", autospec=True) as parse:
-        results = [jsonata.evaluate(text, {"x": i}) for i in range(5)]
+        results = [evaluator.evaluate(text, {"x": i}) for i in range(5)]
 
     assert parse.call_count == 0
+    assert evaluator.parsed_count() == 1
     assert results == [r + results[0] for r in range(5)]
 
 
@@ -273,13 +275,15 @@ def test_millis_follows_the_patched_clock(clock):
 
 
 def test_recording_captures_expression_bindings_and_clock():
-    with jsonata.recording() as cases:
-        jsonata.evaluate("$a & 'x'", {"a": "é"}, now_ms=42)
-    jsonata.evaluate("$a", {"a": 1})
+    evaluator = jsonata.Evaluator()
+    with evaluator.recording() as cases:
+        evaluator.evaluate("$a & 'x'", {"a": "é"}, now_ms=42)
+    evaluator.evaluate("$a", {"a": 1})
 
     assert cases == [jsonata.Case("$a & 'x'", {"a": "é"}, 42)]
 
 
 def test_recordings_do_not_nest():
-    with jsonata.recording(), pytest.raises(jsonata.JSONataError, match="already"), jsonata.recording():
+    evaluator = jsonata.Evaluator()
+    with evaluator.recording(), pytest.raises(jsonata.JSONataError, match="already"), evaluator.recording():
         pass

@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 import time_machine
 
-from breakwater.local import lambda_runtime
-from breakwater.local.lambda_runtime import FunctionSpec, invoke
+from breakwater.local.runtime import FunctionSpec, Runtime
+from breakwater.local.runtime import pool as lambda_runtime
+
+RUNTIME = Runtime()  # this module's own runtime (a local stack owns one; these tests drive it bare)
+invoke = RUNTIME.invoke
 
 
 def function(tmp_path: Path, body: str, name: str = "fn", **spec: Any) -> FunctionSpec:
@@ -276,11 +279,10 @@ def routed() -> Any:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _InvokeApi)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    lambda_runtime.route_invocations_to(f"http://127.0.0.1:{server.server_port}")
+    runtime = Runtime(remote_endpoint=f"http://127.0.0.1:{server.server_port}")
     _InvokeApi.calls = []
     _InvokeApi.error_header = True
-    yield _InvokeApi.calls
-    lambda_runtime.route_invocations_to(None)
+    yield runtime
     server.shutdown()
     server.server_close()
 
@@ -288,9 +290,9 @@ def routed() -> Any:
 def test_routed_invocations_go_to_the_endpoint_by_logical_id(tmp_path, routed):
     spec = function(tmp_path, "def handler(e, c):\n    return 'ran here'\n", logical_id="PaymentFunction")
 
-    result = invoke(spec, {"orderId": "ord-1"})
+    result = routed.invoke(spec, {"orderId": "ord-1"})
 
-    assert routed == [("PaymentFunction", {"orderId": "ord-1"})]
+    assert _InvokeApi.calls == [("PaymentFunction", {"orderId": "ord-1"})]
     assert result.error_type == "PaymentDeclined"
 
 
@@ -298,7 +300,7 @@ def test_a_routed_error_payload_without_the_error_header_is_still_an_error(tmp_p
     _InvokeApi.error_header = False
     spec = function(tmp_path, "def handler(e, c):\n    return 'ran here'\n", logical_id="PaymentFunction")
 
-    result = invoke(spec, {"orderId": "ord-2"})
+    result = routed.invoke(spec, {"orderId": "ord-2"})
 
     assert result.error_type == "PaymentDeclined"
 
@@ -310,9 +312,9 @@ def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
     worker.start()
     time.sleep(0.2)
 
-    assert lambda_runtime.RUNTIME.busy() >= 1
-    assert lambda_runtime.RUNTIME.wait_idle(timeout=10)
-    assert lambda_runtime.RUNTIME.busy() == 0
+    assert RUNTIME.busy() >= 1
+    assert RUNTIME.wait_idle(timeout=10)
+    assert RUNTIME.busy() == 0
     worker.join(5)
 
 

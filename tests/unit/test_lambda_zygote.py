@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from breakwater.local import lambda_runtime
-from breakwater.local.lambda_runtime import FunctionSpec, invoke
+from breakwater.local.runtime import TIMEOUT_ERROR, FunctionSpec, Runtime
+from breakwater.local.runtime import pool as lambda_runtime
+
+RUNTIME = Runtime()  # this module's own runtime (a local stack owns one; these tests drive it bare)
+invoke = RUNTIME.invoke
 
 HANDLER = """
 import os, time
@@ -111,7 +114,7 @@ def test_a_library_that_starts_a_thread_is_not_forked_from(tmp_path):
 
     assert all(a["lib_pid"] == a["pid"] for a in answers)  # every environment imported it itself
     assert all(a["variable"] == spec.environment["SHOP_TABLE"] for a in answers)
-    assert not any(str(spec.code_dir) in str(z.process.args) for z in lambda_runtime.RUNTIME.zygotes())
+    assert not any(str(spec.code_dir) in str(z.process.args) for z in RUNTIME.zygotes())
 
 
 def test_a_forked_environment_that_exits_is_reported_with_its_status(tmp_path):
@@ -136,7 +139,7 @@ def test_a_forked_environment_past_its_timeout_is_killed(tmp_path):
 
     results = [invoke(spec, {"sleep": 5}) for _ in range(2)]
 
-    assert {r.error_type for r in results} == {lambda_runtime.TIMEOUT_ERROR}
+    assert {r.error_type for r in results} == {TIMEOUT_ERROR}
     assert forked["pid"] not in {a["pid"] for a in two_environments(spec)}
 
 
@@ -152,4 +155,4 @@ def test_with_zygotes_off_every_environment_is_a_fresh_interpreter(tmp_path, wit
     answers = two_environments(spec)
 
     assert all(a["lib_pid"] == a["pid"] for a in answers)
-    assert not any(str(spec.code_dir) in str(z.process.args) for z in lambda_runtime.RUNTIME.zygotes())
+    assert not any(str(spec.code_dir) in str(z.process.args) for z in RUNTIME.zygotes())

@@ -18,11 +18,14 @@ from typing import Any
 
 import pytest
 
-from breakwater.invoke import events_for, functions
 from breakwater.local import compat
 from breakwater.local.build import build_function, function_sources, runtime_dir
-from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, invoke
+from breakwater.local.invoke import events_for, functions
+from breakwater.local.runtime import FunctionSpec, InvocationResult, Runtime
 from breakwater.template import load_template
+
+RUNTIME = Runtime()  # this module's own runtime (a local stack owns one; these tests drive it bare)
+invoke = RUNTIME.invoke
 
 TEMPLATE = load_template()
 SOURCES = function_sources(TEMPLATE)

@@ -9,10 +9,13 @@ import pytest
 
 from breakwater.local import compat
 from breakwater.local.build import build_function, runtime_dir
-from breakwater.local.lambda_runtime import FunctionSpec, invoke
 from breakwater.local.provider import FakeProvider
+from breakwater.local.runtime import FunctionSpec, Runtime
 from breakwater.template import PROJECT_ROOT
 from tests.function_modules import load
+
+RUNTIME = Runtime()  # this module's own runtime (a local stack owns one; these tests drive it bare)
+invoke = RUNTIME.invoke
 
 app = load("payment", "payment_app_secret")
 

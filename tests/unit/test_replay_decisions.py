@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import random
 from typing import Any
 
 import pytest
@@ -15,7 +17,14 @@ NOW = 1_800_000_000_000
 
 @pytest.fixture(scope="module")
 def replay() -> Any:
-    return function_modules.load("replay")
+    """The replay function's handler module; the names of its decisions (replay_decisions.py, beside it) are
+    reachable from it too, as from one module (this test's own copy: the handler's globals stay patchable)."""
+    app = function_modules.load("replay")
+    decisions = importlib.import_module("replay_decisions")
+    for name, value in vars(decisions).items():
+        if not name.startswith("__") and not hasattr(app, name):
+            setattr(app, name, value)
+    return app
 
 
 @pytest.fixture
@@ -37,7 +46,9 @@ def queued(replay: Any, **fields: Any) -> Any:
 
 
 def decide(replay: Any, settings: Any, order: Any, breaker: Any = None, batch: Any = None, now_ms: int = NOW) -> Any:
-    return replay.decide(order, "api", breaker or replay.BreakerView(), batch or replay.BatchState(), settings, now_ms)
+    return replay.decide(
+        order, "api", breaker or replay.BreakerView(), batch or replay.BatchState(), settings, now_ms, random.Random(7)
+    )
 
 
 # -- the retry delay -------------------------------------------------------------------
@@ -181,7 +192,7 @@ def test_missing_settings_are_a_clear_error(replay, monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
     with pytest.raises(replay.ReplayError, match="FAILURE_THRESHOLD"):
-        replay.Settings.from_environment()
+        replay.settings_from_environment()
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,7 @@ def record(embedded: EmbeddedStack) -> list[jsonata.Case]:
         SuccessThreshold=1,
     )
     try:
-        with time_machine.travel(START, tick=True) as traveller, jsonata.recording() as cases:
+        with time_machine.travel(START, tick=True) as traveller, embedded.jsonata.recording() as cases:
             for item in _valid_and_invalid_orders():
                 embedded.run(stack, item)
             embedded.run(stack, order(customerId="cus_card_declined"))

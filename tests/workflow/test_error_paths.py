@@ -26,7 +26,6 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.sqs.models import SQSBackend
 
 from breakwater.executions import run, unique_name
-from breakwater.local import lambda_runtime
 from tests.workflow.helpers import order, put_breaker, queued
 
 ANSWERS = json.loads((Path(__file__).parents[1] / "parity" / "service_answers.json").read_text())["answers"]
@@ -259,7 +258,7 @@ def test_a_lambda_past_its_tasks_timeout_times_the_task_out_and_runs_on(embedded
     }
 
     result = run(embedded.client("stepfunctions"), machine(embedded, definition), {})
-    running_after = lambda_runtime.RUNTIME.busy()
+    running_after = embedded.runtime.busy()
 
     # AWS: recorded 2024-03-10 (timeouts.json) and 2024-11-28 (lambda_service_errors.json, test_invoke_timeout)
     (timed_out,) = [e["taskTimedOutEventDetails"] for e in result.events if e["type"] == "TaskTimedOut"]
@@ -267,7 +266,7 @@ def test_a_lambda_past_its_tasks_timeout_times_the_task_out_and_runs_on(embedded
     assert result.output == {"Error": "States.Timeout", "Cause": ""}
     assert running_after >= 1  # the function runs on, as on AWS, to its end or its own timeout
     started = time.monotonic()
-    assert lambda_runtime.RUNTIME.wait_idle(timeout=30)
+    assert embedded.runtime.wait_idle(timeout=30)
     assert time.monotonic() - started < 30
 
 

@@ -27,9 +27,9 @@ from breakwater.aws import Stack
 from breakwater.bench.policies import WARM_UP_ORDER, Policy, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
-from breakwater.bench.workflow import EXECUTION_TIMEOUT, POLL_SECONDS, record_of, task_windows
+from breakwater.bench.workflow import EXECUTION_TIMEOUT, POLL_SECONDS, record_of
 from breakwater.breaker_record import BreakerState
-from breakwater.executions import ExecutionResult, start, wait
+from breakwater.executions import ExecutionResult, Transition, start, wait
 from breakwater.local.deploy import deploy
 from breakwater.local.stack import EmbeddedStack
 
@@ -66,10 +66,10 @@ def sample_record(result: ExecutionResult, submitted: float, payment_arn: str) -
     record.dynamodb_reads = record.dynamodb_strong_reads = path.count(STATUS_STATE)
     record.dynamodb_writes = path.count(TRIP_STATE)
     record.call = None
-    calls = task_windows(result.events, "lambda", function=payment_arn)
+    calls = result.task_windows("lambda", function=payment_arn)
     if calls:
         scheduled, _, ended = calls[0]
-        lambdas = task_windows(result.events, "lambda")
+        lambdas = result.task_windows("lambda")
         status_read = lambdas[0][2] if lambdas else scheduled
         record.call = CallFact(result.name, status_read, scheduled, ended, record.reason == "call_failed")
     return record
@@ -143,20 +143,20 @@ class AwsSample(Policy):
     def records(self) -> list[OrderRecord]:
         return [sample_record(result, submitted, self._payment) for result, submitted in self._results]
 
-    def transitions(self) -> list[tuple[float, str, str]]:
+    def transitions(self) -> list[Transition]:
         """OPEN from each first trip until its item expires (a trip while open extends it), then CLOSED."""
         trips = sorted(t for result, _ in self._results for t in _trips(result))
-        changes: list[tuple[float, str, str]] = []
+        changes: list[Transition] = []
         open_until: float | None = None
         for at, until in trips:
             if open_until is not None and at >= open_until:
-                changes.append((open_until, BreakerState.OPEN, BreakerState.CLOSED))
+                changes.append(Transition(open_until, BreakerState.OPEN, BreakerState.CLOSED))
                 open_until = None
             if open_until is None:
-                changes.append((at, BreakerState.CLOSED, BreakerState.OPEN))
+                changes.append(Transition(at, BreakerState.CLOSED, BreakerState.OPEN))
             open_until = max(open_until or 0.0, until)
         if open_until is not None and open_until <= time.time():
-            changes.append((open_until, BreakerState.OPEN, BreakerState.CLOSED))
+            changes.append(Transition(open_until, BreakerState.OPEN, BreakerState.CLOSED))
         return changes
 
     def cooldown_expiry(self) -> float | None:

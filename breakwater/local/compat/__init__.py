@@ -29,7 +29,7 @@ patch                       what it fixes
                             on AWS it must be an ISO-8601 string.
 ``lambda_environments``     Lambda needs Docker; run the deployed package (the
                             ``sam build`` artifact) in execution environments
-                            of its own (``lambda_runtime``): the function's
+                            of its own (``local.runtime``): the function's
                             Handler, Environment and Timeout, errors named as
                             Lambda names them, ``Sandbox.Timedout`` past it.
 ``dynamodb_atomic_writes``  moto checks a ConditionExpression and then writes
@@ -212,7 +212,7 @@ from collections.abc import Iterator
 
 from breakwater.local.compat.base import Patch
 from breakwater.local.compat.cloudformation_sfn import substitute_definition
-from breakwater.local.compat.lambda_environments import code_dir_for_zip, function_endpoint, serve_functions_at
+from breakwater.local.compat.lambda_environments import code_dir_for_zip, function_endpoint
 from breakwater.local.compat.timestamps import iso_timestamp, parse_rfc3339
 
 __all__ = [
@@ -224,7 +224,6 @@ __all__ = [
     "function_endpoint",
     "iso_timestamp",
     "parse_rfc3339",
-    "serve_functions_at",
     "substitute_definition",
 ]
 

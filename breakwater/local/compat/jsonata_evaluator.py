@@ -26,7 +26,7 @@ from moto.stepfunctions.parser.asl.eval import variable_store as variable_store_
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 
-from breakwater.local import jsonata
+from breakwater.local import jsonata, services
 from breakwater.local.compat.base import Patch
 from breakwater.local.compat.evaluation_failed import LOCATION
 
@@ -93,7 +93,7 @@ def evaluate_jsonata(env: Any, expression: str, with_states: bool = True, locati
     """
     subject = f"The JSONata expression '{expression}'" + (f" specified for the field '{location}'" if location else "")
     try:
-        result = jsonata.evaluate(expression, jsonata_bindings(env, expression, with_states))
+        result = services.current().jsonata.evaluate(expression, jsonata_bindings(env, expression, with_states))
     except jsonata.UnsupportedResult as exc:  # recorded: "... specified for the field 'Items' returned an ..."
         cause = f"{subject} returned an unsupported result type." if location else str(exc)
         raise _query_evaluation_failure(env, cause, location) from exc

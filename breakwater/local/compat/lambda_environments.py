@@ -1,5 +1,5 @@
 """Patch ``lambda_environments``: Lambda needs Docker; run the deployed package (the ``sam build`` artifact) in
-execution environments of its own (``lambda_runtime``): the function's Handler, Environment and Timeout, errors
+execution environments of its own (``local.runtime``): the function's Handler, Environment and Timeout, errors
 named as Lambda names them, ``Sandbox.Timedout`` past it, and past its reserved concurrency Lambda's throttle
 (``TooManyRequestsException``, ``ReservedFunctionConcurrentInvocationLimitExceeded``).
 """
@@ -22,7 +22,8 @@ from typing import Any
 from moto.awslambda import models as lambda_models
 from moto.settings import moto_server_port
 
-from breakwater.local import lambda_runtime
+from breakwater.local import runtime as lambda_runtime
+from breakwater.local import services
 from breakwater.local.aws_limits.errors import RESERVED_EXCEEDED, lambda_throttled
 from breakwater.local.compat.base import Patch
 
@@ -30,20 +31,13 @@ _FUNCTION_LOG = logging.getLogger("breakwater.local.functions")
 
 
 _CODE_CACHE = Path(os.environ.get("BREAKWATER_CODE_CACHE", Path.home() / ".cache" / "breakwater" / "code"))
-_FUNCTION_ENDPOINT: list[str] = []  # where the functions' own AWS calls go (the stack that runs them)
 # The local endpoint serves every API on one host: the SDK must not prefix it ("sync-" for StartSyncExecution).
 LOCAL_ENDPOINT_VARIABLES = {"AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}
 
 
-def serve_functions_at(endpoint: str | None) -> str | None:
-    """The endpoint of the stack whose functions run here (their own AWS calls go there); returns the previous one."""
-    previous = _FUNCTION_ENDPOINT[0] if _FUNCTION_ENDPOINT else None
-    _FUNCTION_ENDPOINT[:] = [endpoint] if endpoint else []
-    return previous
-
-
 def function_endpoint() -> str:
-    return _FUNCTION_ENDPOINT[0] if _FUNCTION_ENDPOINT else f"http://127.0.0.1:{moto_server_port()}"
+    """Where the current stack's functions send their own AWS calls."""
+    return services.current().function_endpoint or f"http://127.0.0.1:{moto_server_port()}"
 
 
 def code_dir_for_zip(code: bytes, digest: str | None = None) -> Path:
@@ -89,7 +83,7 @@ def function_spec(fn: Any) -> lambda_runtime.FunctionSpec:
         memory_mb=int(fn.memory_size or 128),
         arn=fn.function_arn,
         runtime_dir=runtime_dir(),
-        logical_id=logical_id_of(fn) if lambda_runtime.remote_endpoint() else None,
+        logical_id=logical_id_of(fn) if services.current().runtime.remote_endpoint else None,
         region=fn.region,
         reserved_concurrency=int(fn.reserved_concurrency) if fn.reserved_concurrency is not None else None,
     )
@@ -109,7 +103,7 @@ def _invoke_in_environment(self: Any, body: str, request_headers: Any, response_
     event = json.loads(body) if body else {}
     spec = function_spec(self)
     try:
-        result = lambda_runtime.invoke(spec, event)
+        result = services.current().runtime.invoke(spec, event)
     except lambda_runtime.ReservedConcurrencyExceeded:
         raise lambda_throttled(RESERVED_EXCEEDED) from None
     if result.failed:

@@ -1,7 +1,7 @@
 """``breakwater invoke``: run one function's handler as ``sam local invoke`` does, without Docker.
 
 The function is built as ``sam build`` builds it (``breakwater.local.build``)
-and runs in an execution environment of its own (``lambda_runtime``): its
+and runs in an execution environment of its own (``local.runtime``): its
 handler, environment and timeout from ``template.yaml``, its own code and
 dependencies only.
 """
@@ -15,10 +15,9 @@ from typing import Any
 
 from breakwater.errors import FunctionNotFound, TemplateError
 from breakwater.local.build import build_function, runtime_dir
-from breakwater.local.lambda_runtime import FunctionSpec, InvocationResult, invoke
-from breakwater.template import PROJECT_ROOT, check_overrides, load_template, parameters
+from breakwater.local.runtime import FunctionSpec, InvocationResult, Runtime
+from breakwater.template import PROJECT_ROOT, check_overrides, functions, load_template, parameters
 
-FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 EVENTS_DIR = PROJECT_ROOT / "events"
 FUNCTION_SUFFIX = "Function"
 
@@ -31,16 +30,6 @@ def event_prefix(logical_id: str) -> str:
 def events_for(logical_id: str, folder: Path = EVENTS_DIR) -> list[Path]:
     """One function's sample events, ``events/<prefix>*.json``, for ``breakwater invoke`` and ``sam local invoke``."""
     return sorted(folder.glob(f"{event_prefix(logical_id)}*.json"))
-
-
-def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Logical id -> properties (with SAM ``Globals.Function`` applied) of every function."""
-    defaults = (template.get("Globals") or {}).get("Function") or {}
-    found = {}
-    for logical_id, resource in template["Resources"].items():
-        if resource.get("Type") in FUNCTION_TYPES:
-            found[logical_id] = {**defaults, **(resource.get("Properties") or {})}
-    return found
 
 
 def _resolve(value: Any, values: dict[str, str], where: str, missing: list[str]) -> str:
@@ -108,4 +97,9 @@ def function_spec(
 
 
 def run(spec: FunctionSpec, event: Any) -> InvocationResult:
-    return invoke(spec, event)
+    """One invocation in an environment of its own runtime, stopped once it has answered."""
+    runtime = Runtime()
+    try:
+        return runtime.invoke(spec, event)
+    finally:
+        runtime.shutdown()
