@@ -81,10 +81,11 @@ def stop(execution: Any, error: str | None, cause: str | None) -> dt.datetime:
             )
             setattr(env.event_manager, _CLOSED, True)
         setattr(execution, _CLOSED, True)
-        execution.exec_status = ExecutionStatus.ABORTED
+        # Readers do not take the lock: the status goes last, so whoever sees ABORTED sees its error and cause.
         execution.stop_date = now
         execution.error = error
         execution.cause = cause
+        execution.exec_status = ExecutionStatus.ABORTED
         return now
 
 
