@@ -227,14 +227,20 @@ def _fold(node: Any, where: str = "") -> Any:
     return node
 
 
-def load_source(path: Path = SOURCE_PATH) -> dict[str, Any]:
-    """The definition the source describes: plain data, as deployed (before substitutions)."""
+def _read_source(path: Path) -> dict[str, Any]:
+    """The source's YAML document, checked to be a definition (a mapping with States)."""
     try:
         document = yaml.load(path.read_text(), Loader=_SourceLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise AslSourceError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(document, dict) or "States" not in document:
         raise AslSourceError(f"{path}: must be a mapping with States, as an ASL definition is")
+    return document
+
+
+def load_source(path: Path = SOURCE_PATH) -> dict[str, Any]:
+    """The definition the source describes: plain data, as deployed (before substitutions)."""
+    document = _read_source(path)
     extensions = sorted(key for key in document if str(key).startswith("x-") and key not in TOP_KEYS)
     if extensions:
         raise AslSourceError(f"{path}: unknown top-level keys {extensions}; only {TOP_KEYS} are left out of the ASL")
@@ -266,12 +272,7 @@ def _take_state_metadata(document: dict[str, Any], path: Path) -> dict[str, dict
 
 @functools.cache
 def _metadata(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        document = yaml.load(path.read_text(), Loader=_SourceLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise AslSourceError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(document, dict) or "States" not in document:
-        raise AslSourceError(f"{path}: must be a mapping with States, as an ASL definition is")
+    document = _read_source(path)
     found = _take_state_metadata(document, path)
     found[PATHS_KEY] = {"rules": document.get(PATHS_KEY) or []}
     return json.loads(json.dumps(found))

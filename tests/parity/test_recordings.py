@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.parity.replay import Difference, load_known, load_recordings, replay_all
+from tests.parity.replay import Difference, assert_as_known, load_known, load_recordings, replay_all
 
 RECORDINGS = load_recordings()
 KNOWN = load_known()
@@ -21,15 +21,7 @@ def replayed(embedded: Any) -> dict[str, list[Difference]]:
 @pytest.mark.parametrize("recording", RECORDINGS, ids=[r.id for r in RECORDINGS])
 def test_the_local_stack_answers_as_aws_recorded(replayed, recording):
     found = replayed[recording.id]
-    known = KNOWN.get(recording.id)
-
-    if known is None:
-        assert [str(d) for d in found] == []
-    elif known.get("varies"):  # a documented difference whose events come in an order threads decide
-        if found:
-            pytest.xfail(known["reason"])
-    else:  # a documented difference: exactly the one documented (else the entry goes)
-        assert sorted({d.path for d in found}) == sorted(known["paths"]), [str(d) for d in found]
+    assert_as_known(found, KNOWN.get(recording.id))
 
 
 def test_report(replayed):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.parity.replay import Difference, Resources
+from tests.parity.replay import Difference, Resources, assert_as_known
 from tests.parity.test_state_replay import differences, load_known, load_test_state_recordings
 
 RECORDINGS = load_test_state_recordings()
@@ -30,15 +30,7 @@ def answered(embedded: Any) -> dict[str, list[Difference]]:
 @pytest.mark.parametrize("recording", RECORDINGS, ids=[r.id for r in RECORDINGS])
 def test_test_state_answers_as_aws_recorded(answered, recording):
     found = answered[recording.id]
-    known = KNOWN.get(recording.id)
-
-    if known is None:
-        assert [str(d) for d in found] == []
-    elif known.get("varies"):  # a documented difference whose events come in an order threads decide
-        if found:
-            pytest.xfail(known["reason"])
-    else:  # a documented difference: exactly the one documented (else the entry goes)
-        assert sorted({d.path for d in found}) == sorted(known["paths"]), [str(d) for d in found]
+    assert_as_known(found, KNOWN.get(recording.id))
 
 
 def test_test_state_report(answered):
