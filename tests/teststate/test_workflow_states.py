@@ -46,6 +46,16 @@ READ = {
 }
 
 
+# What an execution that charged order ord-1 on a CLOSED breaker ends with.
+CHARGED_OUTPUT = {
+    "status": "charged",
+    "orderId": "ord-1",
+    "serviceName": "payment-api",
+    "chargeId": "ch_1",
+    "breaker": "CLOSED",
+}
+
+
 def variables(**changes: Any) -> dict[str, Any]:
     return {**READ, **changes}
 
@@ -321,13 +331,7 @@ def test_a_charge_ends_the_execution_with_its_answer(test_state):
     answer = test_state(CALL, variables=variables(), result=CHARGED)
 
     assert (answer.status, answer.next_state) == ("SUCCEEDED", None)
-    assert answer.output == {
-        "status": "charged",
-        "orderId": "ord-1",
-        "serviceName": "payment-api",
-        "chargeId": "ch_1",
-        "breaker": "CLOSED",
-    }
+    assert answer.output == CHARGED_OUTPUT
     assert answer.inspection["afterArguments"] == {
         "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:breakwater-PaymentFunction-EXAMPLE",
         "Payload": {**ORDER, "serviceName": "payment-api"},
@@ -544,13 +548,7 @@ def test_clearing_the_count_ends_with_the_charge(test_state):
     answer = test_state("Clear the failure count", variables=variables(chargeId="ch_1", failures=2), result={})
 
     assert (answer.status, answer.next_state) == ("SUCCEEDED", None)
-    assert answer.output == {
-        "status": "charged",
-        "orderId": "ord-1",
-        "serviceName": "payment-api",
-        "chargeId": "ch_1",
-        "breaker": "CLOSED",
-    }
+    assert answer.output == CHARGED_OUTPUT
     arguments = answer.inspection["afterArguments"]
     assert arguments["ConditionExpression"] == (
         "(attribute_not_exists(#state) OR #state = :closed) AND failureCount > :zero"
