@@ -34,7 +34,7 @@ class Link:
 
 
 def _prose(text: str) -> Iterator[tuple[int, str]]:
-    """Each line outside fenced code blocks, with its inline code spans blanked out."""
+    """Each line outside fenced code blocks, with its number."""
     fence: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         opened = FENCE.match(line)
@@ -45,11 +45,12 @@ def _prose(text: str) -> Iterator[tuple[int, str]]:
         if opened:
             fence = opened.group(1)
             continue
-        yield number, CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line)
+        yield number, line
 
 
 def links(page: Path) -> Iterator[Link]:
     for number, line in _prose(page.read_text()):
+        line = CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line)  # a link in code is not a link
         for match in INLINE_LINK.finditer(line):
             yield Link(page, number, match.group(1))
         reference = REFERENCE.match(line)
