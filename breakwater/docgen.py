@@ -175,9 +175,7 @@ def _aws_option(action: argparse.Action, parser: argparse.ArgumentParser) -> boo
 
 
 def _own_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    return [
-        a for a in parser._actions if not isinstance(a, argparse._HelpAction) and not _aws_option(a, parser)
-    ]
+    return [a for a in parser._actions if not isinstance(a, argparse._HelpAction) and not _aws_option(a, parser)]
 
 
 def _usage(words: str, parser: argparse.ArgumentParser) -> str:
@@ -260,7 +258,8 @@ def pages(folder: Path = DOCS, readme: Path | None = README) -> list[Path]:
 
 def stale(candidates: Iterable[Path] | None = None) -> list[Path]:
     """The pages whose generated tables differ from what the code says now."""
-    return [page for page in (pages() if candidates is None else candidates) if render(page.read_text()) != page.read_text()]
+    chosen = pages() if candidates is None else candidates
+    return [page for page in chosen if render(page.read_text()) != page.read_text()]
 
 
 def main(argv: list[str] | None = None) -> int:

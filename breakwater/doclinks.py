@@ -104,16 +104,18 @@ def broken(candidates: list[Path] | None = None) -> list[str]:
     return [f"{link}: {why}" for page in candidates or pages() for link in links(page) if (why := problem(link))]
 
 
+def _destination(link: Link) -> Path | None:
+    """The file a relative link leads to (None for a web address or an anchor on the same page)."""
+    path = link.target.partition("#")[0]
+    if not path or SCHEME.match(link.target) or link.target.startswith("//"):
+        return None
+    return (link.page.parent / path).resolve()
+
+
 def unlinked(candidates: list[Path] | None = None) -> list[Path]:
     """The pages under docs/ that no other page (the README included) links to: a reader cannot find them."""
     everything = candidates or pages()
-    reached = {
-        (link.page.parent / link.target.partition("#")[0]).resolve()
-        for page in everything
-        for link in links(page)
-        if not SCHEME.match(link.target) and link.target.partition("#")[0]
-        and (link.page.parent / link.target.partition("#")[0]).resolve() != page
-    }
+    reached = {_destination(link) for page in everything for link in links(page) if _destination(link) != page}
     return [page for page in everything if page != README and page.resolve() not in reached]
 
 

@@ -23,7 +23,9 @@ def require_all() -> bool:
     """True when ``BREAKWATER_REQUIRE_ALL`` is ``1``; unset, empty or ``0`` is False; anything else is refused."""
     value = os.environ.get(VARIABLE, "").strip()
     if value not in ("", "0", "1"):
-        raise pytest.UsageError(f"{VARIABLE} must be 1 (every test must run) or 0 (skip what cannot run), not {value!r}")
+        raise pytest.UsageError(
+            f"{VARIABLE} must be 1 (every test must run) or 0 (skip what cannot run), not {value!r}"
+        )
     return value == "1"
 
 

@@ -34,14 +34,15 @@ def test_a_missing_file_and_a_missing_anchor_are_found(tmp_path: Path, monkeypat
         "README.md:2: docs/missing.md: no such file: docs/missing.md",
         "README.md:2: docs/there.md#nowhere: no heading or id 'nowhere' in docs/there.md",
         "README.md:2: #a-page: no heading or id 'a-page' in README.md",
-        "README.md:6: ../outside.md: outside the repository",
+        "README.md:7: ../outside.md: outside the repository",
     ]
 
 
 def test_anchors_follow_githubs_rules(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text(
-        "# Breakwater\n## The local stack, the AWS CLI and SAM\n## `make test` and CI\n## The local stack, the AWS CLI and SAM\n"
+        "# Breakwater\n## The local stack, the AWS CLI and SAM\n## `make test` and CI\n"
+        "## The local stack, the AWS CLI and SAM\n"
         '<a id="custom"></a>\n```\n# not a heading\n```\n'
     )
 

@@ -20,7 +20,7 @@ def test_the_switch_is_one_or_zero(monkeypatch, value, expected) -> None:
 def test_another_value_is_refused_with_one_line(monkeypatch) -> None:
     monkeypatch.setenv(requirements.VARIABLE, "true")
 
-    with pytest.raises(pytest.UsageError, match="BREAKWATER_REQUIRE_ALL must be 1 .* or 0 .*, not 'true'"):
+    with pytest.raises(pytest.UsageError, match=r"BREAKWATER_REQUIRE_ALL must be 1 .* or 0 .*, not 'true'"):
         requirements.require_all()
 
 
