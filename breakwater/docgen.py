@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import ast
-import importlib
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from breakwater import capacity
+from breakwater import budget, capacity
 from breakwater.quotas import QUOTAS, Limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,23 +101,18 @@ def path_costs_table() -> str:
     return "\n".join(rows)
 
 
-# The cost budget is defined today by tests/workflow/test_cost_budget.py's BUDGET (the bench and DESIGN.md keep
-# copies of its first rows); issue 20 item 3 moves it into one module of the package, and this table will read
-# that module instead. Imported by name so that the package does not depend on its tests.
-BUDGET_SOURCE = "tests.workflow.test_cost_budget"
-
-
 def cost_budget_table() -> str:
-    budget = importlib.import_module(BUDGET_SOURCE).BUDGET
+    """The cost budget per path, from its one definition (``breakwater.budget``)."""
     rows = [
         "| path | states entered (at most) | DynamoDB reads (at most) | DynamoDB writes | Lambda invocations "
-        "| SQS messages |",
-        "|---|---|---|---|---|---|",
+        "| SQS messages | covers |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name, cost in budget.items():
+    for row in budget.ROWS:
+        cost = row.cost
         rows.append(
-            f"| {name} | {cost.states_entered} | {cost.dynamodb_reads} | {cost.dynamodb_writes} | "
-            f"{cost.lambda_invocations} | {cost.sqs_messages} |"
+            f"| {row.path} | {cost.states_entered} | {cost.dynamodb_reads} | {cost.dynamodb_writes} | "
+            f"{cost.lambda_invocations} | {cost.sqs_messages} | {row.note} |"
         )
     return "\n".join(rows)
 
@@ -155,7 +149,7 @@ def compat_table() -> str:
 
 def _commands() -> Iterator[tuple[str, argparse.ArgumentParser, str]]:
     """Every leaf command of ``breakwater``: its words, its parser and its help, in the parser's order."""
-    from breakwater.cli import build_parser  # the CLI's parser: issue 20 moves it to breakwater.cli.parser
+    from breakwater.cli.parser import build_parser
 
     def walk(parser: argparse.ArgumentParser, words: str) -> Iterator[tuple[str, argparse.ArgumentParser, str]]:
         for action in parser._actions:
