@@ -54,7 +54,7 @@ test: install ## every test: unit, workflow, template, e2e, bench, docker and br
 test-fast: $(STAMP) $(NODE_STAMP) ## unit and template tests: no subprocess stack, no real-time run (under a minute)
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile tests/unit tests/template
 
-lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, template tests
+lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, actionlint, template tests
 	$(BIN)/ruff check breakwater functions tests docker
 	$(BIN)/ruff format --check breakwater functions tests docker
 	$(BIN)/mypy breakwater docker/sam_local.py
@@ -67,6 +67,7 @@ lint: install $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, sam validate, checkov, t
 	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(AWS_VENV)/bin/sam validate --lint
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/actionlint .github/workflows/*.yml
 	$(BIN)/pytest -q -p no:cacheprovider tests/template
 
 # The workflow is written in statemachine/circuit_breaker.asl.yaml; SAM deploys the JSON generated from it.
@@ -107,7 +108,7 @@ browser: ## Chromium and its driver for the browser tests (apt, as root)
 	fi
 	@$(CHROMIUM) --version && $(CHROMEDRIVER) --version
 
-# The functions in the real Lambda runtime (README, "Running the functions in the real Lambda runtime").
+# The functions in the real Lambda runtime (docs/lambda-runtime.md).
 # sam-local-image: the invoke image, built offline (root, a Docker engine, debootstrap; skipped when up to date).
 # sam-local-build: `sam build` of the template for this machine's architecture, in .aws-sam/local/build.
 # test-docker: `sam local invoke` and `sam local start-lambda` tests (skipped without an engine, failing in CI).

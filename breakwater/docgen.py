@@ -1,4 +1,5 @@
-"""Tables in docs/ that exist in code, generated from it: ``make docs`` writes them, a test fails when one is stale.
+"""Tables in README.md and docs/ that exist in code, generated from it: ``make docs`` writes them, a test fails when
+one is stale.
 
 A page marks a generated table with ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``; everything between
 the two is this module's output for NAME.
@@ -7,15 +8,19 @@ the two is this module's output for NAME.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from breakwater import capacity
+from breakwater import budget, capacity
 from breakwater.quotas import QUOTAS, Limits
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+README = ROOT / "README.md"
+COMPAT = ROOT / "breakwater" / "local" / "compat"
 MARKER = re.compile(r"(<!-- generated: ([a-z0-9-]+) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
 LATENCIES = (0.25, 1.0)  # payment call durations the ceilings are shown for
 VOLUMES = (100, 500, 2000, 5000, 8000)
@@ -81,11 +86,150 @@ def cost_table() -> str:
     return "\n".join(rows)
 
 
+def path_costs_table() -> str:
+    """The main paths an order takes, with what each uses and costs (the README's "how it works")."""
+    rows = [
+        "| path | states entered | breaker reads / writes | payment calls | SQS messages | $ per million, STANDARD "
+        "| $ per million, EXPRESS |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in capacity.PATHS[:4]:
+        rows.append(
+            f"| {p.name} | {p.transitions} | {p.reads} / {p.writes} | {p.calls} | {p.messages} | "
+            f"{capacity.dollars_per_million('STANDARD', p):,.2f} | {capacity.dollars_per_million('EXPRESS', p):,.2f} |"
+        )
+    return "\n".join(rows)
+
+
+def cost_budget_table() -> str:
+    """The cost budget per path, from its one definition (``breakwater.budget``)."""
+    rows = [
+        "| path | states entered (at most) | DynamoDB reads (at most) | DynamoDB writes | Lambda invocations "
+        "| SQS messages | covers |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in budget.ROWS:
+        cost = row.cost
+        rows.append(
+            f"| {row.path} | {cost.states_entered} | {cost.dynamodb_reads} | {cost.dynamodb_writes} | "
+            f"{cost.lambda_invocations} | {cost.sqs_messages} | {row.note} |"
+        )
+    return "\n".join(rows)
+
+
+def _markdown(text: str) -> str:
+    """reStructuredText's inline literals as Markdown's, one line, safe in a table cell."""
+    return " ".join(text.split()).replace("``", "`").replace("|", "\\|")
+
+
+def compat_patches() -> Iterator[tuple[str, str]]:
+    """Each compatibility patch's name and what it fixes: the first paragraph of its module's docstring.
+
+    The module's docstring starts ``Patch ``NAME``: what moto did, and what AWS does``; that paragraph is the
+    one description of the patch (``compat.MODULES`` gives the order).
+    """
+    from breakwater.local import compat
+
+    for module in compat.MODULES:
+        docstring = ast.get_docstring(ast.parse((COMPAT / f"{module}.py").read_text())) or ""
+        first = docstring.split("\n\n")[0]
+        match = re.match(r"Patch ``([a-z0-9_]+)``: (.*)", first, re.S)
+        if match is None:
+            raise ValueError(f"breakwater/local/compat/{module}.py: its docstring must start 'Patch ``NAME``: '")
+        if match.group(1) not in compat.PATCHES:
+            raise ValueError(f"breakwater/local/compat/{module}.py: its docstring names no patch: {match.group(1)}")
+        yield match.group(1), _markdown(match.group(2))
+
+
+def compat_table() -> str:
+    rows = ["| patch | what moto did, and what AWS does |", "|---|---|"]
+    rows += [f"| `{name}` | {why} |" for name, why in compat_patches()]
+    return "\n".join(rows)
+
+
+def _commands() -> Iterator[tuple[str, argparse.ArgumentParser, str]]:
+    """Every leaf command of ``breakwater``: its words, its parser and its help, in the parser's order."""
+    from breakwater.cli.parser import build_parser
+
+    def walk(parser: argparse.ArgumentParser, words: str) -> Iterator[tuple[str, argparse.ArgumentParser, str]]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {choice.dest: choice.help or "" for choice in action._choices_actions}
+                for name, sub in action.choices.items():
+                    if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+                        yield from walk(sub, f"{words} {name}")
+                    else:
+                        yield f"{words} {name}", sub, helps.get(name, "")
+
+    yield from walk(build_parser(), "breakwater")
+
+
+def _aws_option(action: argparse.Action, parser: argparse.ArgumentParser) -> bool:
+    return any(group.title == "AWS options" and action in group._group_actions for group in parser._action_groups)
+
+
+def _own_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [a for a in parser._actions if not isinstance(a, argparse._HelpAction) and not _aws_option(a, parser)]
+
+
+def _usage(words: str, parser: argparse.ArgumentParser) -> str:
+    formatter = argparse.HelpFormatter(prog=words, width=1_000)
+    formatter.add_usage(None, _own_actions(parser), [], prefix="")
+    usage = formatter.format_help().strip()
+    if any(_aws_option(a, parser) for a in parser._actions):
+        usage += " [AWS options]"
+    return usage
+
+
+def _help(action: argparse.Action) -> str:
+    text = action.help or ""
+    return text % {**vars(action), "prog": ""} if "%(" in text else text
+
+
+def cli_commands_table() -> str:
+    rows = ["| command | what it does |", "|---|---|"]
+    for words, parser, text in _commands():
+        rows.append(f"| `{_markdown(_usage(words, parser))}` | {_markdown(text)} |")
+    return "\n".join(rows)
+
+
+def _argument(action: argparse.Action) -> str:
+    if not action.option_strings:
+        return str(action.metavar or action.dest)
+    name = ", ".join(action.option_strings)
+    if action.nargs == 0:
+        return name
+    if action.choices is not None and action.metavar is None:
+        return f"{name} {{{','.join(str(c) for c in action.choices)}}}"
+    return f"{name} {action.metavar or action.dest.upper()}"
+
+
+def cli_options_table() -> str:
+    rows = ["| command | argument | what it means |", "|---|---|---|"]
+    aws: dict[str, argparse.Action] = {}
+    for words, parser, _ in _commands():
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if _aws_option(action, parser):
+                aws.setdefault(action.dest, action)
+                continue
+            command = words.removeprefix("breakwater ")
+            rows.append(f"| `{command}` | `{_markdown(_argument(action))}` | {_markdown(_help(action))} |")
+    rows += [f"| [AWS options] | `{_markdown(_argument(a))}` | {_markdown(_help(a))} |" for a in aws.values()]
+    return "\n".join(rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "quotas": quotas_table,
     "paths": paths_table,
     "ceilings": ceilings_table,
     "cost-at-volume": cost_table,
+    "path-costs": path_costs_table,
+    "cost-budget": cost_budget_table,
+    "compat-patches": compat_table,
+    "cli-commands": cli_commands_table,
+    "cli-options": cli_options_table,
 }
 
 
@@ -101,9 +245,15 @@ def render(text: str) -> str:
     return MARKER.sub(table, text)
 
 
-def stale(docs: Path = DOCS) -> list[Path]:
+def pages(folder: Path = DOCS, readme: Path | None = README) -> list[Path]:
+    """The README and every Markdown page under ``folder``."""
+    return ([readme] if readme is not None else []) + sorted(folder.rglob("*.md"))
+
+
+def stale(candidates: Iterable[Path] | None = None) -> list[Path]:
     """The pages whose generated tables differ from what the code says now."""
-    return [page for page in sorted(docs.rglob("*.md")) if render(page.read_text()) != page.read_text()]
+    chosen = pages() if candidates is None else candidates
+    return [page for page in chosen if render(page.read_text()) != page.read_text()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,9 +10,11 @@ package (all its modules); the longest entry that names a module decides its lay
   read through boto3, AWS's quotas and prices, the model on paper.
 - local: the local stack (moto and its patches, the Lambda runtime, the fake provider, ``local up``'s server).
 - front ends: what a person or a benchmark runs on top: the console, the demo, the soak, the benchmark, the scale
-  model, the generated docs.
-- cli: the ``breakwater`` command, a leaf: only the entry point imports it.
+  model.
+- cli: the ``breakwater`` command, a leaf: only the entry point (and the docs, for its parser) imports it.
 - entry: the entry point (Ctrl-C honoured before anything heavy is imported).
+- docs: the generated tables of the README and docs/ and their link check (``make docs``, ``make test``): they read
+  every layer, the CLI's parser included (its command table), and nothing imports them.
 """
 
 from __future__ import annotations
@@ -51,13 +53,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "breakwater.bench",
             "breakwater.console",
             "breakwater.demo",
-            "breakwater.docgen",
             "breakwater.scale",
             "breakwater.soak",
         ),
     ),
     ("cli", ("breakwater.cli",)),
     ("entry", ("breakwater.entry", "breakwater.__main__")),
+    ("docs", ("breakwater.docgen", "breakwater.doclinks")),
 )
 
 

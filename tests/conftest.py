@@ -25,6 +25,7 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("COLUMNS", None)
 
 from breakwater.local.stack import EmbeddedStack
+from tests.requirements import require_all
 
 START = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
 
@@ -77,9 +78,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--aws-region", default="us-east-1", help="the region --teststate-aws calls (us-east-1)")
 
 
+def on_ci() -> bool:
+    """Whether this runs in a CI job: ``CI`` set to anything but empty, ``0`` or ``false`` (GitHub, GitLab: ``true``).
+
+    It guards credentials, nothing else: whether every test must run is ``BREAKWATER_REQUIRE_ALL``
+    (tests/requirements.py).
+    """
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    require_all()  # a value other than 0 or 1 is refused before any test runs
     if config.getoption("--teststate-aws"):
-        if os.environ.get("CI"):
+        if on_ci():
             raise pytest.UsageError("--teststate-aws calls AWS: it is for a developer's machine, never for CI")
         if not config.getoption("--aws-profile"):
             raise pytest.UsageError("--teststate-aws needs --aws-profile NAME (the credentials to call AWS with)")

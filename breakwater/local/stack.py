@@ -90,7 +90,8 @@ def quiet_moto() -> None:
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    # Resources moto's CloudFormation cannot create (the heartbeat's EventInvokeConfig) are listed in the README.
+    # Resources moto's CloudFormation cannot create (the heartbeat's EventInvokeConfig): see
+    # docs/security-and-operations.md.
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
 

@@ -9,8 +9,8 @@
 #
 # The SAM CLI adds its own Runtime Interface Emulator (samcli/local/rapid/aws-lambda-rie-*) on top.
 # Idempotent: the image carries a label with the hash of every input; a build with the same inputs is skipped.
-# The image has the machine's architecture (x86_64 here): see README, "Running the functions in the real Lambda
-# runtime", for how local runs of the arm64 template get it.
+# The image has the machine's architecture (x86_64 here): see docs/lambda-runtime.md for how local runs of the
+# arm64 template get it.
 #
 # Needs root (debootstrap), a running Docker engine, debootstrap and the project's venv (its pip downloads wheels).
 # Environment: DEBIAN_MIRROR (default: the first Debian mirror of the apt sources), PIP (default: .venv/bin/pip),

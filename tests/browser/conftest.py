@@ -1,7 +1,8 @@
 """Headless Chromium (Debian's package and its chromedriver) against a console on the embedded stack.
 
 Where Chromium, its driver or selenium is missing the browser tests skip with the reason; with
-``CI=true`` they fail instead, so CI never passes by skipping them (``make browser`` installs them).
+``BREAKWATER_REQUIRE_ALL=1`` (tests/requirements.py) they fail instead, so CI never passes by skipping them
+(``make browser`` installs them on Debian; ``BREAKWATER_CHROMIUM`` and ``BREAKWATER_CHROMEDRIVER`` name others).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from breakwater.console import ConsoleApp, ConsoleServer, Settings
 from breakwater.executions import ExecutionResult, start
 from breakwater.local.stack import EmbeddedStack
 from breakwater.template import PROJECT_ROOT
+from tests.requirements import unavailable
 
 CHROMIUM = Path(os.environ.get("BREAKWATER_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("BREAKWATER_CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -50,10 +52,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
 def _selenium_missing() -> str | None:
     try:
         import selenium  # noqa: F401
@@ -63,12 +61,10 @@ def _selenium_missing() -> str | None:
 
 
 def require_selenium() -> None:
-    """At the top of a browser test module: skip it without selenium (fail the run on CI)."""
+    """At the top of a browser test module: skip it without selenium (BREAKWATER_REQUIRE_ALL=1: fail)."""
     reason = _selenium_missing()
     if reason is not None:
-        if _on_ci():
-            pytest.fail(f"browser tests cannot run on CI: {reason}", pytrace=False)
-        pytest.skip(reason, allow_module_level=True)
+        unavailable(reason, allow_module_level=True)
 
 
 def _missing() -> str | None:
@@ -86,9 +82,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One headless Chromium for the session, with a new empty profile."""
     reason = _missing()
     if reason is not None:
-        if _on_ci():
-            pytest.fail(f"browser tests cannot run on CI: {reason}")
-        pytest.skip(reason)
+        unavailable(reason)
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -173,6 +167,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def copy_to_docs(path: Path, name: str) -> None:
-    """With BREAKWATER_DOCS_SCREENSHOTS=1, refresh the README's picture from this test run."""
+    """With BREAKWATER_DOCS_SCREENSHOTS=1, refresh the picture docs/NAME from this test run."""
     if os.environ.get("BREAKWATER_DOCS_SCREENSHOTS") == "1":
         shutil.copyfile(path, PROJECT_ROOT / "docs" / name)

@@ -2,7 +2,8 @@
 
 Each function runs from ``sam build`` output (docker/sam_local.py: the template for this machine's architecture) in
 the local invoke image (``make sam-local-image``), against a ``breakwater local up`` on free ports. Where no engine
-answers, or the image or python3.13 is missing, the tests are skipped with the reason; with CI=true they fail.
+answers, or the image or python3.13 is missing, the tests are skipped with the reason; with
+BREAKWATER_REQUIRE_ALL=1 (tests/requirements.py) they fail.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ import pytest
 from breakwater.template import PROJECT_ROOT, functions, load_template
 from tests.docker.relay import Relay, bridge_gateway
 from tests.e2e.conftest import LocalUp, free_port, local_up_running, tool
+from tests.requirements import unavailable
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 DOCKER = shutil.which("docker") or "docker"
 IMAGE_TAG = (PROJECT_ROOT / "docker" / "lambda-image" / "tag").read_text().strip()
 # Cold starts in the emulator take seconds: calls get a timeout far beyond them (the template's default is 10 s).
@@ -47,13 +48,6 @@ PARAMETERS = {
 START_LAMBDA_TIMEOUT = 120.0
 
 
-def unavailable(reason: str) -> None:
-    """Skip with ``reason``; with CI=true fail instead, since CI must run these tests."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the Docker tests must run, not be skipped)")
-    pytest.skip(reason)
-
-
 def _load_sam_local() -> ModuleType:
     spec = importlib.util.spec_from_file_location("sam_local", PROJECT_ROOT / "docker" / "sam_local.py")
     assert spec and spec.loader
@@ -67,7 +61,7 @@ sam_local = _load_sam_local()
 
 @pytest.fixture(scope="session")
 def docker_engine() -> str:
-    """The engine's version; skips (CI: fails) when none answers."""
+    """The engine's version; skips (BREAKWATER_REQUIRE_ALL=1: fails) when none answers."""
     try:
         answer = subprocess.run(
             [DOCKER, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True, timeout=30
@@ -82,7 +76,7 @@ def docker_engine() -> str:
 
 @pytest.fixture(scope="session")
 def invoke_image(docker_engine: str) -> str:
-    """The local invoke image's tag; skips (CI: fails) when it was not built."""
+    """The local invoke image's tag; skips (BREAKWATER_REQUIRE_ALL=1: fails) when it was not built."""
     found = subprocess.run([DOCKER, "image", "inspect", IMAGE_TAG], capture_output=True, text=True, timeout=30)
     if found.returncode != 0:
         unavailable(f"the local invoke image {IMAGE_TAG} is missing: run `make sam-local-image`")

@@ -13,6 +13,7 @@ import pytest
 
 from breakwater.local.http_api import local_url
 from tests.e2e.conftest import LocalUp, local_up_running
+from tests.requirements import unavailable
 from tests.workflow.checkout_client import Reply
 from tests.workflow.checkout_client import call as call_api
 
@@ -98,8 +99,9 @@ def test_each_outcome_has_its_status_through_a_plain_http_client(up, api_id):
     assert unsigned.status == 403
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_signs_and_places_an_order(up, api_id):
+    if shutil.which("curl") is None:
+        unavailable("curl is not installed")
     port = int(up.endpoint.rsplit(":", 1)[1])
     result = subprocess.run(
         [

@@ -261,7 +261,7 @@ def python313() -> Path:
 
 
 def test_sam_build_and_deploy_with_the_local_config_env_twice_in_a_row(local_up, tmp_path):
-    """Exactly the README's `sam build && sam deploy --config-env local`, with this run's ports; the second
+    """Exactly docs/local-stack.md's `sam build && sam deploy --config-env local`, with this run's ports; the second
     deploy (an update through a change set) must work as the first, and its new parameter take effect."""
     sam = tool("sam")
     env_path = f"{python313()}:{Path(sam).parent}:/usr/bin:/bin"
@@ -340,7 +340,7 @@ def test_cli_starts_an_express_workflow_synchronously(local_up):
 
 
 def test_readme_aws_cli_commands_work_as_written(local_up):
-    """The README's commands, unnamed executions included (AWS names them with a UUID)."""
+    """docs/local-stack.md's commands, unnamed executions included (AWS names them with a UUID)."""
     arn = local_up.aws(
         "cloudformation",
         "describe-stacks",

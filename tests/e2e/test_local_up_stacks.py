@@ -1,4 +1,4 @@
-"""Every stack deployed to `local up` is alive (issue 23, item 3): a second stack, deployed with the README's
+"""Every stack deployed to `local up` is alive (issue 23, item 3): a second stack, deployed with docs/local-stack.md's
 `sam build && sam deploy --config-env local`, drains its queue after an outage, as its own stack would on AWS."""
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def waiting(up: LocalUp, queue_url: str) -> int:
 
 def test_a_second_stack_deployed_with_sam_drains_its_queue_after_an_outage(replaying: LocalUp, tmp_path: Path) -> None:
     up = replaying
-    # given: a second stack, deployed as the README says, whose breaker trips on one failure and cools down in 3 s
+    # given: a second stack, deployed as docs/local-stack.md says, whose breaker trips on one failure and cools
+    # down in 3 s
     overrides = (
         f"PaymentApiUrl={up.provider_url} ServiceName={SERVICE} FailureThreshold=1 CooldownSeconds=3"
         " MaxCooldownSeconds=3 SuccessThreshold=1"

@@ -3,7 +3,7 @@
 A change to any role (a new action, a wider resource, a managed policy) fails
 here and has to be made deliberately. The roles are written out in the template,
 so SAM attaches no managed policy (its basic-logging, X-Ray and event-source
-poller policies grant on "*"); see the README's "Security" section.
+poller policies grant on "*"); see docs/security-and-operations.md.
 """
 
 from __future__ import annotations

@@ -158,8 +158,8 @@ def test_cfn_lint_passes_on_translated_template(translated: dict[str, Any], tmp_
 # The serverless rules on the translated template. ES1001 asks every event source mapping for an
 # OnFailure destination; an SQS source has none (failed messages return to the queue, whose redrive
 # policy names the dead-letter queue); the stream source does have one (next test). WS1004, ES1007,
-# ES4000, ES6000 and ES7000 are suppressed in template.yaml with their reasons (README, "Security and
-# operations"); the translation does not carry that metadata, so they are named here.
+# ES4000, ES6000 and ES7000 are suppressed in template.yaml with their reasons (docs/security-and-operations.md,
+# "Gates"); the translation does not carry that metadata, so they are named here.
 SERVERLESS_RULES = (
     "-a",
     "cfn_lint_serverless.rules",

@@ -6,14 +6,13 @@ import shutil
 import subprocess
 import tomllib
 
-import pytest
-
 from breakwater.template import PROJECT_ROOT
+from tests.requirements import unavailable
 
 
 def test_make_demo_needs_only_the_python_environment():
     if shutil.which("make") is None:
-        pytest.skip("make is not installed")
+        unavailable("make is not installed")
 
     planned = subprocess.run(
         ["make", "-n", "-B", "demo"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
@@ -32,7 +31,7 @@ def test_the_license_is_an_spdx_expression():
 
 def test_make_with_no_target_lists_the_entry_points():
     if shutil.which("make") is None:
-        pytest.skip("make is not installed")
+        unavailable("make is not installed")
 
     listing = subprocess.run(["make"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
 

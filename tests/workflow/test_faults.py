@@ -1,6 +1,6 @@
 """Fault injection: whatever breaks, no order is lost and the failure is visible.
 
-Each test's expected outcome is listed in the README ("Faults and what happens").
+Each test's expected outcome is listed in docs/replay.md ("Faults and what happens").
 """
 
 from __future__ import annotations

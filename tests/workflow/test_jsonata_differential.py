@@ -22,6 +22,7 @@ import pytest
 
 from breakwater.local import jsonata
 from breakwater.local.stack import EmbeddedStack
+from tests.requirements import unavailable
 from tests.workflow import jsonata_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,9 +32,8 @@ NODE = shutil.which("node")
 NODE_TIMEOUT_SECONDS = 300
 CORPUS_VARIABLE = "BREAKWATER_JSONATA_CORPUS"
 
-pytestmark = pytest.mark.skipif(
-    NODE is None or not REFERENCE_PACKAGE.exists(), reason="needs node and node_modules (npm ci)"
-)
+if NODE is None or not REFERENCE_PACKAGE.exists():
+    unavailable("needs node and node_modules (npm ci)", allow_module_level=True)
 
 
 def reference_answers(cases: list[dict[str, Any]], work: Path) -> list[dict[str, Any]]:
