@@ -3,7 +3,6 @@ the headline against the best peer. Smoke runs are a few seconds of real time ea
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,12 +24,10 @@ OUTAGE = Scenario(
     "a short outage",
     (Phase("healthy", 0.5, rate=8.0), Phase("down", 1.5, rate=8.0), Phase("healthy", 1.5, rate=8.0)),
 )
-SETTINGS = BreakerSettings(threshold=2, cooldown_s=1, max_cooldown_s=1, warm_environments=2)
-
-
-# A healthy call on a busy machine can take longer than SETTINGS' 1 s call timeout (and then counts as a failed
-# call): a test that asserts which calls failed gives them room.
-ROOMY = replace(SETTINGS, call_timeout_s=30)
+# The bench's 1 s call timeout is for timing; these tests check behaviour. On a busy machine a healthy call (and a
+# Lambda-only breaker's call plus its queueing) can take longer than 1 s and would count as failed or be lost, so
+# they give calls room: every scenario here fails its calls with 503s at once, never by a timeout.
+SETTINGS = BreakerSettings(threshold=2, cooldown_s=1, max_cooldown_s=1, warm_environments=2, call_timeout_s=30)
 
 
 def smoke(
@@ -111,7 +108,7 @@ def test_tenants_have_their_own_breakers_so_a_failing_tenant_blocks_nobody_else(
     assert {o["serviceName"] for o in orders} == {tenant_service(t) for t in range(10)}
     assert scenario.failing_services() == {"tenant-3"}
 
-    run, fig = smoke(embedded, Breakwater(ROOMY), scenario, ROOMY)
+    run, fig = smoke(embedded, Breakwater(SETTINGS), scenario)
 
     assert fig.blocked_healthy_tenants == 0
     failed = {o.order_id for o in run.orders if o.reason == "call_failed"}
