@@ -17,6 +17,7 @@ from breakwater import breaker
 from breakwater.breaker import BreakerState
 from breakwater.executions import ExecutionResult, run
 from tests.docker.conftest import PARAMETERS, DockerStack, StartLambda
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -115,8 +116,11 @@ def test_trip_fast_fail_probe_and_close_in_the_real_runtime(
 
     # and the table's stream reached the transitions function there: it published OPEN, HALF_OPEN and CLOSED
     wanted = {float(CIRCUIT_STATE[s]) for s in (BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED)}
-    deadline = time.monotonic() + METRIC_TIMEOUT
-    while not wanted <= (seen := _circuit_states(docker_stack)):
-        assert time.monotonic() < deadline, f"CircuitState values published for {SERVICE}: {seen}, want {wanted}"
-        time.sleep(1)
+    eventually(
+        lambda: _circuit_states(docker_stack),
+        f"the CircuitState values {sorted(wanted)} published for {SERVICE}",
+        until=lambda seen: wanted <= seen,
+        timeout=METRIC_TIMEOUT,
+        interval=1,
+    )
     print("story executions: " + ", ".join(f"{s:.1f} s" for s in story.seconds))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from breakwater.executions import run
 from breakwater.template import PROJECT_ROOT
 from tests.e2e.conftest import LocalUp, local_up_running, tool
 from tests.e2e.test_local_up import python313
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 STACK = "breakwater-second"
@@ -82,10 +82,13 @@ def test_a_second_stack_deployed_with_sam_drains_its_queue_after_an_outage(repla
     assert {r["reason"] for r in results[1:]} == {"circuit_open"}
     up.provider(mode="healthy")
     # then: local up's pollers replay the second stack's queue until it is empty, and every order is charged
-    deadline = time.monotonic() + DRAIN_SECONDS
-    while waiting(up, outputs["FallbackQueueUrl"]) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert waiting(up, outputs["FallbackQueueUrl"]) == 0
+    eventually(
+        lambda: waiting(up, outputs["FallbackQueueUrl"]),
+        "local up's pollers to empty the second stack's queue",
+        until=lambda messages: messages == 0,
+        timeout=DRAIN_SECONDS,
+        interval=1,
+    )
     with urllib.request.urlopen(f"{up.provider_url}/charges", timeout=10) as answer:
         charged = json.loads(answer.read())["data"]
     assert {order_of(n)["orderId"] for n in range(4)} <= {c["idempotencyKey"] for c in charged}

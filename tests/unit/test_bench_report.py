@@ -8,7 +8,6 @@ from typing import Any
 from breakwater.bench import harness
 from breakwater.bench.metrics import recovery
 from breakwater.bench.plot import calls_scale
-from breakwater.bench.policies import queue_depth
 from breakwater.bench.records import PolicyRun
 from breakwater.bench.report import NEVER_OPENED, recovery_text
 from breakwater.bench.scenarios import Scenario
@@ -67,13 +66,3 @@ def test_every_policys_calls_chart_has_the_same_scale() -> None:
     large.provider_calls = [call(at=2.0 + i / 1000) for i in range(50)]  # type: ignore[misc]
     assert calls_scale([small, large], end=5.0) == 50
     assert calls_scale([small], end=5.0) == 2
-
-
-def test_an_order_a_replay_deferred_is_still_counted_on_the_queue(embedded: Any) -> None:
-    sqs = embedded.client("sqs")
-    url = sqs.create_queue(QueueName="bench-depth")["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody="visible")
-    sqs.send_message(QueueUrl=url, MessageBody="deferred")
-    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=received["ReceiptHandle"], VisibilityTimeout=900)
-    assert queue_depth(sqs, url) == 2

@@ -16,6 +16,7 @@ import time_machine
 
 from breakwater.local.runtime import FunctionSpec, Runtime
 from breakwater.local.runtime import pool as lambda_runtime
+from tests.eventually import eventually
 
 RUNTIME = Runtime()  # this module's own runtime (a local stack owns one; these tests drive it bare)
 invoke = RUNTIME.invoke
@@ -313,7 +314,7 @@ def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
     time.sleep(0.2)
 
     assert RUNTIME.busy() >= 1
-    assert RUNTIME.wait_idle(timeout=10)
+    assert RUNTIME.wait_idle(timeout=60)
     assert RUNTIME.busy() == 0
     worker.join(5)
 
@@ -346,9 +347,7 @@ def test_invocations_past_the_reserved_concurrency_are_refused_and_the_rest_spre
     threads = [threading.Thread(target=call) for _ in range(4)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 60
-    while len(refused) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: len(refused), "two invocations refused past the reservation", until=lambda count: count >= 2)
     refused_while_held = len(refused)
     gate.touch()
     for thread in threads:

@@ -7,7 +7,6 @@ how fast the machine is.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from botocore.exceptions import ClientError
 from breakwater.executions import start, wait
 from breakwater.local import compat
 from breakwater.local.aws_limits import AwsLimits, Limits
+from tests.eventually import eventually
 from tests.workflow.helpers import breaker, order, put_breaker, queued
 
 # No retries, so a throttle reaches the test as the SDK first sees it; no sync- host for StartSyncExecution.
@@ -35,24 +35,21 @@ class StillClock:
         return self.now
 
 
-def no_execution_running(timeout: float = 60.0) -> None:
+def no_execution_running() -> None:
     """Wait until no execution of this process's moto runs (an earlier test's would count against these limits)."""
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        running = [
-            e
+    def running() -> list[str]:
+        return [
+            e.execution_arn
             for account in list(stepfunctions_parser_backends.values())
             for backend in list(account.values())
             for machine in list(backend.state_machines)
             for e in list(machine.executions)
             if e.status == "RUNNING"
         ]
-        if not running:
-            return
-        time.sleep(0.05)
-    pytest.fail(f"executions of earlier tests still RUNNING after {timeout} s")
+
+    eventually(running, "the executions of earlier tests to end", until=lambda arns: not arns)
 
 
 @pytest.fixture

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from breakwater.executions import start, wait
+from tests.eventually import eventually
 from tests.workflow.helpers import breaker, order, put_breaker, run_many, succeeded_task
 
 CONCURRENT = 40
@@ -48,13 +47,19 @@ def test_concurrent_orders_at_cooldown_expiry_admit_exactly_the_probe_limit(embe
     ours = {o["orderId"] for o in orders}
     with provider.holding(limit_seconds=150):
         arns = [start(sfn, stack.state_machine_arn, o) for o in orders]
-        deadline = time.monotonic() + 120
-        while sum(status(sfn, arn) != "RUNNING" for arn in arns) < CONCURRENT - 3:
-            assert time.monotonic() < deadline, "the orders without a probe slot did not finish"
-            time.sleep(0.05)
+        eventually(
+            lambda: sum(status(sfn, arn) != "RUNNING" for arn in arns),
+            "the orders without a probe slot to finish",
+            until=lambda finished: finished >= CONCURRENT - 3,
+            timeout=120,
+        )
         # The admitted probes reach the provider once their function environments have started.
-        while len([o for o in provider.in_flight_orders() if o in ours]) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(
+            lambda: len([o for o in provider.in_flight_orders() if o in ours]),
+            "the admitted probes to reach the provider",
+            until=lambda calls: calls >= 3,
+            timeout=120,
+        )
         in_flight_while_held = len([o for o in provider.in_flight_orders() if o in ours])
     results = [wait(sfn, arn, 60) for arn in arns]
 

@@ -10,8 +10,8 @@ import pytest
 from breakwater.executions import start, wait
 from breakwater.scale.harness import replay_concurrency
 from breakwater.template import parameters
+from tests.compat import test_execution_logs
 from tests.template import test_namespace
-from tests.unit import test_compat_execution_logs
 from tests.workflow import test_checkout_api, test_order_outcomes, test_provider_adapters
 from tests.workflow.helpers import breaker, order, put_breaker
 
@@ -29,9 +29,9 @@ def proves(parameter: str) -> Callable[[Callable[..., None]], Callable[..., None
 # Proved where the rest of the namespace's wiring is tested (every function, the grant, the alarm, the CLI).
 PARAMETER_TESTS["MetricsNamespace"] = test_namespace.test_changing_the_namespace_changes_every_place_that_uses_it
 # Proved beside the patch that writes the execution log events.
-PARAMETER_TESTS["ExecutionLogLevel"] = test_compat_execution_logs.test_at_level_error_only_failures_are_logged
+PARAMETER_TESTS["ExecutionLogLevel"] = test_execution_logs.test_at_level_error_only_failures_are_logged
 PARAMETER_TESTS["ExecutionLogIncludesData"] = (
-    test_compat_execution_logs.test_without_execution_data_inputs_and_outputs_are_left_out
+    test_execution_logs.test_without_execution_data_inputs_and_outputs_are_left_out
 )
 # Proved beside the behaviour they belong to (the provider seam; the order records).
 PARAMETER_TESTS["PaymentProvider"] = test_provider_adapters.test_payment_provider_picks_the_api_the_charge_goes_through

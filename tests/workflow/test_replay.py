@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from breakwater.executions import wait
+from tests.eventually import eventually
 from tests.workflow.helpers import breaker, order, put_breaker, queued
 
 HOUR = 3600
@@ -292,9 +292,7 @@ def test_a_charge_taken_after_the_call_timeout_is_charged_exactly_once(embedded,
     replay = next(e for e in executions(embedded, stack) if e["name"].startswith("replay-1-ord-late"))
     replayed = wait(embedded.client("stepfunctions"), replay["executionArn"]).output
 
-    deadline = time.monotonic() + 10
-    while provider.in_flight() and time.monotonic() < deadline:  # the late answer to the first call
-        time.sleep(0.05)
+    eventually(provider.in_flight, "the late answer to the first call", until=lambda calls: calls == 0)
 
     assert first.output["reason"] == "call_failed"
     assert len(taken) == 1  # the provider had taken the charge although the call timed out

@@ -340,10 +340,3 @@ def test_a_task_without_a_mock_calls_its_service_with_the_role(sfn, embedded):
 def test_without_the_patch_test_state_is_not_implemented(sfn):
     with compat.disabled("test_state_api"), pytest.raises(NotImplementedError):
         sfn.test_state(definition=json.dumps({"Type": "Pass", "End": True}))
-
-
-def test_without_the_sync_host_an_in_process_client_cannot_reach_test_state(sfn):
-    with compat.disabled("sync_host"), pytest.raises(ClientError) as missing:
-        sfn.test_state(definition=json.dumps({"Type": "Pass", "End": True}))
-
-    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404

@@ -1,10 +1,9 @@
-"""The compatibility patches for operating on executions: StopExecution (``stop_execution``) and RedriveExecution
-(``redrive_execution``), each shown needed by a test that fails without it."""
+"""Tests of breakwater/local/compat/redrive_execution.py: RedriveExecution as AWS runs it, and that the patch is
+needed (the behaviour breaks without it)."""
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -15,76 +14,9 @@ from breakwater.aws import Stack
 from breakwater.executions import describe, start, unique_name, wait
 from breakwater.local import compat
 from breakwater.local.stack import EmbeddedStack
+from tests.compat.helpers import ROLE, held_execution
+from tests.eventually import WAIT_SECONDS, eventually
 from tests.workflow.helpers import order
-
-ROLE = "arn:aws:iam::123456789012:role/breakwater-test"
-WAIT_SECONDS = 30.0
-
-
-@pytest.fixture(scope="module")
-def stack(embedded: EmbeddedStack) -> Stack:
-    return embedded.deploy()
-
-
-def until(condition: Any, timeout: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-def held_execution(embedded: EmbeddedStack, stack: Stack) -> str:
-    """An execution whose payment call the provider holds (call inside ``provider.holding()``)."""
-    arn = start(embedded.client("stepfunctions"), stack.state_machine_arn, order())
-    until(lambda: embedded.provider.in_flight() == 1)
-    return arn
-
-
-# -- stop_execution ----------------------------------------------------------------------------
-
-
-def test_stop_aborts_at_once_with_its_error_and_cause(embedded: EmbeddedStack, stack: Stack, provider: Any) -> None:
-    sfn = embedded.client("stepfunctions")
-    with provider.holding(limit_seconds=20):
-        arn = held_execution(embedded, stack)
-        # when: stopped while the Lambda task waits on the provider
-        stopped = sfn.stop_execution(executionArn=arn, error="Manual", cause="operator stopped it")
-        # then: ABORTED at once, error and cause kept
-        described = sfn.describe_execution(executionArn=arn)
-        assert (described["status"], described.get("error"), described.get("cause")) == (
-            "ABORTED",
-            "Manual",
-            "operator stopped it",
-        )
-        assert described["stopDate"] == stopped["stopDate"]
-    # and nothing the task does after the stop is recorded
-    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
-    events = describe(sfn, arn).events
-    assert events[-1]["type"] == "ExecutionAborted"
-    assert events[-1]["executionAbortedEventDetails"] == {"error": "Manual", "cause": "operator stopped it"}
-    calls = [event["taskSucceededEventDetails"]["resource"] for event in events if event["type"] == "TaskSucceeded"]
-    assert calls == ["getItem"]  # the breaker's read; the payment call's answer came after the stop
-    assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
-
-
-def test_without_the_stop_patch_the_execution_runs_on_and_loses_the_cause(
-    embedded: EmbeddedStack, stack: Stack, provider: Any
-) -> None:
-    sfn = embedded.client("stepfunctions")
-    with compat.disabled("stop_execution"):
-        with provider.holding(limit_seconds=20):
-            arn = held_execution(embedded, stack)
-            sfn.stop_execution(executionArn=arn, error="Manual", cause="operator stopped it")
-            assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
-        embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
-        until(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING")
-        described = sfn.describe_execution(executionArn=arn)
-    assert described["status"] == "ABORTED"
-    assert not described.get("cause")
-
-
-# -- redrive_execution ---------------------------------------------------------------------------
 
 
 def test_an_aborted_execution_is_redriven_from_the_state_it_was_in(
@@ -123,7 +55,7 @@ def test_a_redrive_right_after_a_stop_is_not_disturbed_by_the_stopped_call_answe
         sfn.stop_execution(executionArn=arn)
         # when: redriven while the stopped run's call is still held, so both calls are answered together
         sfn.redrive_execution(executionArn=arn)
-        until(lambda: provider.in_flight() == 2)
+        eventually(provider.in_flight, "both calls held by the provider", until=lambda calls: calls == 2)
     # then: the redriven run ends the execution, once
     result = wait(sfn, arn, timeout=WAIT_SECONDS)
     embedded.runtime.wait_idle(timeout=WAIT_SECONDS)

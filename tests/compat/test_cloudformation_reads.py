@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from moto.awslambda import models as lambda_models
 
 from breakwater.aws import Stack, StackNotFound, Target, find_stack
@@ -102,15 +101,3 @@ def test_without_the_patch_the_reader_creates_a_twin_replay_function(embedded: E
     assert outputs["ReplayFunctionArn"] != mapped
     with pytest.raises(LookupError, match="no SQS event source mapping"):
         SqsEventSource.for_function(embedded.client("lambda"), embedded.client("sqs"), outputs["ReplayFunctionArn"])
-
-
-# -- streams_endpoint ----------------------------------------------------------------------------------
-
-
-def test_the_streams_api_answers_in_process(embedded: EmbeddedStack, provider: Any) -> None:
-    stack = embedded.deploy()
-    arn = embedded.client("dynamodb").describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
-    streams = embedded.client("dynamodbstreams")
-    assert streams.describe_stream(StreamArn=arn)["StreamDescription"]["StreamArn"] == arn
-    with compat.disabled("streams_endpoint"), pytest.raises(ClientError, match="Not yet implemented"):
-        streams.describe_stream(StreamArn=arn)
