@@ -3,33 +3,16 @@ patch is needed (the behaviour breaks without it)."""
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from typing import Any
 
-from breakwater.executions import run, unique_name
+from breakwater.executions import run
 from breakwater.local import compat
 from tests.compat.helpers import machine
+from tests.workflow.helpers import python_function
 
 
 def raising_function(embedded: Any) -> str:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as package:
-        package.writestr("handler.py", 'def handler(event, context):\n    raise ValueError("no")\n')
-    iam = embedded.client("iam")
-    trust = {
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-    }
-    role = iam.create_role(RoleName=unique_name("r").replace(":", "-"), AssumeRolePolicyDocument=json.dumps(trust))
-    created = embedded.client("lambda").create_function(
-        FunctionName=unique_name("f").replace(":", "-"),
-        Runtime="python3.12",
-        Role=role["Role"]["Arn"],
-        Handler="handler.handler",
-        Code={"ZipFile": archive.getvalue()},
-    )
-    return str(created["FunctionArn"])
+    return python_function(embedded, 'def handler(event, context):\n    raise ValueError("no")\n')
 
 
 def function_arn_task(arn: str) -> dict[str, Any]:

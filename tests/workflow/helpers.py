@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from breakwater.aws import Stack
-from breakwater.executions import ExecutionResult, start, wait
+from breakwater.executions import ExecutionResult, start, unique_name, wait
 from breakwater.local.stack import EmbeddedStack
 
 _ids = itertools.count(1)
@@ -68,3 +70,25 @@ def entered(result: ExecutionResult, state: str) -> bool:
 def succeeded_task(result: ExecutionResult, state: str) -> bool:
     """True when ``state`` ran and its task succeeded (e.g. a conditional write that won)."""
     return result.task_succeeded(state)
+
+
+def python_function(env: EmbeddedStack, handler_source: str, timeout: int = 3) -> str:
+    """A Lambda function of its own (``handler.handler`` from ``handler_source``) with a role; its ARN."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("handler.py", handler_source)
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    role = env.client("iam").create_role(
+        RoleName=unique_name("r").replace(":", "-"), AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    created = env.client("lambda").create_function(
+        FunctionName=unique_name("f").replace(":", "-"),
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": archive.getvalue()},
+        Timeout=timeout,
+    )
+    return str(created["FunctionArn"])

@@ -10,11 +10,9 @@ than recorded is said so here and in docs/local-parity.md.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -26,7 +24,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.sqs.models import SQSBackend
 
 from breakwater.executions import run, unique_name
-from tests.workflow.helpers import order, put_breaker, queued
+from tests.workflow.helpers import order, put_breaker, python_function, queued
 
 ANSWERS = json.loads((Path(__file__).parents[1] / "parity" / "service_answers.json").read_text())["answers"]
 # The SDK's cause, as recorded: "<message> (Service: <client>; Status Code: <n>; Error Code: <code>; Request ID:
@@ -218,25 +216,8 @@ def test_a_throttled_queue_is_retried(embedded, stack, provider, no_retry_waits)
 
 
 def sleeping_function(embedded: Any, seconds: float) -> str:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as package:
-        package.writestr(
-            "handler.py", f"import time\n\ndef handler(event, context):\n    time.sleep({seconds})\n    return event\n"
-        )
-    iam = embedded.client("iam")
-    trust = {
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-    }
-    role = iam.create_role(RoleName=unique_name("r").replace(":", "-"), AssumeRolePolicyDocument=json.dumps(trust))
-    created = embedded.client("lambda").create_function(
-        FunctionName=unique_name("f").replace(":", "-"),
-        Runtime="python3.12",
-        Role=role["Role"]["Arn"],
-        Handler="handler.handler",
-        Code={"ZipFile": archive.getvalue()},
-        Timeout=30,
-    )
-    return str(created["FunctionArn"])
+    source = f"import time\n\ndef handler(event, context):\n    time.sleep({seconds})\n    return event\n"
+    return python_function(embedded, source, timeout=30)
 
 
 def test_a_lambda_past_its_tasks_timeout_times_the_task_out_and_runs_on(embedded, provider):
