@@ -250,7 +250,7 @@ def path_label(result: ExecutionResult) -> str:
 
 
 def failed_tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each task that failed or timed out: its state, error, cause, and the retries its state made."""
+    """Each task that failed or timed out: its state, resource type, error, cause, and the retries its state made."""
     tasks: list[dict[str, Any]] = []
     state = ""
     scheduled: Counter[str] = Counter()
@@ -262,7 +262,14 @@ def failed_tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             scheduled[state] += 1
         details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails")
         if details:
-            tasks.append({"state": state, "error": details.get("error"), "cause": details.get("cause")})
+            tasks.append(
+                {
+                    "state": state,
+                    "resourceType": details.get("resourceType"),
+                    "error": details.get("error"),
+                    "cause": details.get("cause"),
+                }
+            )
     for task in tasks:
         task["retries"] = max(0, scheduled[task["state"]] - 1)
     return tasks

@@ -15,7 +15,7 @@ from breakwater.bench.metrics import percentiles, usage
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.workflow import record_of
 from breakwater.breaker_record import UNREADABLE, BreakerState
-from breakwater.executions import ExecutionResult, Transition
+from breakwater.executions import ExecutionResult, Transition, failed_tasks
 from breakwater.pricing import per_million_orders
 from breakwater.scale.harness import VolumeRun
 from breakwater.scale.scenarios import CALL_TIMEOUT_S
@@ -214,11 +214,8 @@ def _with_transitions(counted: Any, per_order: float) -> Any:
 def call_error(run: VolumeRun, order_id: str) -> str:
     """The error of the payment call's failed Lambda task in an order's execution."""
     result = run.results.get(order_id)
-    for event in result.events if result is not None else []:
-        details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails") or {}
-        if details.get("resourceType") == "lambda":
-            return str(details.get("error", "unknown"))
-    return "unknown"
+    tasks = failed_tasks(result.events) if result is not None else []
+    return next((str(task["error"]) for task in tasks if task["resourceType"] == "lambda"), "unknown")
 
 
 def _phases(run: VolumeRun, records: dict[str, OrderRecord]) -> list[dict[str, Any]]:

@@ -75,7 +75,10 @@ class Failed:
         {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Queue order for later"}},
         *[
             {"type": "TaskScheduled"},
-            {"type": "TaskFailed", "taskFailedEventDetails": {"error": "SQS.InternalError", "cause": "bad day"}},
+            {
+                "type": "TaskFailed",
+                "taskFailedEventDetails": {"resourceType": "sqs", "error": "SQS.InternalError", "cause": "bad day"},
+            },
         ]
         * 3,
     ]
@@ -90,6 +93,7 @@ def test_a_failed_execution_is_reported_with_its_failed_task_error_cause_and_ret
     assert detail["cause"].endswith("SQS.InternalError")
     assert detail["failedTasks"][-1] == {
         "state": "Queue order for later",
+        "resourceType": "sqs",
         "error": "SQS.InternalError",
         "cause": "bad day",
         "retries": 2,
