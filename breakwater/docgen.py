@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from breakwater import budget, capacity
+from breakwater import budget, capacity, template
 from breakwater.quotas import QUOTAS, Limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +114,27 @@ def cost_budget_table() -> str:
             f"| {row.path} | {cost.states_entered} | {cost.dynamodb_reads} | {cost.dynamodb_writes} | "
             f"{cost.lambda_invocations} | {cost.sqs_messages} | {row.note} |"
         )
+    return "\n".join(rows)
+
+
+def _bounds(spec: dict[str, object]) -> str:
+    """What CloudFormation accepts for a parameter: its allowed values, its range, or its pattern."""
+    if spec.get("AllowedValues"):
+        return ", ".join(f"`{value}`" for value in spec["AllowedValues"])  # type: ignore[attr-defined]
+    low, high = spec.get("MinValue"), spec.get("MaxValue")
+    if low is not None or high is not None:
+        return f"{'' if low is None else low} to {'' if high is None else high}"
+    return f"`{spec['AllowedPattern']}`" if spec.get("AllowedPattern") else ""
+
+
+def parameters_table() -> str:
+    """Every template parameter with its default, what it accepts and its description, from ``template.yaml``."""
+    rows = ["| parameter | default | accepts | what it sets |", "|---|---|---|---|"]
+    for name, spec in (template.load_template().get("Parameters") or {}).items():
+        default = spec.get("Default")
+        shown = "(none)" if default is None else f"`{default}`" if str(default) else "(empty)"
+        description = " ".join(str(spec.get("Description", "")).split()).replace("|", "\\|")
+        rows.append(f"| `{name}` | {shown} | {_bounds(spec)} | {description} |")
     return "\n".join(rows)
 
 
@@ -227,6 +248,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "cost-at-volume": cost_table,
     "path-costs": path_costs_table,
     "cost-budget": cost_budget_table,
+    "template-parameters": parameters_table,
     "compat-patches": compat_table,
     "cli-commands": cli_commands_table,
     "cli-options": cli_options_table,

@@ -76,3 +76,14 @@ def test_the_cli_tables_hold_every_command_and_option_argparse_knows() -> None:
     assert "| `console` | `--port PORT` | port on 127.0.0.1 (default: 4568; 0: any free one) |" in options
     assert "| [AWS options] | `--endpoint-url ENDPOINT_URL` |" in options
     assert "-h, --help" not in options
+
+
+def test_the_parameter_table_has_every_template_parameter_with_its_default_and_bounds() -> None:
+    from breakwater.template import parameters
+
+    table = docgen.parameters_table()
+    rows = {line.split("|")[1].strip(" `"): line for line in table.splitlines()[2:]}
+
+    assert set(rows) == set(parameters())
+    assert "| `5` | 0 to 1000 |" in rows["FailureThreshold"]
+    assert "`STANDARD`, `EXPRESS`" in rows["WorkflowType"]
