@@ -34,6 +34,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from breakwater.bench.policies import LambdaPolicy, state_changes, warm
 from breakwater.bench.records import CallFact, OrderRecord
 from breakwater.bench.settings import BreakerSettings
@@ -45,6 +47,10 @@ from breakwater.template import load_template
 HANDLER_MODULE = Path(__file__).with_name("functions") / "powertools" / "powertools_breaker.py"
 ENVIRONMENT_COUNTS = (1, 5, 20)
 WARM_ROUNDS = 10
+# The function's K environments are its reserved concurrency, and Lambda refuses an invoke past it (429). The
+# bench models a caller that waits for one of the K, as a queue in front of the function would: it tries again.
+THROTTLE_RETRY_SECONDS = 0.02
+THROTTLE_PATIENCE_SECONDS = 120.0
 
 
 @cache
@@ -116,10 +122,22 @@ class Powertools(LambdaPolicy):
             if env.runtime.environments_of(self._function) >= self.environments:
                 break
 
+    def _invoke_when_admitted(self, payload: bytes) -> Any:
+        """Invoke, trying again while Lambda throttles the call: all K environments are busy."""
+        deadline = time.monotonic() + THROTTLE_PATIENCE_SECONDS
+        while True:
+            try:
+                return self._lambda.invoke(FunctionName=self._function, Payload=payload)
+            except ClientError as error:
+                throttled = error.response.get("Error", {}).get("Code") == "TooManyRequestsException"
+                if not throttled or time.monotonic() > deadline:
+                    raise
+            time.sleep(THROTTLE_RETRY_SECONDS)
+
     def _handle(self, order: dict[str, Any], submitted: float) -> OrderRecord:
         began = time.time()
         payload = json.dumps({**order, "serviceName": order.get("serviceName", self.settings.service)}).encode()
-        response = self._lambda.invoke(FunctionName=self._function, Payload=payload)
+        response = self._invoke_when_admitted(payload)
         answer = json.loads(response["Payload"].read() or b"null")
         finished = time.time()
         if response.get("FunctionError") or not isinstance(answer, dict):
