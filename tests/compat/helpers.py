@@ -121,3 +121,12 @@ def held_execution(embedded: EmbeddedStack, stack: Stack) -> str:
     arn = start(embedded.client("stepfunctions"), stack.state_machine_arn, order())
     eventually(embedded.provider.in_flight, "the payment call held by the provider", until=lambda calls: calls == 1)
     return arn
+
+
+def stopped_execution(embedded: EmbeddedStack, stack: Stack, **stop: str) -> str:
+    """An execution stopped (with ``stop``'s error and cause) while its payment call was held, once it is idle."""
+    with embedded.provider.holding(limit_seconds=20):
+        arn = held_execution(embedded, stack)
+        embedded.client("stepfunctions").stop_execution(executionArn=arn, **stop)
+    embedded.runtime.wait_idle(timeout=60)
+    return arn

@@ -14,7 +14,7 @@ from breakwater.aws import Stack
 from breakwater.executions import describe, start, unique_name, wait
 from breakwater.local import compat
 from breakwater.local.stack import EmbeddedStack
-from tests.compat.helpers import ROLE, held_execution
+from tests.compat.helpers import ROLE, held_execution, stopped_execution
 from tests.eventually import WAIT_SECONDS, eventually
 from tests.workflow.helpers import order
 
@@ -23,10 +23,7 @@ def test_an_aborted_execution_is_redriven_from_the_state_it_was_in(
     embedded: EmbeddedStack, stack: Stack, provider: Any
 ) -> None:
     sfn = embedded.client("stepfunctions")
-    with provider.holding(limit_seconds=20):
-        arn = held_execution(embedded, stack)
-        sfn.stop_execution(executionArn=arn, error="Manual", cause="stopped")
-    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
+    arn = stopped_execution(embedded, stack, error="Manual", cause="stopped")
     assert sfn.describe_execution(executionArn=arn)["redriveStatus"] == "REDRIVABLE"
     # when
     answer = sfn.redrive_execution(executionArn=arn)
@@ -124,10 +121,7 @@ def test_without_the_redrive_patch_redrive_is_not_implemented(
     embedded: EmbeddedStack, stack: Stack, provider: Any
 ) -> None:
     sfn = embedded.client("stepfunctions")
-    with provider.holding(limit_seconds=20):
-        arn = held_execution(embedded, stack)
-        sfn.stop_execution(executionArn=arn)
-    embedded.runtime.wait_idle(timeout=WAIT_SECONDS)
+    arn = stopped_execution(embedded, stack)
     with compat.disabled("redrive_execution"):
         assert "redriveStatus" not in sfn.describe_execution(executionArn=arn)
         with pytest.raises(NotImplementedError):
