@@ -88,7 +88,8 @@ class SqsEventSource:
             region=arn.split(":")[3],
         )
 
-    def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The Lambda event for ``messages`` received from the queue, as the Lambda service builds it."""
         return {
             "Records": [
                 {
@@ -121,7 +122,7 @@ class SqsEventSource:
         if not messages:
             return result
         response = self.lambda_client.invoke(
-            FunctionName=self.function_arn, Payload=json.dumps(self._event(messages)).encode()
+            FunctionName=self.function_arn, Payload=json.dumps(self.event(messages)).encode()
         )
         payload = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):

@@ -176,19 +176,7 @@ def test_a_replay_that_is_redelivered_publishes_the_same_fact_under_the_same_key
     clock.advance(FIRST_RETRY_DUE)
     sqs = embedded.client("sqs")
     message = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"])["Messages"][0]
-    event = {
-        "Records": [
-            {
-                k: message[v]
-                for k, v in (
-                    ("messageId", "MessageId"),
-                    ("receiptHandle", "ReceiptHandle"),
-                    ("body", "Body"),
-                    ("attributes", "Attributes"),
-                )
-            }
-        ]
-    }
+    event = embedded.replay_source(stack).event([message])
     lam = embedded.client("lambda")
 
     for _ in range(2):  # the same batch delivered twice

@@ -191,16 +191,7 @@ def test_a_redelivered_message_starts_nothing_twice(embedded, stack, provider, c
     clock.advance(FIRST_RETRY_DUE)
     sqs = embedded.client("sqs")
     message = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"])["Messages"][0]
-    event = {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message["Attributes"],
-            }
-        ]
-    }
+    event = embedded.replay_source(stack).event([message])
     lam = embedded.client("lambda")
 
     answers = [
