@@ -39,7 +39,7 @@ SOURCE_PATH = ASL_PATH.with_suffix(".yaml")
 SHARED_KEY = "x-shared"
 PATHS_KEY = "x-paths"  # the paths' names and the rules that name them (breakwater.executions.path_label)
 TOP_KEYS = (SHARED_KEY, PATHS_KEY)  # the top-level keys left out of the ASL
-STATE_KEYS = ("x-decisions", "x-breaker-transition")  # the x- keys a state may carry
+STATE_KEYS = ("x-decisions", "x-breaker-transition", "x-role")  # the x- keys a state may carry
 _OPENERS = "([{"
 _CLOSERS = ")]}"
 
@@ -288,6 +288,15 @@ def state_metadata(key: str, path: Path = SOURCE_PATH) -> dict[str, Any]:
     if key not in STATE_KEYS:
         raise ValueError(f"{key}: not a state key of the source ({', '.join(STATE_KEYS)})")
     return {name: keys[key] for name, keys in _metadata(path).items() if name != PATHS_KEY and key in keys}
+
+
+def state_with_role(role: str, path: Path = SOURCE_PATH) -> str:
+    """The name of the one state whose ``x-role`` is ``role`` (code that must find a state asks by its role, so a
+    rename is one edit of the source)."""
+    named = [name for name, value in state_metadata("x-role", path).items() if value == role]
+    if len(named) != 1:
+        raise AslSourceError(f"{path}: {len(named)} states have x-role {role!r}; exactly one must")
+    return named[0]
 
 
 def render(definition: dict[str, Any]) -> str:

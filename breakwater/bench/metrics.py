@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from breakwater.asl import state_with_role
 from breakwater.bench.floor import Floor, floor_of, provider_failing, replay_exact, wasted
 from breakwater.bench.records import OUTCOMES, CallFact, OrderRecord, PolicyRun
 from breakwater.bench.scenarios import SCENARIOS, Scenario
@@ -29,7 +30,7 @@ from breakwater.template import PROJECT_ROOT
 
 TRIP = (BreakerState.CLOSED, BreakerState.OPEN)  # a transition that opens the breaker
 
-WINDOW_RACE_STATE = "Count the failure in the current window"
+WINDOW_RACE_STATE = state_with_role("window-race")
 RESOURCES = ("states_entered", "dynamodb_reads", "dynamodb_writes", "lambda_invocations", "sqs_messages")
 
 

@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from breakwater.asl import state_with_role
 from breakwater.aws import Stack
 from breakwater.bench.policies import WARM_UP_ORDER, Policy, queue_depth, warm
 from breakwater.bench.records import CallFact, OrderRecord
@@ -20,7 +21,7 @@ from breakwater.local.stack import EmbeddedStack
 
 POLL_SECONDS = 0.05  # describe_execution polling: coarse enough not to starve the interpreter threads
 EXECUTION_TIMEOUT = 120.0
-PROBE_STATE = "Call provider as probe"
+PROBE_STATE = state_with_role("probe-call")
 REPLAY_PREFIX = "replay-"  # the replay function names its executions replay-<attempt>-...
 REPLAY_POLL_SECONDS = 0.5  # how often the replay's queue poller receives (the Lambda service polls continuously)
 

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from breakwater.asl import state_with_role
 from breakwater.bench.floor import floor_of, provider_failing
 from breakwater.bench.metrics import percentiles, usage
 from breakwater.bench.records import CallFact, OrderRecord
@@ -23,6 +24,7 @@ from breakwater.scale.scenarios import CALL_TIMEOUT_S
 THRESHOLD = 5  # the template's default FailureThreshold
 MAX_PROBES = 1  # HalfOpenMaxProbes
 TRIP = (BreakerState.CLOSED.value, BreakerState.OPEN.value)
+UNRECORDED_CALL_STATE = state_with_role("unrecorded-call")  # DISABLED, or the breaker table unreadable
 REFUSING = frozenset({BreakerState.OPEN.value, BreakerState.FORCED_OPEN.value})
 
 
@@ -119,7 +121,7 @@ def figures(run: VolumeRun) -> Figures:
     fail_open = sum(
         1
         for result in run.results.values()
-        if "Call provider without recording" in result.path and (result.output or {}).get("breaker") == UNREADABLE
+        if UNRECORDED_CALL_STATE in result.path and (result.output or {}).get("breaker") == UNREADABLE
     )
     refused_state = sum(
         1

@@ -18,16 +18,16 @@ from breakwater.bench.settings import BreakerSettings
 from breakwater.bench.targets import evaluate
 from breakwater.bench.workflow import Breakwater
 from breakwater.pricing import Dollars
+from tests.workflow.helpers import ROOMY_CALL_TIMEOUT_S
 
 OUTAGE = Scenario(
     "smoke-outage",
     "a short outage",
     (Phase("healthy", 0.5, rate=8.0), Phase("down", 1.5, rate=8.0), Phase("healthy", 1.5, rate=8.0)),
 )
-# The bench's 1 s call timeout is for timing; these tests check behaviour. On a busy machine a healthy call (and a
-# Lambda-only breaker's call plus its queueing) can take longer than 1 s and would count as failed or be lost, so
-# they give calls room: every scenario here fails its calls with 503s at once, never by a timeout.
-SETTINGS = BreakerSettings(threshold=2, cooldown_s=1, max_cooldown_s=1, warm_environments=2, call_timeout_s=30)
+SETTINGS = BreakerSettings(
+    threshold=2, cooldown_s=1, max_cooldown_s=1, warm_environments=2, call_timeout_s=ROOMY_CALL_TIMEOUT_S
+)
 
 
 def smoke(
@@ -84,7 +84,9 @@ def test_the_aws_sample_opens_on_one_failure_has_no_half_open_and_costs_four_sta
 
 def test_an_order_that_reads_the_samples_open_item_is_queued_without_a_call(embedded):
     # One order after another, so no timing of a busy machine decides which of them sees the item.
-    settings = BreakerSettings(threshold=2, cooldown_s=30, max_cooldown_s=30, warm_environments=1)
+    settings = BreakerSettings(
+        threshold=2, cooldown_s=30, max_cooldown_s=30, warm_environments=1, call_timeout_s=ROOMY_CALL_TIMEOUT_S
+    )
     policy = AwsSample(settings)
     try:
         policy.prepare(embedded, "bench-sample-open")

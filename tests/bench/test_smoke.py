@@ -12,6 +12,7 @@ from breakwater.bench.policies import NoBreaker, Reference
 from breakwater.bench.scenarios import Phase, Scenario
 from breakwater.bench.settings import BreakerSettings
 from breakwater.bench.workflow import Breakwater
+from tests.workflow.helpers import ROOMY_CALL_TIMEOUT_S
 
 # -- a smoke run through the harness ----------------------------------------------------------------
 
@@ -22,7 +23,9 @@ SMOKE = Scenario(
     declined_every=5,
     invalid_every=7,
 )
-SMOKE_SETTINGS = BreakerSettings(threshold=2, cooldown_s=1, max_cooldown_s=1, warm_environments=2)
+SMOKE_SETTINGS = BreakerSettings(
+    threshold=2, cooldown_s=1, max_cooldown_s=1, warm_environments=2, call_timeout_s=ROOMY_CALL_TIMEOUT_S
+)
 
 
 @pytest.mark.parametrize("policy", [NoBreaker, Reference, Breakwater])

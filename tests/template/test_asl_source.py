@@ -190,3 +190,17 @@ def test_folding_never_changes_what_an_expression_parses_to() -> None:
     multi_line = [t for t in written if "\n" in t]
     assert len(multi_line) >= 10 and any("/*" in t for t in multi_line)
     assert [t[:60] for t in written if tree(t) != tree(asl.fold_jsonata(t))] == []
+
+
+def test_code_finds_a_state_by_its_role_and_the_deployed_asl_leaves_the_role_out(tmp_path: Path) -> None:
+    source = "StartAt: Pay\nStates:\n  Pay:\n    Type: Pass\n    x-role: probe-call\n    Next: Done\n"
+    path = write(tmp_path, source + "  Done:\n    Type: Succeed\n")
+
+    assert asl.state_with_role("probe-call", path) == "Pay"
+    assert "x-role" not in json.dumps(asl.load_source(path))
+    with pytest.raises(asl.AslSourceError, match="0 states have x-role 'window-race'"):
+        asl.state_with_role("window-race", path)
+    (tmp_path / "twice").mkdir()
+    twice = write(tmp_path / "twice", source + "  Done:\n    Type: Succeed\n    x-role: probe-call\n")
+    with pytest.raises(asl.AslSourceError, match="2 states have x-role 'probe-call'"):
+        asl.state_with_role("probe-call", twice)

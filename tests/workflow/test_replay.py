@@ -327,7 +327,11 @@ def test_a_ten_minute_outage_without_new_traffic_ends_with_every_order_charged_o
     # then
     assert dead_letters(embedded, stack) == []
     assert reasons == ["call_failed"] * 3  # the third trips the breaker
-    assert "charged" not in during_outage and len(during_outage) >= 4  # the backlog probed, and kept failing
+    # The backlog probed, and kept failing. How many probes fit in 10 minutes depends on the replay's jittered
+    # back-off (an OS-seeded draw in each environment), so only the bound every draw keeps is asserted: the cooldown
+    # doubles per trip (30, 60, 120 s) and a message is hidden at most 10 s, then 20, 40, 80, 160 s (plus the 5 s
+    # poll), so the worst draws start the probes by about 80, 225 and 510 s: 3 within the 600 s, not always a 4th.
+    assert "charged" not in during_outage and len(during_outage) >= 3
     assert queue_depth(embedded, stack.queue_url) == 0
     assert breaker(embedded, stack)["state"] == "CLOSED"
     charged = sorted(o["orderId"] for o in outputs if o["status"] == "charged")
