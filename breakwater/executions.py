@@ -113,6 +113,65 @@ class PathCost:
         }
 
 
+_EXITED_SUFFIX = "StateExited"
+ERROR_SUFFIXES = ("Failed", "TimedOut", "Aborted")  # an event of these kinds inside a state is an error in it
+_EXECUTION_ENDS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
+
+
+@dataclass(frozen=True)
+class StateVisit:
+    """One entry into a state, from its ``...StateEntered`` event to its ``...StateExited`` event, or to the event
+    that ended the execution in it (``ended`` None while it runs).
+
+    ``exited``: it was left normally; ``errored``: an error in it that no later success in it cleared (a Catch
+    took it when it was left, or it failed the execution). ``input`` and ``output`` as the history logged them.
+    """
+
+    name: str
+    entered: Any
+    ended: Any
+    exited: bool
+    errored: bool
+    input: str | None
+    output: str | None
+
+
+def state_visits(events: list[dict[str, Any]]) -> list[StateVisit]:
+    """The states an execution entered, in order; a state entered twice (a loop, a redrive) is two visits."""
+    visits: list[StateVisit] = []
+    current: dict[str, Any] | None = None
+
+    def close(ended: Any, exited: bool, output: str | None) -> None:
+        assert current is not None
+        visits.append(StateVisit(**{**current, "ended": ended, "exited": exited, "output": output}))
+
+    for event in events:
+        kind = str(event["type"])
+        details = event.get("stateEnteredEventDetails")
+        if kind.endswith(_ENTERED_SUFFIX) and details is not None:
+            if current is not None:  # entered another state without leaving this one: it has not ended
+                close(None, False, None)
+            current = {"name": details["name"], "entered": event["timestamp"], "errored": False}
+            current["input"] = details.get("input")
+        elif current is None:
+            continue
+        elif kind.endswith(_EXITED_SUFFIX):
+            close(event["timestamp"], True, (event.get("stateExitedEventDetails") or {}).get("output"))
+            current = None
+        elif kind in _EXECUTION_ENDS:
+            close(event["timestamp"], False, None)
+            current = None
+        elif kind.startswith("Execution"):
+            continue
+        elif kind.endswith(ERROR_SUFFIXES):
+            current["errored"] = True
+        elif kind.endswith("Succeeded"):
+            current["errored"] = False  # a retry that worked
+    if current is not None:
+        close(None, False, None)
+    return visits
+
+
 @dataclass
 class ExecutionResult:
     """A finished execution: status, parsed output, error and full history."""
@@ -128,11 +187,12 @@ class ExecutionResult:
     @property
     def path(self) -> list[str]:
         """Names of the states entered, in order."""
-        return [
-            e["stateEnteredEventDetails"]["name"]
-            for e in self.events
-            if e["type"].endswith(_ENTERED_SUFFIX) and "stateEnteredEventDetails" in e
-        ]
+        return [visit.name for visit in self.visits]
+
+    @property
+    def visits(self) -> list[StateVisit]:
+        """Each entry into a state (:func:`state_visits`)."""
+        return state_visits(self.events)
 
     def scheduled(self) -> Counter[str]:
         """Service calls scheduled, keyed ``resourceType:resource`` (retries included)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from breakwater.executions import event_rows
+from breakwater.executions import ERROR_SUFFIXES, event_rows, state_visits
 
 # What an event row opens to: the details' keys and their labels, in this order.
 _DETAIL_FIELDS = (
@@ -17,8 +17,6 @@ _DETAIL_FIELDS = (
     ("error", "Error"),
     ("cause", "Cause"),
 )
-_ERROR_SUFFIXES = ("Failed", "TimedOut", "Aborted")
-_ENTERED, _EXITED = "StateEntered", "StateExited"
 
 
 class Mark(StrEnum):
@@ -49,7 +47,7 @@ class EventRow:
 
     @property
     def failed(self) -> bool:
-        return self.type.endswith(_ERROR_SUFFIXES)
+        return self.type.endswith(ERROR_SUFFIXES)
 
 
 def pretty(value: Any) -> str:
@@ -89,24 +87,15 @@ def table(events: list[dict[str, Any]]) -> list[EventRow]:
 
 
 def state_marks(events: list[dict[str, Any]], status: str) -> dict[str, Mark]:
-    """Each entered state's mark; the last state entered and never left is the current or the failed one."""
+    """Each entered state's mark (a state entered twice keeps its last entry's); the last state entered and never
+    left is the current one, or, once the execution has ended, the one it failed in."""
+    visits = state_visits(events)
     marks: dict[str, Mark] = {}
-    current: str | None = None
-    errored = False
-    for event in events:
-        kind = event["type"]
-        if kind.endswith(_ENTERED) and "stateEnteredEventDetails" in event:
-            current, errored = event["stateEnteredEventDetails"]["name"], False
-            marks[current] = Mark.CURRENT
-        elif current is None or kind.startswith("Execution"):
-            continue
-        elif kind.endswith(_ERROR_SUFFIXES):
-            errored = True
-        elif kind.endswith("Succeeded"):
-            errored = False  # a retry that worked
-        elif kind.endswith(_EXITED):
-            marks[current] = Mark.CAUGHT if errored else Mark.SUCCEEDED
-            current = None
-    if current is not None and status != "RUNNING":
-        marks[current] = Mark.FAILED
+    for i, visit in enumerate(visits):
+        if visit.exited:
+            marks[visit.name] = Mark.CAUGHT if visit.errored else Mark.SUCCEEDED
+        elif i == len(visits) - 1 and status != "RUNNING":
+            marks[visit.name] = Mark.FAILED
+        else:
+            marks[visit.name] = Mark.CURRENT
     return marks

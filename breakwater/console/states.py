@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from breakwater.console.history import Mark, pretty
+from breakwater.executions import state_visits
 
-_ENTERED, _EXITED = "StateEntered", "StateExited"
-_ENDS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 GANTT_WIDTH = 600.0  # the timeline's drawing width, in SVG units
 ROW_HEIGHT = 22.0
 
@@ -52,41 +51,21 @@ def state_runs(
         return []
     start = events[0]["timestamp"]
     states = definition.get("States", {})
-    runs: list[dict[str, Any]] = []
-    open_run: dict[str, Any] | None = None
-    for event in events:
-        kind = str(event["type"])
-        if kind.endswith(_ENTERED) and "stateEnteredEventDetails" in event:
-            details = event["stateEnteredEventDetails"]
-            open_run = {
-                "name": details["name"],
-                "started": event["timestamp"],
-                "ended": None,
-                "input": details.get("input"),
-                "output": None,
-            }
-            runs.append(open_run)
-        elif kind.endswith(_EXITED) and open_run is not None:
-            open_run["ended"] = event["timestamp"]
-            open_run["output"] = (event.get("stateExitedEventDetails") or {}).get("output")
-            open_run = None
-        elif kind in _ENDS and open_run is not None:  # the state the execution ended in
-            open_run["ended"] = event["timestamp"]
-            open_run = None
-    last = len(runs) - 1
+    visits = state_visits(events)
+    last = len(visits) - 1
     return [
         StateRun(
             index=i,
-            name=run["name"],
-            kind=str(states.get(run["name"], {}).get("Type", "")),
-            started_ms=_ms(run["started"], start),
-            duration_ms=None if run["ended"] is None else _ms(run["ended"], run["started"]),
+            name=visit.name,
+            kind=str(states.get(visit.name, {}).get("Type", "")),
+            started_ms=_ms(visit.entered, start),
+            duration_ms=None if visit.ended is None else _ms(visit.ended, visit.entered),
             # A state entered again later took its mark from its last entry; an earlier entry succeeded.
-            mark=marks.get(run["name"]) if i == last or run["ended"] is None else Mark.SUCCEEDED,
-            input=None if run["input"] is None else pretty(run["input"]),
-            output=None if run["output"] is None else pretty(run["output"]),
+            mark=marks.get(visit.name) if i == last or visit.ended is None else Mark.SUCCEEDED,
+            input=None if visit.input is None else pretty(visit.input),
+            output=None if visit.output is None else pretty(visit.output),
         )
-        for i, run in enumerate(runs)
+        for i, visit in enumerate(visits)
     ]
 
 
