@@ -6,6 +6,8 @@ multiplied back by the scale K. Per-order figures (units, transitions, dollars) 
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,10 +216,28 @@ def _with_transitions(counted: Any, per_order: float) -> Any:
 
 
 def call_error(run: VolumeRun, order_id: str) -> str:
-    """The error of the payment call's failed Lambda task in an order's execution."""
+    """The error of the payment call's failed Lambda task in an order's execution, with the function's message
+    (its figures replaced by N, so that the same failure is one label)."""
     result = run.results.get(order_id)
     tasks = failed_tasks(result.events) if result is not None else []
-    return next((str(task["error"]) for task in tasks if task["resourceType"] == "lambda"), "unknown")
+    task = next((task for task in tasks if task["resourceType"] == "lambda"), None)
+    if task is None:
+        return "unknown"
+    try:
+        message = str(json.loads(task["cause"] or "{}").get("errorMessage") or "")
+    except (ValueError, AttributeError):
+        message = str(task["cause"] or "")
+    message = re.sub(r"[0-9]+(\.[0-9]+)?", "N", message)[:60]
+    return f"{task['error']}: {message}" if message else str(task["error"])
+
+
+def _failed_while_healthy(run: VolumeRun, record: OrderRecord, phase: str) -> str:
+    """Why the call of an order submitted in a healthy phase failed. On a loaded machine an execution can take
+    longer than what was left of its phase: its call then meets the next phase's outage, and is named by it."""
+    called_in = _phase_at(run, record.call.started_at) if record.call is not None else phase
+    if called_in != phase:
+        return f"called in the {called_in} phase"
+    return call_error(run, record.order_id)
 
 
 def _phases(run: VolumeRun, records: dict[str, OrderRecord]) -> list[dict[str, Any]]:
@@ -234,8 +254,8 @@ def _phases(run: VolumeRun, records: dict[str, OrderRecord]) -> list[dict[str, A
             if record is None:
                 outcomes["refused at start"] += 1
             elif record.outcome == "queued" and record.reason == "call_failed" and mode == "healthy":
-                # A call failing against a healthy provider is the model's own doing: say what failed.
-                outcomes[f"queued (call_failed: {call_error(run, entry.order_id)})"] += 1
+                # Submitted while the provider was healthy, yet its call failed: say where the call went.
+                outcomes[f"queued (call_failed: {_failed_while_healthy(run, record, name)})"] += 1
             else:
                 outcomes[record.outcome if record.outcome != "queued" else f"queued ({record.reason})"] += 1
         latencies = [records[e.order_id].workflow_ms for e in entries if e.order_id in records]

@@ -6,6 +6,7 @@ breaker refused); rates and latencies belong to `make scale`'s report.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,7 +44,33 @@ def test_a_call_failing_against_a_healthy_provider_is_reported_with_its_error() 
 
     failed = {"type": "TaskFailed", "taskFailedEventDetails": {"resourceType": "lambda", "error": "Sandbox.Timedout"}}
     result = ExecutionResult(arn="arn", name="o-1", status="SUCCEEDED", output={}, events=[failed])
-    run = VolumeRun(volume=by_name(["500-per-s"])[0], started_at=0.0, results={"o-1": result})
+    cause = json.dumps({"errorMessage": "provider timed out after 9.8s", "errorType": "PaymentServiceUnavailable"})
+    unavailable = {
+        "type": "TaskFailed",
+        "taskFailedEventDetails": {"resourceType": "lambda", "error": "PaymentServiceUnavailable", "cause": cause},
+    }
+    timed_out = ExecutionResult(arn="arn", name="o-3", status="SUCCEEDED", output={}, events=[unavailable])
+    run = VolumeRun(volume=by_name(["500-per-s"])[0], started_at=0.0, results={"o-1": result, "o-3": timed_out})
 
     assert call_error(run, "o-1") == "Sandbox.Timedout"
     assert call_error(run, "o-2") == "unknown"
+    assert call_error(run, "o-3") == "PaymentServiceUnavailable: provider timed out after Ns"
+
+
+def test_a_call_that_met_the_next_phase_is_named_by_that_phase() -> None:
+    # On a loaded machine an order submitted while the provider was healthy may make its call after the outage
+    # began; the report says so instead of blaming the healthy provider.
+    from breakwater.bench.records import CallFact, OrderRecord
+    from breakwater.scale.figures import _failed_while_healthy
+    from breakwater.scale.harness import VolumeRun
+
+    run = VolumeRun(volume=by_name(["500-per-s"])[0], started_at=0.0)
+    run.phases = [(0.0, "healthy", "healthy"), (5.0, "503 outage", "down")]
+    late = CallFact("o-1", decided_at=4.9, started_at=5.2, reported_at=5.3, failed=True)
+    in_time = CallFact("o-2", decided_at=1.0, started_at=1.1, reported_at=1.2, failed=True)
+
+    named = _failed_while_healthy(run, OrderRecord("o-1", 4.0, 5.3, "queued", "call_failed", call=late), "healthy")
+    own = _failed_while_healthy(run, OrderRecord("o-2", 1.0, 1.2, "queued", "call_failed", call=in_time), "healthy")
+
+    assert named == "called in the 503 outage phase"
+    assert own == "unknown"  # no execution recorded for it: its own error, unknown here
