@@ -4,8 +4,9 @@ The function is the payment function's own build (``functions/payment``, its pin
 ``aws-lambda-powertools==3.37.0``) with one module added,
 ``breakwater/bench/functions/powertools/powertools_breaker.py``, as its handler: the payment handler
 wrapped in ``@circuit_breaker`` with ``CircuitBreakerDynamoDBPersistence``. It is created beside the
-stack's payment function with that function's role, timeout, memory and environment, plus the breaker's
-settings, and with a reserved concurrency of K: the local runtime then runs at most K execution
+stack's payment function with that function's role, memory and environment (so its call timeout), a timeout
+longer by ``BOOKKEEPING_SECONDS`` for the breaker's write and the queueing after a call that timed out, plus the
+breaker's settings, and with a reserved concurrency of K: the local runtime then runs at most K execution
 environments, each a process with Powertools' own per-process state (consecutive-failure counters in
 ``_LOCAL_FAILURES``, the persistence layer's read cache), as Lambda runs them. All K are started before
 the scenario, and an invocation goes to a random idle one, as concurrent invocations spread over warm
@@ -49,6 +50,12 @@ ENVIRONMENT_COUNTS = (1, 5, 20)
 WARM_ROUNDS = 10
 # The function's K environments are its reserved concurrency, and Lambda refuses an invoke past it (429). The
 # bench models a caller that waits for one of the K, as a queue in front of the function would: it tries again.
+# The function's timeout is the payment call's plus this: the call still gives up after CallTimeoutSeconds
+# (PAYMENT_TIMEOUT_SECONDS, copied from the payment function), and Powertools' failure write and the SQS send
+# that queues the order have room after it, as a team running a Lambda-only breaker would give them. With the
+# payment function's own timeout (the call's), a hanging call left them 0.25 s, and on a busy machine the
+# function timed out before the order was queued: 23 orders lost in the burst at K=5.
+BOOKKEEPING_SECONDS = 3
 THROTTLE_RETRY_SECONDS = 0.02
 THROTTLE_PATIENCE_SECONDS = 120.0
 
@@ -106,7 +113,7 @@ class Powertools(LambdaPolicy):
             Role=payment["Role"],
             Handler=f"{HANDLER_MODULE.stem}.handler",
             Code={"ZipFile": package()},
-            Timeout=payment["Timeout"],
+            Timeout=payment["Timeout"] + BOOKKEEPING_SECONDS,
             MemorySize=payment["MemorySize"],
             Architectures=payment.get("Architectures", ["arm64"]),
             Environment={"Variables": variables},
