@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -118,6 +119,53 @@ class LocalUp:
     def aws(self, *args: str) -> Any:
         output = self.run(tool("aws"), *args, "--output", "json").stdout
         return json.loads(output) if output.strip() else None
+
+
+def python313() -> Path:
+    """The folder of a python3.13 that runs (a pyenv shim may only say "command not found")."""
+    candidates = sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"), reverse=True)
+    found = shutil.which("python3.13")
+    for candidate in [*candidates, *([Path(found)] if found else [])]:
+        check = subprocess.run([str(candidate), "--version"], capture_output=True, text=True, check=False)
+        if check.returncode == 0:
+            return candidate.parent
+    pytest.fail("sam build needs python3.13 (the function runtime) on this machine, e.g. from pyenv")
+
+
+@dataclass
+class SamCli:
+    """docs/local-stack.md's `sam build && sam deploy --config-env local`, against a running `local up`."""
+
+    up: LocalUp
+    build_dir: Path
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        sam = tool("sam")
+        path = f"{python313()}:{sam.parent}:/usr/bin:/bin"
+        env = {**os.environ, **self.up.env, "PATH": path, "SAM_CLI_TELEMETRY": "0"}
+        return subprocess.run(
+            [str(sam), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+        )
+
+    def build(self) -> None:
+        done = self._run("build", "--build-dir", str(self.build_dir))
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def deploy(self, stack_name: str, overrides: str) -> subprocess.CompletedProcess[str]:
+        return self._run(
+            "deploy",
+            "--config-file",
+            str(PROJECT_ROOT / "samconfig.toml"),
+            "--config-env",
+            "local",
+            "--template-file",
+            str(self.build_dir / "template.yaml"),
+            "--stack-name",
+            stack_name,
+            "--no-progressbar",
+            "--parameter-overrides",
+            overrides,
+        )
 
 
 def _reader(stream: Any, lines: queue.Queue[str]) -> None:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
-from breakwater.template import PROJECT_ROOT
-from tests.e2e.conftest import LocalUp, tool
+from tests.e2e.conftest import LocalUp, SamCli
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
@@ -250,58 +246,15 @@ def test_cli_errors_are_one_clear_line(local_up):
 # -- the SAM CLI ---------------------------------------------------------------------------------
 
 
-def python313() -> Path:
-    """The folder of a python3.13 that runs (a pyenv shim may only say "command not found")."""
-    candidates = sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"), reverse=True)
-    found = shutil.which("python3.13")
-    for candidate in [*candidates, *([Path(found)] if found else [])]:
-        check = subprocess.run([str(candidate), "--version"], capture_output=True, text=True, check=False)
-        if check.returncode == 0:
-            return candidate.parent
-    pytest.fail("sam build needs python3.13 (the function runtime) on this machine, e.g. from pyenv")
-
-
 def test_sam_build_and_deploy_with_the_local_config_env_twice_in_a_row(local_up, tmp_path):
     """Exactly docs/local-stack.md's `sam build && sam deploy --config-env local`, with this run's ports; the second
     deploy (an update through a change set) must work as the first, and its new parameter take effect."""
-    sam = tool("sam")
-    env_path = f"{python313()}:{Path(sam).parent}:/usr/bin:/bin"
-    build_dir = tmp_path / "sam-build"
-
-    env = {**os.environ, **local_up.env, "PATH": env_path, "SAM_CLI_TELEMETRY": "0"}
-    build = subprocess.run(
-        [str(sam), "build", "--build-dir", str(build_dir)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert build.returncode == 0, build.stdout + build.stderr
+    sam = SamCli(local_up, tmp_path / "sam-build")
+    sam.build()
 
     def sam_deploy(threshold: int) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                str(sam),
-                "deploy",
-                "--config-file",
-                str(PROJECT_ROOT / "samconfig.toml"),
-                "--config-env",
-                "local",
-                "--template-file",
-                str(build_dir / "template.yaml"),
-                "--stack-name",
-                "breakwater-sam-e2e",
-                "--no-progressbar",
-                "--parameter-overrides",
-                f"PaymentApiUrl={local_up.provider_url} FailureThreshold={threshold}",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        overrides = f"PaymentApiUrl={local_up.provider_url} FailureThreshold={threshold}"
+        return sam.deploy("breakwater-sam-e2e", overrides)
 
     deploys = [sam_deploy(2), sam_deploy(3)]
     for deploy in deploys:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from breakwater.executions import run
-from breakwater.template import PROJECT_ROOT
-from tests.e2e.conftest import LocalUp, local_up_running, tool
-from tests.e2e.test_local_up import python313
+from tests.e2e.conftest import LocalUp, SamCli, local_up_running
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
@@ -30,31 +26,6 @@ DRAIN_SECONDS = 300.0
 def replaying() -> Iterator[LocalUp]:
     with local_up_running("--quiet") as up:  # replay on: the pollers of every stack run
         yield up
-
-
-def sam_build_and_deploy(up: LocalUp, build_dir: Path, overrides: str) -> None:
-    sam = tool("sam")
-    env = {**os.environ, **up.env, "PATH": f"{python313()}:{Path(sam).parent}:/usr/bin:/bin", "SAM_CLI_TELEMETRY": "0"}
-    for command in (
-        [str(sam), "build", "--build-dir", str(build_dir)],
-        [
-            str(sam),
-            "deploy",
-            "--config-file",
-            str(PROJECT_ROOT / "samconfig.toml"),
-            "--config-env",
-            "local",
-            "--template-file",
-            str(build_dir / "template.yaml"),
-            "--stack-name",
-            STACK,
-            "--no-progressbar",
-            "--parameter-overrides",
-            overrides,
-        ],
-    ):
-        done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def waiting(up: LocalUp, queue_url: str) -> int:
@@ -73,7 +44,10 @@ def test_a_second_stack_deployed_with_sam_drains_its_queue_after_an_outage(repla
         f"PaymentApiUrl={up.provider_url} ServiceName={SERVICE} FailureThreshold=1 CooldownSeconds=3"
         " MaxCooldownSeconds=3 SuccessThreshold=1"
     )
-    sam_build_and_deploy(up, tmp_path / "build", overrides)
+    sam = SamCli(up, tmp_path / "build")
+    sam.build()
+    deployed = sam.deploy(STACK, overrides)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     outputs = up.outputs(STACK)
     # when: the provider is down for four orders (one failed call trips the breaker; the next find it open, or,
     # when a busy machine takes longer than the 3 s cooldown, one of them is its probe and fails too)

@@ -307,16 +307,29 @@ def test_a_routed_error_payload_without_the_error_header_is_still_an_error(tmp_p
 
 
 def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
-    spec = function(tmp_path, "import time\ndef handler(e, c):\n    time.sleep(e['sleep'])\n    return 1\n")
-    invoke(spec, {"sleep": 0})  # a warm environment
-    worker = threading.Thread(target=invoke, args=(spec, {"sleep": 1.0}))
+    # The handler holds until the test lets it go, so no pace of the machine decides what is running when.
+    gate = tmp_path / "go"
+    spec = function(
+        tmp_path,
+        f"""
+        import time
+        from pathlib import Path
+        def handler(e, c):
+            while e.get('hold') and not Path({str(gate)!r}).exists():
+                time.sleep(0.01)
+            return 1
+        """,
+    )
+    invoke(spec, {})  # a warm environment
+    worker = threading.Thread(target=invoke, args=(spec, {"hold": True}))
     worker.start()
-    time.sleep(0.2)
+    eventually(RUNTIME.busy, "the held invocation to run", until=lambda busy: busy >= 1)
 
-    assert RUNTIME.busy() >= 1
+    assert not RUNTIME.wait_idle(timeout=0.2)  # still held
+    gate.touch()
     assert RUNTIME.wait_idle(timeout=60)
     assert RUNTIME.busy() == 0
-    worker.join(5)
+    worker.join(60)
 
 
 def test_invocations_past_the_reserved_concurrency_are_refused_and_the_rest_spread_over_warm_environments(tmp_path):

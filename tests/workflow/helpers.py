@@ -46,6 +46,38 @@ def put_breaker(env: EmbeddedStack, stack: Stack, service: str = DEFAULT_SERVICE
     env.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
 
 
+# Past the first retry delay of any call_failed order (functions/replay/app.py: 15 to 30 s, jittered).
+FIRST_RETRY_DUE = 31
+HOUR = 3600  # seconds
+HOUR_MS = HOUR * 1000
+
+
+def close_long_ago(env: EmbeddedStack, stack: Stack, clock: Any) -> None:
+    """A CLOSED breaker that last moved an hour ago: replay is not held back by a ramp or a window."""
+    put_breaker(
+        env,
+        stack,
+        state="CLOSED",
+        failureCount=0,
+        windowStartMs=0,
+        tripCount=0,
+        lastTransitionMs=clock.now_ms() - HOUR_MS,
+        version=3,
+    )
+
+
+def replay_event_of_a_failed_order(env: EmbeddedStack, stack: Stack, provider: Any, clock: Any, order_id: str) -> Any:
+    """The replay function's SQS event for ``order_id``, failed in an outage, now due for its replay: the provider
+    is back, the breaker closed long ago and the first retry delay has passed."""
+    provider.configure(mode="down")
+    env.run(stack, order(orderId=order_id))
+    provider.configure(mode="healthy")
+    close_long_ago(env, stack, clock)
+    clock.advance(FIRST_RETRY_DUE)
+    message = env.client("sqs").receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"])["Messages"][0]
+    return env.replay_source(stack).event([message])
+
+
 def queued(env: EmbeddedStack, stack: Stack, url: str | None = None) -> list[dict[str, Any]]:
     """Every message on the fallback queue (received and left invisible)."""
     sqs = env.client("sqs")

@@ -18,10 +18,14 @@ from botocore.config import Config
 
 from breakwater import cli
 from breakwater.aws import Stack
-from tests.workflow.helpers import breaker, order, put_breaker
-
-HOUR_MS = 3600 * 1000
-FIRST_RETRY_DUE = 31  # seconds: past the first retry delay of a call_failed order
+from tests.workflow.helpers import (
+    FIRST_RETRY_DUE,
+    breaker,
+    close_long_ago,
+    order,
+    put_breaker,
+    replay_event_of_a_failed_order,
+)
 
 
 class EventTap:
@@ -68,10 +72,6 @@ def lookup(stack: Stack, order_id: str, capsys: pytest.CaptureFixture[str]) -> d
     capsys.readouterr()
     assert cli.main(["order", order_id, "--json", "--stack-name", stack.name]) == 0
     return dict(json.loads(capsys.readouterr().out))
-
-
-def close_long_ago(embedded: Any, stack: Stack, clock: Any) -> None:
-    put_breaker(embedded, stack, state="CLOSED", failureCount=0, lastTransitionMs=clock.now_ms() - HOUR_MS, version=3)
 
 
 def test_an_order_queued_in_an_outage_and_charged_by_replay_is_told_charged_with_its_charge(
@@ -169,14 +169,7 @@ def test_an_order_waiting_on_the_queue_is_told_queued(embedded, stack, provider,
 
 
 def test_a_replay_that_is_redelivered_publishes_the_same_fact_under_the_same_key(embedded, stack, provider, clock, tap):
-    provider.configure(mode="down")
-    embedded.run(stack, order(orderId="ord-again"))
-    provider.configure(mode="healthy")
-    close_long_ago(embedded, stack, clock)
-    clock.advance(FIRST_RETRY_DUE)
-    sqs = embedded.client("sqs")
-    message = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"])["Messages"][0]
-    event = embedded.replay_source(stack).event([message])
+    event = replay_event_of_a_failed_order(embedded, stack, provider, clock, "ord-again")
     lam = embedded.client("lambda")
 
     for _ in range(2):  # the same batch delivered twice

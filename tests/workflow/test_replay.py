@@ -8,11 +8,16 @@ import pytest
 
 from breakwater.executions import wait
 from tests.eventually import eventually
-from tests.workflow.helpers import breaker, order, put_breaker, queued
-
-HOUR = 3600
-# Past the first retry delay of any call_failed order (functions/replay/app.py: 15 to 30 s, jittered).
-FIRST_RETRY_DUE = 31
+from tests.workflow.helpers import (
+    FIRST_RETRY_DUE,
+    HOUR,
+    breaker,
+    close_long_ago,
+    order,
+    put_breaker,
+    queued,
+    replay_event_of_a_failed_order,
+)
 
 
 @pytest.fixture
@@ -30,19 +35,6 @@ def queue_depth(embedded, url: str) -> int:
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
-def close_long_ago(embedded, stack, clock) -> None:
-    put_breaker(
-        embedded,
-        stack,
-        state="CLOSED",
-        failureCount=0,
-        windowStartMs=0,
-        tripCount=0,
-        lastTransitionMs=clock.now_ms() - HOUR * 1000,
-        version=3,
-    )
 
 
 def test_while_the_breaker_is_open_queued_orders_wait_and_nothing_is_started(embedded, stack, provider, clock):
@@ -184,14 +176,7 @@ def test_a_half_open_breaker_gets_a_backlog_probe_only_when_no_probe_holds_its_s
 
 
 def test_a_redelivered_message_starts_nothing_twice(embedded, stack, provider, clock):
-    provider.configure(mode="down")
-    embedded.run(stack, order(orderId="ord-redelivered"))
-    provider.configure(mode="healthy")
-    close_long_ago(embedded, stack, clock)
-    clock.advance(FIRST_RETRY_DUE)
-    sqs = embedded.client("sqs")
-    message = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"])["Messages"][0]
-    event = embedded.replay_source(stack).event([message])
+    event = replay_event_of_a_failed_order(embedded, stack, provider, clock, "ord-redelivered")
     lam = embedded.client("lambda")
 
     answers = [
