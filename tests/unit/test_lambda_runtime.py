@@ -306,20 +306,26 @@ def test_a_routed_error_payload_without_the_error_header_is_still_an_error(tmp_p
     assert result.error_type == "PaymentDeclined"
 
 
-def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
-    # The handler holds until the test lets it go, so no pace of the machine decides what is running when.
-    gate = tmp_path / "go"
-    spec = function(
+def held_function(tmp_path: Path, gate: Path, **config: Any) -> FunctionSpec:
+    """A function that answers its process id, and holds an event with ``hold`` until ``gate`` exists."""
+    return function(
         tmp_path,
         f"""
-        import time
+        import os, time
         from pathlib import Path
         def handler(e, c):
             while e.get('hold') and not Path({str(gate)!r}).exists():
                 time.sleep(0.01)
-            return 1
+            return os.getpid()
         """,
+        **config,
     )
+
+
+def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
+    # The handler holds until the test lets it go, so no pace of the machine decides what is running when.
+    gate = tmp_path / "go"
+    spec = held_function(tmp_path, gate)
     invoke(spec, {})  # a warm environment
     worker = threading.Thread(target=invoke, args=(spec, {"hold": True}))
     worker.start()
@@ -335,18 +341,7 @@ def test_waiting_for_idle_returns_once_the_running_invocation_ends(tmp_path):
 def test_invocations_past_the_reserved_concurrency_are_refused_and_the_rest_spread_over_warm_environments(tmp_path):
     # given: a function with reserved concurrency 2 whose handler holds until the test lets it go
     gate = tmp_path / "go"
-    spec = function(
-        tmp_path,
-        f"""
-        import os, time
-        from pathlib import Path
-        def handler(e, c):
-            while e.get('hold') and not Path({str(gate)!r}).exists():
-                time.sleep(0.01)
-            return os.getpid()
-        """,
-        reserved_concurrency=2,
-    )
+    spec = held_function(tmp_path, gate, reserved_concurrency=2)
     answers: list[int] = []
     refused: list[BaseException] = []
 
