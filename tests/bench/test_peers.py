@@ -23,7 +23,8 @@ from tests.workflow.helpers import ROOMY_CALL_TIMEOUT_S
 OUTAGE = Scenario(
     "smoke-outage",
     "a short outage",
-    (Phase("healthy", 0.5, rate=8.0), Phase("down", 1.5, rate=8.0), Phase("healthy", 1.5, rate=8.0)),
+    # A burst outage ends only when its orders have, so they meet the outage at any pace of the machine.
+    (Phase("healthy", 0.5, rate=8.0), Phase("down", burst=12), Phase("healthy", 1.5, rate=8.0)),
 )
 SETTINGS = BreakerSettings(
     threshold=2, cooldown_s=1, max_cooldown_s=1, warm_environments=2, call_timeout_s=ROOMY_CALL_TIMEOUT_S
