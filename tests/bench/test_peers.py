@@ -123,7 +123,7 @@ def test_in_a_quiet_recovery_breakwaters_replay_probes_closes_and_charges_queued
     quiet = Scenario(
         "quiet",
         "q",
-        (Phase("healthy", 0.5, rate=8.0), Phase("down", 1.5, rate=8.0), Phase("healthy", 12.0, rate=0.0)),
+        (Phase("healthy", 0.5, rate=8.0), Phase("down", burst=12), Phase("healthy", 12.0, rate=0.0)),
         replay=True,
     )
 
