@@ -183,6 +183,17 @@ class ExecutionResult:
     error: str | None = None
     cause: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    # What one walk of the history found, kept for the events it walked (the list and its length): the bench and
+    # the scale figures ask a result for its path, cost and label many times.
+    _walked: dict[str, tuple[int, int, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _once(self, what: str, walk: Callable[[list[dict[str, Any]]], Any]) -> Any:
+        key = (id(self.events), len(self.events))
+        kept = self._walked.get(what)
+        if kept is None or kept[:2] != key:
+            kept = (*key, walk(self.events))
+            self._walked[what] = kept
+        return kept[2]
 
     @property
     def path(self) -> list[str]:
@@ -192,16 +203,11 @@ class ExecutionResult:
     @property
     def visits(self) -> list[StateVisit]:
         """Each entry into a state (:func:`state_visits`)."""
-        return state_visits(self.events)
+        return list(self._once("visits", state_visits))
 
     def scheduled(self) -> Counter[str]:
         """Service calls scheduled, keyed ``resourceType:resource`` (retries included)."""
-        counts: Counter[str] = Counter()
-        for event in self.events:
-            details = event.get("taskScheduledEventDetails")
-            if details:
-                counts[f"{details['resourceType']}:{details['resource']}"] += 1
-        return counts
+        return Counter(self._once("scheduled", _scheduled))
 
     def cost(self) -> PathCost:
         calls = self.scheduled()
@@ -288,6 +294,15 @@ class ExecutionResult:
                 ended = _first_after(self.events, i, END_EVENTS)
                 return _seconds(ended) if ended is not None else None
         return None
+
+
+def _scheduled(events: list[dict[str, Any]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for event in events:
+        details = event.get("taskScheduledEventDetails")
+        if details:
+            counts[f"{details['resourceType']}:{details['resource']}"] += 1
+    return counts
 
 
 def path_label(result: ExecutionResult) -> str:
