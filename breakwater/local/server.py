@@ -12,6 +12,7 @@ import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -36,6 +37,8 @@ DEFAULT_PORT = 4566
 DEFAULT_PROVIDER_PORT = 4567
 POLL_SECONDS = 1.0
 ACTIVITY_SECONDS = 1.0
+STOP_GRACE_SECONDS = 5.0
+"""What stopping waits, in all, for the pollers' jobs under way and the server's loop (then it leaves them: daemons)."""
 HOST = "127.0.0.1"
 LISTEN_BACKLOG = 256  # dozens of executions call back into the server at once
 _LOG = logging.getLogger(__name__)
@@ -140,7 +143,7 @@ class LocalServer:
     provider: FakeProvider = field(default_factory=FakeProvider)
     stack: Stack | None = None
     _server: BaseWSGIServer | None = None
-    _threads: list[threading.Thread] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list)  # the pollers
     _stopping: threading.Event = field(default_factory=threading.Event)
     _mounts: dict[str, WsgiApp] = field(default_factory=dict)
     event_sources: AccountEventSources | None = None
@@ -201,7 +204,7 @@ class LocalServer:
         finally:
             aws_socket.close()  # make_server holds its own duplicate of the descriptor
         self._server.block_on_close = False  # type: ignore[attr-defined]  # stopping never waits for a keep-alive
-        self._spawn("moto-server", self._server.serve_forever)
+        threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True).start()
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
         try:
             self.provider.start(self.provider_port)
@@ -273,16 +276,21 @@ class LocalServer:
         """Stop everything :meth:`start` started, however far it got (safe to call twice)."""
         self._stopping.set()
         self.runtime.shutdown()  # first: the environments' keep-alive connections would hold the servers' threads
+        # One grace period for everything, not one per thread: a job stuck in a call (an invoke sent to a Lambda
+        # endpoint that went away waits up to the function's timeout plus a minute) costs it once.
+        deadline = monotonic() + STOP_GRACE_SECONDS
+        # The pollers first, while the server still answers: a job under way ends instead of retrying its calls
+        # against a closed port.
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - monotonic()))
+        self._threads.clear()
         if self._server is not None:
-            # shutdown() waits for serve_forever; bounded, in case it is stopped before it ever served.
+            # shutdown() waits for serve_forever: bounded, in case it is stopped before it ever served.
             shutdown = threading.Thread(target=self._server.shutdown, name="moto-server-shutdown", daemon=True)
             shutdown.start()
-            shutdown.join(5)
+            shutdown.join(max(0.5, deadline - monotonic()))
             self._server.server_close()
             self._server = None
-        for thread in self._threads:
-            thread.join(5)
-        self._threads.clear()
         self.provider.stop()
         self.runtime.shutdown()  # and what an event source started meanwhile
         registry.leave(self.services)

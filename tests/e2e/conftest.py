@@ -27,6 +27,7 @@ from breakwater.template import PROJECT_ROOT
 
 AWS_VENV = PROJECT_ROOT / ".venv-aws" / "bin"
 START_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0  # a hang guard: it stops in about 2 s
 
 
 def free_port() -> int:
@@ -42,6 +43,7 @@ def local_up_command(*args: str) -> list[str]:
 def local_up_env() -> dict[str, str]:
     """A user's shell before the exports: fake credentials, no endpoint yet."""
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
+    env["PYTHONFAULTHANDLER"] = "1"  # a stop that hangs is sent SIGABRT: every thread's stack is printed
     env.pop("AWS_ENDPOINT_URL", None)
     return env
 
@@ -207,14 +209,28 @@ def local_up_running(*args: str) -> Iterator[LocalUp]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # faulthandler prints where each thread is, then it ends
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+            time.sleep(1)  # the reader takes the last lines
+            seen += drained(lines)
+            pytest.fail(f"breakwater local up did not stop within {STOP_TIMEOUT:.0f} s of Ctrl-C:\n" + "\n".join(seen))
         finally:
             if process.poll() is None:
                 process.kill()
-    while not lines.empty():
-        seen.append(lines.get())
+    seen += drained(lines)
     assert process.returncode == 0, "\n".join(seen)
     assert "stopped" in seen
+
+
+def drained(lines: queue.Queue[str]) -> list[str]:
+    """The lines read so far and not yet taken."""
+    taken = []
+    while not lines.empty():
+        taken.append(lines.get())
+    return taken
 
 
 @pytest.fixture(scope="session")
