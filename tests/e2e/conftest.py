@@ -188,7 +188,8 @@ def local_up_running(*args: str) -> Iterator[LocalUp]:
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True).start()
+    reader = threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True)
+    reader.start()
     seen: list[str] = []
     deadline = time.monotonic() + START_TIMEOUT
     while not any(line.startswith("Ready.") for line in seen):
@@ -214,12 +215,13 @@ def local_up_running(*args: str) -> Iterator[LocalUp]:
             process.send_signal(signal.SIGABRT)  # faulthandler prints where each thread is, then it ends
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
-            time.sleep(1)  # the reader takes the last lines
+            reader.join(10)  # it ends at the output's end: every line is read
             seen += drained(lines)
             pytest.fail(f"breakwater local up did not stop within {STOP_TIMEOUT:.0f} s of Ctrl-C:\n" + "\n".join(seen))
         finally:
             if process.poll() is None:
                 process.kill()
+    reader.join(10)  # a hang guard: the output ends with the process, and "stopped" may be its last line unread
     seen += drained(lines)
     assert process.returncode == 0, "\n".join(seen)
     assert "stopped" in seen
